@@ -1,0 +1,108 @@
+"""The Python API of a single run: build, run, summarise, save.
+
+Example:
+    >>> import survsim
+    >>> scenario = survsim.load_scenario("epstein_outbursts", ["width=20", "height=20"])
+    >>> sim = survsim.run_scenario(scenario, steps=10)
+    >>> sim.timeseries().num_rows
+    11
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from survsim.engine import Sim, environment, write_json_atomic, write_parquet_atomic, write_run_dir
+from survsim.engine.sim import Hook
+from survsim.models import MODELS
+from survsim.report.plots import FIGURES
+from survsim.scenario import Scenario
+
+__all__ = ["build_sim", "manifest", "run_scenario", "save_run", "summary"]
+
+
+def build_sim(scenario: Scenario, *, steps: int | None = None, seed: int | None = None) -> Sim:
+    """Build (but do not run) the simulation a scenario describes."""
+    sim_class = MODELS[scenario.model][0]
+    return sim_class(
+        scenario.params,
+        seed=scenario.seed if seed is None else seed,
+        steps=scenario.steps if steps is None else steps,
+    )
+
+
+def run_scenario(
+    scenario: Scenario,
+    *,
+    steps: int | None = None,
+    seed: int | None = None,
+    progress: Hook | None = None,
+) -> Sim:
+    """Build and run a scenario to its end; returns the finished simulation."""
+    return build_sim(scenario, steps=steps, seed=seed).run(progress=progress)
+
+
+def summary(sim: Sim) -> dict[str, Any]:
+    """The headline numbers of a run, as plain data."""
+    table = sim.timeseries()
+    out: dict[str, Any] = {"model": sim.model_name, "steps": sim.t, "seed": sim.seed}
+    if sim.model_name == "civil_violence":
+        citizens = max(sim.n_citizens, 1)
+        active = table.column("active").to_numpy() / citizens
+        jailed = table.column("jailed").to_numpy() / citizens
+        later = slice(1, None) if sim.t > 0 else slice(0, 1)
+        out.update(
+            citizens=sim.n_citizens,
+            cops=sim.n_cops,
+            mean_active_share=float(np.mean(active[later])),
+            peak_active_share=float(active.max()),
+            peak_active_step=int(active.argmax()),
+            mean_jailed_share=float(np.mean(jailed[later])),
+            final_active=int(table.column("active")[-1].as_py()),
+            final_jailed=int(table.column("jailed")[-1].as_py()),
+        )
+    return out
+
+
+def manifest(sim: Sim, scenario: Scenario, files: list[str]) -> dict[str, Any]:
+    """What a run folder holds and how it was made."""
+    return {
+        "model": sim.model_name,
+        "scenario": scenario.name,
+        "scenario_path": scenario.path,
+        "parameters": scenario.params.model_dump(),
+        "sources": scenario.sources,
+        "seed": sim.seed,
+        "steps": sim.t,
+        "planned_steps": sim.n_steps,
+        "plan": [{"step": name, "does": doc} for name, doc in sim.plan.describe()],
+        "timings": {
+            "build_s": round(sim.timings["build_s"], 6),
+            "run_s": round(sim.timings["run_s"], 6),
+            "plan_s": {k: round(v, 6) for k, v in sim.plan_timings().items()},
+        },
+        "summary": summary(sim),
+        "files": files,
+        "environment": environment(),
+    }
+
+
+def save_run(sim: Sim, scenario: Scenario, out: str | Path) -> Path:
+    """Write the run folder: ``timeseries.parquet``, figures, ``manifest.json``.
+
+    The folder appears complete or not at all.
+    """
+    title = f"{scenario.name} (seed {sim.seed})"
+    writers: dict[str, Any] = {
+        "timeseries.parquet": lambda path: write_parquet_atomic(sim.timeseries(), path)
+    }
+    for name, draw in FIGURES.get(sim.model_name, []):
+        writers[name] = lambda path, draw=draw: draw(sim, path, title)
+    files = [*writers, "manifest.json"]
+    writers["manifest.json"] = lambda path: write_json_atomic(
+        manifest(sim, scenario, files), path
+    )
+    return write_run_dir(out, writers)

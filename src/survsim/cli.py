@@ -1,0 +1,197 @@
+"""The ``survsim`` command. Thin: it parses, calls the API and prints.
+
+Bad input of any kind is one line on stderr and exit code 2, never a traceback, and
+nothing is written.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from survsim import __version__
+from survsim.api import build_sim, save_run, summary
+from survsim.engine import OutputExistsError, Sim, check_output_dir
+from survsim.errors import SurvsimError
+from survsim.scenario import builtin_scenarios, load_scenario
+
+__all__ = ["app", "main"]
+
+DEFAULT_SCENARIO = "epstein"
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    help="survsim: fast agent-based simulation of surveillance states and civil violence.",
+)
+scenario_app = typer.Typer(no_args_is_help=True, help="List and show built-in scenarios.")
+app.add_typer(scenario_app, name="scenario")
+
+
+def _default_out(name: str, seed: int) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / f"{name}-{stamp}-seed{seed}"
+    out, n = base, 1
+    while out.exists():
+        n += 1
+        out = base.with_name(f"{base.name}-{n}")
+    return out
+
+
+class _ProgressBar:
+    """A rich progress bar fed by the simulation's step hook (refreshes a few times/s)."""
+
+    def __init__(self, sim: Sim, console: Console, label: str) -> None:
+        self.progress = Progress(
+            TextColumn(f"[bold]{label}"),
+            BarColumn(),
+            TextColumn("step {task.completed}/{task.total}"),
+            TextColumn("{task.fields[rate]:.0f} steps/s"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task = self.progress.add_task("run", total=sim.n_steps, rate=0.0)
+        self.start = time.perf_counter()
+        self.last = 0.0
+
+    def __call__(self, sim: Sim) -> None:
+        now = time.perf_counter()
+        if now - self.last > 0.1 or sim.finished:
+            self.last = now
+            rate = sim.t / max(now - self.start, 1e-9)
+            self.progress.update(self.task, completed=sim.t, rate=rate)
+
+
+@app.command()
+def run(
+    scenario: Annotated[
+        str, typer.Argument(help="a built-in scenario name or a YAML file")
+    ] = DEFAULT_SCENARIO,
+    steps: Annotated[int | None, typer.Option(help="steps to simulate")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed of all random streams")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="override a value: key=value (repeatable)"),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="output folder (default: a new folder under runs/)")
+    ] = None,
+    progress: Annotated[
+        bool | None, typer.Option("--progress/--no-progress", help="progress bar")
+    ] = None,
+) -> None:
+    """Run a scenario and write its time series, manifest and plot."""
+    loaded = load_scenario(scenario, set_ or [], steps=steps, seed=seed)
+    out_dir = check_output_dir(out) if out is not None else _default_out(loaded.name, loaded.seed)
+    console = Console()
+    err_console = Console(stderr=True)
+    sim = build_sim(loaded)
+    show_bar = err_console.is_terminal if progress is None else progress
+    if show_bar:
+        bar = _ProgressBar(sim, err_console, loaded.name)
+        with bar.progress:
+            sim.run(progress=bar)
+    else:
+        sim.run()
+    folder = save_run(sim, loaded, out_dir)
+    _print_summary(console, loaded.name, sim, folder)
+
+
+def _print_summary(console: Console, name: str, sim: Sim, folder: Path) -> None:
+    facts = summary(sim)
+    table = Table(title=f"survsim run {name}", show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for key, value in facts.items():
+        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        table.add_row(key.replace("_", " "), shown)
+    rate = sim.agents * sim.t / max(sim.timings["run_s"], 1e-9) if hasattr(sim, "agents") else 0
+    table.add_row("build time", f"{sim.timings['build_s']:.3f} s")
+    table.add_row("run time", f"{sim.timings['run_s']:.3f} s ({rate / 1e6:.1f} M agent-steps/s)")
+    table.add_row("results", str(folder))
+    console.print(table)
+
+
+@scenario_app.command("list")
+def scenario_list() -> None:
+    """List the built-in scenarios."""
+    table = Table("scenario", "description")
+    for name, description in builtin_scenarios().items():
+        table.add_row(name, description)
+    Console().print(table)
+
+
+@scenario_app.command("show")
+def scenario_show(
+    name: Annotated[str, typer.Argument(help="a built-in scenario name or a YAML file")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override: key=value")] = None,
+) -> None:
+    """Print a scenario with every parameter resolved, and the sources of its figures."""
+    resolved = load_scenario(name, set_ or []).resolved()
+    typer.echo(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), nl=False)
+
+
+@app.command()
+def version() -> None:
+    """Print survsim's version."""
+    typer.echo(__version__)
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"survsim: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the command, turn every user error into one line and exit code 2."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(
+            args=sys.argv[1:] if argv is None else argv, prog_name="survsim", standalone_mode=False
+        )
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except Exception as exc:
+        # Typer ships its own copy of click, so its errors are recognised by shape.
+        if type(exc).__name__ == "NoArgsIsHelpError" and getattr(exc, "ctx", None):
+            typer.echo(exc.ctx.get_help())
+            return 0
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            ctx = getattr(exc, "ctx", None)
+            where = ""
+            if ctx is not None:
+                path = "" if ctx.info_name == "survsim" else f"{ctx.command_path} "
+                where = f" (see '{path or 'survsim '}--help')"
+            return _fail(f"{exc.format_message()}{where}")
+        if type(exc).__name__ == "Abort":
+            return _fail("interrupted", 130)
+        return _handle(exc)
+    return result if isinstance(result, int) else 0
+
+
+def _handle(exc: Exception) -> int:
+    if isinstance(exc, SurvsimError | OutputExistsError):
+        return _fail(str(exc))
+    if os.environ.get("SURVSIM_DEBUG"):
+        raise exc
+    return _fail(
+        f"internal error ({type(exc).__name__}: {exc}); "
+        "rerun with SURVSIM_DEBUG=1 for the traceback and report it",
+        1,
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,169 @@
+"""The simulation base class: build, an ordered plan per step, records, hooks.
+
+Every model follows one lifecycle (after Starsim's modules):
+
+1. ``__init__`` stores the validated parameters and calls :meth:`Sim.build` (allocate
+   the state and draw the initial conditions; timed as ``timings["build_s"]``);
+2. :meth:`Sim.make_plan` returns the ordered steps of one simulated step;
+3. :meth:`Sim.record` writes row ``t`` of the time series (row 0 is the initial state);
+4. :meth:`Sim.step` advances one step; :meth:`Sim.run` loops with optional progress and
+   stop callbacks. Hooks registered with :meth:`Sim.add_hook` run after every step; the
+   CLI's progress bar, checkpoints and the dashboard all use this one mechanism.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
+
+from survsim.engine.plan import Plan
+from survsim.engine.rng import Streams
+
+__all__ = ["Hook", "Recorder", "Sim"]
+
+Hook = Callable[["Sim"], None]
+
+
+class Recorder:
+    """Preallocated integer or float columns, one row per step (row 0: initial state).
+
+    Kernels write straight into :attr:`columns`; :meth:`table` returns the rows recorded
+    so far as a tidy Arrow table with a leading ``step`` column.
+    """
+
+    def __init__(self, columns: dict[str, type], capacity: int) -> None:
+        self.columns = {name: np.zeros(capacity, dtype=dtype) for name, dtype in columns.items()}
+        self.capacity = capacity
+
+    def table(self, rows: int) -> pa.Table:
+        """The first ``rows`` rows as an Arrow table."""
+        data: dict[str, Any] = {"step": np.arange(rows, dtype=np.int32)}
+        data.update({name: col[:rows] for name, col in self.columns.items()})
+        return pa.table(data)
+
+
+class Sim:
+    """Base class of a model run.
+
+    Args:
+        params: the model's validated parameters (a pydantic model).
+        seed: seed of all random streams, in ``[0, 2**64)``.
+        steps: number of steps the run is planned for (the recorder's capacity).
+
+    Attributes:
+        t: the number of steps completed (0 before the first step).
+        timings: ``build_s`` and ``run_s`` in seconds, plus the plan's per-step seconds
+            through :meth:`plan_timings`.
+    """
+
+    #: The model's name as scenario files spell it.
+    model_name: ClassVar[str] = ""
+
+    def __init__(self, params: Any, *, seed: int = 0, steps: int = 100) -> None:
+        if steps < 0:
+            raise ValueError(f"steps must be >= 0, got {steps}")
+        self.params = params
+        self.seed = int(seed)
+        self.n_steps = int(steps)
+        self.t = 0
+        self.streams = Streams(self.seed)
+        self._hooks: list[Hook] = []
+        start = time.perf_counter()
+        self.build()
+        self.results = Recorder(self.result_columns(), self.n_steps + 1)
+        self.plan: Plan = self.make_plan()
+        self.record()
+        self.timings: dict[str, float] = {
+            "build_s": time.perf_counter() - start,
+            "run_s": 0.0,
+        }
+
+    # -- the lifecycle a model implements -------------------------------------------
+
+    def build(self) -> None:
+        """Allocate the state and draw the initial conditions."""
+        raise NotImplementedError
+
+    def result_columns(self) -> dict[str, type]:
+        """Names and dtypes of the time-series columns (besides ``step``)."""
+        raise NotImplementedError
+
+    def make_plan(self) -> Plan:
+        """The ordered steps of one simulated step; the last one records row ``t``."""
+        raise NotImplementedError
+
+    def record(self) -> None:
+        """Write row :attr:`t` of the time series."""
+        raise NotImplementedError
+
+    # -- stepping ----------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        """True once all planned steps have run."""
+        return self.t >= self.n_steps
+
+    def add_hook(self, hook: Hook) -> None:
+        """Call ``hook(sim)`` after every step, in the order hooks were added."""
+        self._hooks.append(hook)
+
+    def step(self) -> None:
+        """Advance one step: run the plan for step ``t + 1``, then the hooks.
+
+        Raises:
+            RuntimeError: the run already has all its planned steps.
+        """
+        if self.t >= self.n_steps:
+            raise RuntimeError(f"the run is finished: all {self.n_steps} steps done")
+        start = time.perf_counter()
+        self.t += 1
+        self.plan.execute()
+        self.timings["run_s"] += time.perf_counter() - start
+        for hook in self._hooks:
+            hook(self)
+
+    def run(
+        self,
+        steps: int | None = None,
+        *,
+        progress: Hook | None = None,
+        should_stop: Callable[[Sim], bool] | None = None,
+    ) -> Sim:
+        """Run until the planned end, ``steps`` more steps, or ``should_stop(sim)``.
+
+        Args:
+            steps: how many steps to run at most (default: to the planned end).
+            progress: called after every step (after the hooks).
+            should_stop: asked before every step; True stops the run early.
+
+        Returns:
+            The simulation itself, so ``sim.run().timeseries()`` reads naturally.
+        """
+        target = self.n_steps if steps is None else min(self.n_steps, self.t + int(steps))
+        while self.t < target:
+            if should_stop is not None and should_stop(self):
+                break
+            self.step()
+            if progress is not None:
+                progress(self)
+        return self
+
+    # -- results -----------------------------------------------------------------------
+
+    def timeseries(self) -> pa.Table:
+        """The time series recorded so far: rows ``0..t``."""
+        return self.results.table(self.t + 1)
+
+    def plan_timings(self) -> dict[str, float]:
+        """Seconds spent in each step of the plan."""
+        return self.plan.timings()
+
+    def describe_plan(self) -> str:
+        """The plan as numbered lines: what happens in one step, in order."""
+        return "\n".join(
+            f"{i}. {name}: {doc}" for i, (name, doc) in enumerate(self.plan.describe(), 1)
+        )

@@ -1,0 +1,205 @@
+"""The civil-violence model: Epstein (2002), Model I, as Mesa 3.3.1 implements it.
+
+Citizens on a torus have hardship ``H ~ U(0,1)``, grievance ``G = H (1 - L)`` for the
+regime's legitimacy ``L``, and risk aversion ``R ~ U(0,1)``. A citizen estimates its arrest
+probability ``P = 1 - exp(-k * round(C / A))`` from the cops ``C`` and the actives ``A``
+(itself included) in its von Neumann vision and is active iff ``G - R P > T``. Cops arrest a
+random active citizen in their vision for a term drawn uniformly from ``0..J_max``. Agents
+act in a new random order every step and then move to a random empty cell in vision.
+
+The details that decide agreement with Mesa's reference implementation
+(``mesa.examples.advanced.epstein_civil_violence``) are kept: ``round`` is Python's
+round-half-to-even, jailed citizens keep their cells and only count their sentence down,
+the neighbourhood excludes the agent's own cell, citizens decide then move and cops arrest
+then move. ``estimate_rounding: floor`` gives the paper's floor instead (a different
+model: the validation's negative control).
+
+Source: Epstein, J. M. (2002). Modeling civil violence: an agent-based computational
+approach. PNAS 99 (suppl. 3), 7243-7250.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from survsim.engine import Attribute, Plan, Sim, State
+from survsim.models import civil_violence_kernels as k
+
+__all__ = ["CivilViolence", "CivilViolenceParams"]
+
+
+class CivilViolenceParams(BaseModel):
+    """Parameters of the civil-violence model, with Mesa 3.3.1's names and defaults.
+
+    Mesa's defaults are Epstein's Run 5 (legitimacy 0.8, cop density 0.074, J_max 1000).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    width: int = Field(40, ge=3, le=20_000, description="grid width in cells (Mesa default)")
+    height: int = Field(40, ge=3, le=20_000, description="grid height in cells (Mesa default)")
+    citizen_density: float = Field(
+        0.7, ge=0, le=1, description="chance that a cell starts with a citizen (Mesa default)"
+    )
+    cop_density: float = Field(
+        0.074, ge=0, le=1, description="chance that a cell starts with a cop (Mesa default)"
+    )
+    citizen_vision: int = Field(
+        7, ge=1, le=100, description="von Neumann radius a citizen sees (Mesa default)"
+    )
+    cop_vision: int = Field(
+        7, ge=1, le=100, description="von Neumann radius a cop sees (Mesa default)"
+    )
+    legitimacy: float = Field(
+        0.8, ge=0, le=1, description="regime legitimacy L, the same for all (Mesa default)"
+    )
+    max_jail_term: int = Field(
+        1000, ge=0, le=1_000_000, description="J_max: terms are uniform on 0..J_max (Mesa)"
+    )
+    active_threshold: float = Field(
+        0.1, ge=0, le=1, description="T: active iff G - R P > T (Epstein 2002; Mesa default)"
+    )
+    arrest_prob_constant: float = Field(
+        2.3, ge=0, le=100, description="k in P = 1 - exp(-k round(C/A)) (Epstein 2002; Mesa)"
+    )
+    movement: bool = Field(True, description="agents move to a random empty cell in vision")
+    estimate_rounding: Literal["round", "floor"] = Field(
+        "round",
+        description="round(C/A) half-to-even as Mesa, or the paper's floor (another model)",
+    )
+
+    @model_validator(mode="after")
+    def _check_together(self) -> CivilViolenceParams:
+        total = self.citizen_density + self.cop_density
+        if total > 1:
+            raise ValueError(
+                f"citizen_density + cop_density = {total:g} is above 1 "
+                "(allowed: at most 1, one agent per cell)"
+            )
+        vision = max(self.citizen_vision, self.cop_vision)
+        if min(self.width, self.height) < 2 * vision + 1:
+            raise ValueError(
+                f"width and height must be at least 2 * vision + 1 = {2 * vision + 1} "
+                f"for vision {vision} (got {self.width} x {self.height}): "
+                "a neighbourhood must not wrap onto itself"
+            )
+        return self
+
+
+class CivilViolence(Sim):
+    """A run of the civil-violence model.
+
+    Example:
+        >>> sim = CivilViolence(CivilViolenceParams(legitimacy=0.7), seed=1, steps=5)
+        >>> table = sim.run().timeseries()
+        >>> table.column_names
+        ['step', 'active', 'quiet', 'jailed']
+    """
+
+    model_name = "civil_violence"
+
+    def build(self) -> None:
+        """Place citizens and cops cell by cell and draw each citizen's traits."""
+        p: CivilViolenceParams = self.params
+        cells = p.width * p.height
+        u = self.streams.uniform("placement", step=0, n=cells)
+        is_citizen = u < p.citizen_density
+        is_cop = ~is_citizen & (u < p.citizen_density + p.cop_density)
+        citizen_cells = np.flatnonzero(is_citizen).astype(np.int32)
+        cop_cells = np.flatnonzero(is_cop).astype(np.int32)
+        self.n_citizens = int(citizen_cells.size)
+        self.n_cops = int(cop_cells.size)
+        n = self.n_citizens + self.n_cops
+        self.state = State.allocate(
+            [
+                Attribute("pos", np.int32, -1, "agents", "cell of the agent"),
+                Attribute("status", np.uint8, k.QUIET, "agents", "0 quiet, 1 active, 2 jailed"),
+                Attribute("jail", np.int32, 0, "agents", "steps of sentence left"),
+                Attribute("grievance", np.float64, 0.0, "agents", "G = H (1 - L)"),
+                Attribute("risk_aversion", np.float64, 0.0, "agents", "R ~ U(0,1)"),
+                Attribute("cell_agent", np.int32, -1, "cells", "agent on the cell, or -1"),
+                Attribute("cops_seen", np.int16, 0, "cells", "cops in citizen vision"),
+                Attribute("actives_seen", np.int16, 0, "cells", "actives in citizen vision"),
+                Attribute("order", np.int32, 0, "agents", "activation order of the step"),
+            ],
+            agents=n,
+            cells=cells,
+        )
+        s = self.state
+        s.pos[: self.n_citizens] = citizen_cells
+        s.pos[self.n_citizens :] = cop_cells
+        s.cell_agent[s.pos] = np.arange(n, dtype=np.int32)
+        hardship = self.streams.uniform("hardship", step=0, n=self.n_citizens)
+        s.grievance[: self.n_citizens] = hardship * (1.0 - p.legitimacy)
+        s.risk_aversion[: self.n_citizens] = self.streams.uniform(
+            "risk_aversion", step=0, n=self.n_citizens
+        )
+        k.count_to_field(s.cops_seen, p.width, p.height, cop_cells, p.citizen_vision)
+        self.actives_seen_cop = (
+            s.actives_seen
+            if p.cop_vision == p.citizen_vision
+            else np.zeros(cells, dtype=np.int16)
+        )
+        self._cv = k.diamond_offsets(p.citizen_vision)
+        self._kv = k.diamond_offsets(p.cop_vision)
+        # P for every (cops, actives) a citizen can see, itself counted as active.
+        most = 2 * p.citizen_vision * (p.citizen_vision + 1)
+        self._arrest_probability = k.arrest_probability_table(
+            most, most + 1, p.arrest_prob_constant, p.estimate_rounding == "floor"
+        )
+        self._geometry = np.array(
+            [p.width, p.height, p.citizen_vision, p.cop_vision], dtype=np.int64
+        )
+        self._stream_ids = np.array(
+            [self.streams.id("move"), self.streams.id("arrest")], dtype=np.uint64
+        )
+        self._buffer = np.empty(self._kv[0].size, dtype=np.int32)
+        self._seed = np.uint64(self.seed)
+
+    def result_columns(self) -> dict[str, type]:
+        """Counts of citizens by condition: ``active, quiet, jailed``."""
+        return {"active": np.int32, "quiet": np.int32, "jailed": np.int32}
+
+    def make_plan(self) -> Plan:
+        """Three steps: the activation order, every agent acting, the census."""
+        return Plan.of(
+            [
+                ("order", self._draw_order, "draw this step's random activation order"),
+                (
+                    "activate",
+                    self._activate,
+                    "each agent acts in that order: jailed citizens serve a step; others "
+                    "decide active or quiet and move; cops arrest one active in vision, move",
+                ),
+                ("record", self.record, "count quiet, active and jailed citizens"),
+            ]
+        )
+
+    def _draw_order(self) -> None:
+        k.draw_order(self._seed, np.uint64(self.streams.id("order")), self.t, self.state.order)
+
+    def _activate(self) -> None:
+        p: CivilViolenceParams = self.params
+        s = self.state
+        k.activate(
+            self._seed, self.t, self._stream_ids, s.order, self.n_citizens, s.pos,
+            s.cell_agent, s.status, s.jail, s.grievance, s.risk_aversion, s.cops_seen,
+            s.actives_seen, self.actives_seen_cop, self._geometry, self._cv[0], self._cv[1],
+            self._kv[0], self._kv[1], self._arrest_probability, p.active_threshold,
+            p.max_jail_term, p.movement, self._buffer,
+        )  # fmt: skip
+
+    def record(self) -> None:
+        """Count citizens by condition into row ``t``."""
+        c = self.results.columns
+        k.count_states(
+            self.state.status, self.n_citizens, self.t, c["quiet"], c["active"], c["jailed"]
+        )
+
+    @property
+    def agents(self) -> int:
+        """Citizens and cops together."""
+        return self.n_citizens + self.n_cops

@@ -1,0 +1,284 @@
+"""numba kernels of the civil-violence model (Epstein 2002, Model I, as in Mesa 3.3.1).
+
+The grid is a torus of ``width * height`` cells stored row-major; ``cell_agent[c]`` is the
+agent on cell ``c`` or -1. Agents ``0 .. n_citizens-1`` are citizens, the rest cops.
+
+What makes it fast (Mesa recounts every neighbourhood for every agent every step):
+
+- **Neighbourhood counts kept up to date.** ``cops_seen[c]`` and ``actives_seen[c]`` hold
+  the number of cops and of active citizens in the von Neumann diamond of radius
+  ``citizen_vision`` around cell ``c`` (its own cell excluded). They change only when a cop
+  moves or a citizen turns active, turns quiet, is jailed or moves while active, and each
+  change updates one diamond in row segments. A citizen's decision reads two numbers.
+- **Rejection sampling of empty cells.** A mover draws random cells of its diamond until
+  one is empty (exactly uniform over the empty cells); after 32 misses it counts them.
+- **Arrests only look when someone is there to arrest**: a cop scans its diamond only if
+  the active count around it is positive.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from survsim.engine.rng import random_block, u32_below
+
+QUIET = np.uint8(0)
+ACTIVE = np.uint8(1)
+JAILED = np.uint8(2)
+_REJECTION_TRIES = 8  # blocks of four tries each: 32 tries before counting
+
+
+def diamond_offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column offsets of the von Neumann diamond of ``radius``, centre excluded.
+
+    Mesa's ``get_neighborhood(radius)`` on an orthogonal von Neumann grid returns the same
+    ``2 * radius * (radius + 1)`` cells (112 at radius 7).
+    """
+    dy, dx = [], []
+    for oy in range(-radius, radius + 1):
+        span = radius - abs(oy)
+        for ox in range(-span, span + 1):
+            if oy == 0 and ox == 0:
+                continue
+            dy.append(oy)
+            dx.append(ox)
+    return np.array(dy, dtype=np.int32), np.array(dx, dtype=np.int32)
+
+
+@nb.njit(cache=True, inline="always")
+def _wrap(v, n):
+    if v < 0:
+        return v + n
+    if v >= n:
+        return v - n
+    return v
+
+
+@nb.njit(cache=True)
+def add_diamond(field, width, height, pos, radius, delta):
+    """Add ``delta`` to ``field`` on the diamond of ``radius`` around ``pos`` (centre excluded).
+
+    Needs ``width, height >= 2 * radius + 1`` (checked by the parameters), so no cell is
+    reached twice.
+    """
+    y = pos // width
+    x = pos - y * width
+    for oy in range(-radius, radius + 1):
+        row = _wrap(y + oy, height) * width
+        span = radius - abs(oy)
+        lo = x - span
+        hi = x + span
+        if lo >= 0 and hi < width:
+            for xx in range(row + lo, row + hi + 1):
+                field[xx] += delta
+        else:
+            for k in range(lo, hi + 1):
+                field[row + _wrap(k, width)] += delta
+    field[pos] -= delta
+
+
+@nb.njit(cache=True)
+def count_to_field(field, width, height, positions, radius):
+    """Set ``field`` to the number of ``positions`` within each cell's diamond."""
+    field[:] = 0
+    for i in range(positions.shape[0]):
+        add_diamond(field, width, height, positions[i], radius, 1)
+
+
+@nb.njit(cache=True)
+def draw_order(seed, stream, step, order):
+    """A uniformly random permutation of ``0..n-1`` for this step (Fisher-Yates).
+
+    The permutation is a pure function of ``(seed, stream, step)``: it starts from the
+    identity each step, and the swap partner of position ``i`` comes from word ``i % 4``
+    of the Philox block with index ``i // 4``.
+    """
+    n = order.shape[0]
+    for i in range(n):
+        order[i] = i
+    w0 = w1 = w2 = w3 = np.uint64(0)
+    for i in range(n - 1, 0, -1):
+        lane = i & 3
+        if lane == 3 or i == n - 1:
+            w0, w1, w2, w3 = random_block(seed, stream, step, i >> 2, 0)
+        if lane == 0:
+            word = w0
+        elif lane == 1:
+            word = w1
+        elif lane == 2:
+            word = w2
+        else:
+            word = w3
+        j = u32_below(word, i + 1)
+        tmp = order[i]
+        order[i] = order[j]
+        order[j] = tmp
+
+
+@nb.njit(cache=True, inline="always")
+def _cell_at(pos, oy, ox, width, height):
+    y = pos // width
+    x = pos - y * width
+    return _wrap(y + oy, height) * width + _wrap(x + ox, width)
+
+
+@nb.njit(cache=True)
+def _empty_cell_in_vision(seed, stream, step, agent, pos, cell_agent, dy, dx, width, height):
+    """A uniformly random empty cell of the diamond around ``pos``, or -1 if none."""
+    n = dy.shape[0]
+    y = pos // width
+    x = pos - y * width
+    for block in range(_REJECTION_TRIES):
+        w0, w1, w2, w3 = random_block(seed, stream, step, agent, block)
+        for w in (w0, w1, w2, w3):
+            j = u32_below(w, n)
+            cell = _wrap(y + dy[j], height) * width + _wrap(x + dx[j], width)
+            if cell_agent[cell] < 0:
+                return cell
+    empties = 0
+    for j in range(n):
+        if cell_agent[_wrap(y + dy[j], height) * width + _wrap(x + dx[j], width)] < 0:
+            empties += 1
+    if empties == 0:
+        return -1
+    pick = u32_below(random_block(seed, stream, step, agent, _REJECTION_TRIES)[0], empties)
+    for j in range(n):
+        cell = _wrap(y + dy[j], height) * width + _wrap(x + dx[j], width)
+        if cell_agent[cell] < 0:
+            if pick == 0:
+                return cell
+            pick -= 1
+    return -1
+
+
+def estimate_index(cops: int, actives: int, floor_variant: bool) -> int:
+    """``round(cops / actives)`` with Python's round-half-to-even, or the floor.
+
+    Computed in integers: Python's ``round`` of the float quotient gives the same result,
+    since a quotient of small integers that is not exactly ``x.5`` is never within half a
+    unit in the last place of one.
+    """
+    q = cops // actives
+    if floor_variant:
+        return q
+    twice_rest = 2 * (cops - q * actives)
+    if twice_rest > actives or (twice_rest == actives and q % 2 == 1):
+        return q + 1
+    return q
+
+
+def arrest_probability_table(
+    most_cops: int, most_actives: int, constant: float, floor_variant: bool
+) -> np.ndarray:
+    """``P[C, A] = 1 - exp(-k * round(C / A))`` for every count a citizen can see.
+
+    ``A`` counts the citizen itself, so row ``A = 0`` is never read. A lookup replaces a
+    division and an exponential in the hot loop; the values are computed exactly as Mesa
+    computes them (``math.exp`` on the rounded ratio).
+    """
+    table = np.zeros((most_cops + 1, most_actives + 1), dtype=np.float64)
+    for c in range(most_cops + 1):
+        for a in range(1, most_actives + 1):
+            table[c, a] = 1.0 - math.exp(-1 * constant * estimate_index(c, a, floor_variant))
+    return table
+
+
+@nb.njit(cache=True)
+def activate(
+    seed, step, streams, order, n_citizens, pos, cell_agent, state, jail,
+    grievance, risk_aversion, cops_seen, actives_seen, actives_seen_cop,
+    geometry, cv_dy, cv_dx, kv_dy, kv_dx, arrest_probability, threshold,
+    max_jail_term, movement, buffer,
+):  # fmt: skip
+    """Every agent acts once, in ``order`` (Mesa's random sequential activation).
+
+    A citizen in jail serves one step of its sentence and does nothing else. Others
+    estimate their arrest probability from the cops and actives in vision (themselves
+    counted as active), turn active iff ``grievance - risk_aversion * P > threshold``, and
+    move to a random empty cell in vision. A cop arrests a random active citizen in its
+    vision (sentence uniform on ``0..max_jail_term``), then moves. ``geometry`` is
+    ``(width, height, citizen_vision, cop_vision)``; ``streams`` the ids of the move and
+    arrest streams. ``actives_seen_cop`` is ``actives_seen`` when both visions are equal.
+    """
+    width, height, cvision, kvision = geometry[0], geometry[1], geometry[2], geometry[3]
+    s_move, s_arrest = streams[0], streams[1]
+    separate_cop_field = kvision != cvision
+    for a in order:
+        here = pos[a]
+        if a < n_citizens:
+            if jail[a] > 0:
+                jail[a] -= 1
+                continue
+            net_risk = risk_aversion[a] * arrest_probability[cops_seen[here], actives_seen[here] + 1]
+            now_active = (grievance[a] - net_risk) > threshold
+            was_active = state[a] == ACTIVE
+            state[a] = ACTIVE if now_active else QUIET
+            if now_active != was_active:
+                delta = 1 if now_active else -1
+                add_diamond(actives_seen, width, height, here, cvision, delta)
+                if separate_cop_field:
+                    add_diamond(actives_seen_cop, width, height, here, kvision, delta)
+            if movement:
+                dest = _empty_cell_in_vision(
+                    seed, s_move, step, a, here, cell_agent, cv_dy, cv_dx, width, height
+                )
+                if dest >= 0:
+                    cell_agent[here] = -1
+                    cell_agent[dest] = a
+                    pos[a] = dest
+                    if now_active:
+                        add_diamond(actives_seen, width, height, here, cvision, -1)
+                        add_diamond(actives_seen, width, height, dest, cvision, 1)
+                        if separate_cop_field:
+                            add_diamond(actives_seen_cop, width, height, here, kvision, -1)
+                            add_diamond(actives_seen_cop, width, height, dest, kvision, 1)
+        else:
+            if actives_seen_cop[here] > 0:  # someone to arrest: find them
+                found = 0
+                for k in range(kv_dy.shape[0]):
+                    other = cell_agent[_cell_at(here, kv_dy[k], kv_dx[k], width, height)]
+                    if other >= 0 and other < n_citizens and state[other] == ACTIVE:
+                        buffer[found] = other
+                        found += 1
+                if found == 0:  # cannot happen while the counts are consistent
+                    raise AssertionError("active count and grid disagree")
+                w0, w1, _, _ = random_block(seed, s_arrest, step, a, 0)
+                arrestee = buffer[u32_below(w0, found)]
+                state[arrestee] = JAILED
+                jail[arrestee] = u32_below(w1, max_jail_term + 1)
+                where = pos[arrestee]
+                add_diamond(actives_seen, width, height, where, cvision, -1)
+                if separate_cop_field:
+                    add_diamond(actives_seen_cop, width, height, where, kvision, -1)
+            if movement:
+                dest = _empty_cell_in_vision(
+                    seed, s_move, step, a, here, cell_agent, kv_dy, kv_dx, width, height
+                )
+                if dest >= 0:
+                    cell_agent[here] = -1
+                    cell_agent[dest] = a
+                    pos[a] = dest
+                    add_diamond(cops_seen, width, height, here, cvision, -1)
+                    add_diamond(cops_seen, width, height, dest, cvision, 1)
+
+
+@nb.njit(cache=True)
+def count_states(state, n_citizens, row, quiet, active, jailed):
+    """Write the numbers of quiet, active and jailed citizens into row ``row``."""
+    q = 0
+    a = 0
+    j = 0
+    for i in range(n_citizens):
+        s = state[i]
+        if s == QUIET:
+            q += 1
+        elif s == ACTIVE:
+            a += 1
+        else:
+            j += 1
+    quiet[row] = q
+    active[row] = a
+    jailed[row] = j

@@ -1,0 +1,50 @@
+"""PNG figures of a run, drawn with matplotlib's object API (no global pyplot state)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+from matplotlib.figure import Figure
+
+__all__ = ["FIGURES", "plot_civil_violence"]
+
+
+def plot_civil_violence(table: pa.Table, citizens: int, path: str | Path, title: str = "") -> Path:
+    """Active and jailed citizens over time, as shares of all citizens.
+
+    Args:
+        table: the run's time series (``step, active, quiet, jailed``).
+        citizens: the number of citizens (the denominator of the shares).
+        path: where to write the PNG.
+        title: the figure's title.
+    """
+    steps = table.column("step").to_numpy()
+    denominator = max(citizens, 1)
+    fig = Figure(figsize=(8, 4), dpi=110, layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(steps, table.column("active").to_numpy() / denominator, label="active", color="#c0392b")
+    ax.plot(steps, table.column("jailed").to_numpy() / denominator, label="jailed", color="#2c3e50")
+    ax.set_xlabel("step")
+    ax.set_ylabel("share of citizens")
+    ax.set_ylim(0, 1)
+    ax.set_xlim(steps[0], max(steps[-1], 1))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right")
+    ax.set_title(title or "Civil violence: active and jailed citizens")
+    fig.savefig(path, format="png")
+    return Path(path)
+
+
+#: Model name -> (file name, function(sim, path)) for the figures of a run.
+FIGURES: dict[str, list[tuple[str, Callable[..., Path]]]] = {
+    "civil_violence": [
+        (
+            "active_jailed.png",
+            lambda sim, path, title="": plot_civil_violence(
+                sim.timeseries(), sim.n_citizens, path, title
+            ),
+        )
+    ],
+}

@@ -1,0 +1,1 @@
+"""Built-in scenario files (YAML); every figure in them names its source."""
