@@ -120,8 +120,8 @@ def _print_summary(console: Console, name: str, sim: Sim, folder: Path) -> None:
     rate = sim.agents * sim.t / max(sim.timings["run_s"], 1e-9) if hasattr(sim, "agents") else 0
     table.add_row("build time", f"{sim.timings['build_s']:.3f} s")
     table.add_row("run time", f"{sim.timings['run_s']:.3f} s ({rate / 1e6:.1f} M agent-steps/s)")
-    table.add_row("results", str(folder))
     console.print(table)
+    console.print(f"results in {folder}", soft_wrap=True, highlight=False)
 
 
 @scenario_app.command("list")

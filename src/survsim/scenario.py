@@ -239,7 +239,12 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     A key is a top-level key (``steps``, ``seed``, ``description``), ``params.NAME`` or,
     for short, a bare parameter name.
     """
-    data = {**data, "params": dict(data.get("params") or {})}
+    if not overrides:
+        return dict(data)
+    params = data.get("params") or {}
+    if not isinstance(params, dict):
+        raise ScenarioError(f"params: expected a mapping of parameter names to values, got {params!r}")
+    data = {**data, "params": dict(params)}
     for text in overrides:
         key, value = parse_override(text)
         if key.startswith("params."):

@@ -1,0 +1,110 @@
+"""The command line: the run contract and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+from survsim.cli import main
+
+
+def test_run_writes_timeseries_manifest_and_plot(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["run", "epstein_outbursts", "--steps", "30", "--seed", "4", "--out", str(out),
+                 "--set", "width=20", "--set", "height=20"])  # fmt: skip
+    assert code == 0
+    table = pq.read_table(out / "timeseries.parquet")
+    assert table.column_names == ["step", "active", "quiet", "jailed"]
+    assert table.column("step").to_pylist() == list(range(31))
+    first = table.slice(0, 1).to_pylist()[0]
+    assert first["active"] == 0 and first["jailed"] == 0  # step 0: everyone quiet
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["model"] == "civil_violence" and manifest["scenario"] == "epstein_outbursts"
+    assert manifest["seed"] == 4 and manifest["steps"] == 30
+    assert manifest["parameters"]["width"] == 20 and manifest["parameters"]["legitimacy"] == 0.7
+    assert manifest["environment"]["survsim"]
+    assert {"build_s", "run_s"} <= set(manifest["timings"])
+    assert (out / "active_jailed.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    printed = capsys.readouterr().out
+    assert "mean active share" in printed and str(out) in printed
+
+
+def test_same_seed_gives_identical_data_files(tmp_path):
+    for name in ("a", "b", "c"):
+        seed = "7" if name != "c" else "8"
+        assert main(["run", "epstein_run2", "--steps", "40", "--seed", seed,
+                     "--out", str(tmp_path / name)]) == 0  # fmt: skip
+    a = (tmp_path / "a" / "timeseries.parquet").read_bytes()
+    assert a == (tmp_path / "b" / "timeseries.parquet").read_bytes()
+    assert a != (tmp_path / "c" / "timeseries.parquet").read_bytes()
+
+
+def test_default_output_folder_is_new_under_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--steps", "3", "--set", "width=15", "--set", "height=15"]) == 0
+    assert main(["run", "--steps", "3", "--set", "width=15", "--set", "height=15"]) == 0
+    runs = sorted((tmp_path / "runs").iterdir())
+    assert len(runs) == 2 and all((r / "manifest.json").exists() for r in runs)
+
+
+BAD = [
+    (["run", "epstein", "--set", "legitimacy=2"], "params.legitimacy = 2"),
+    (["run", "epstein", "--set", "citizen_density=0.95"], "citizen_density + cop_density"),
+    (["run", "epstein", "--set", "nonsense=1"], "unknown key 'params.nonsense'"),
+    (["run", "epstein", "--set", "oops"], "expected key=value"),
+    (["run", "no_such_scenario"], "neither a built-in scenario"),
+    (["run", "epstein", "--steps", "-5"], "steps = -5"),
+    (["run", "epstein", "--steps", "many"], "--steps"),
+    (["run", "epstein", "--seed", "-1"], "seed = -1"),
+    (["run", "epstein", "--stepz", "3"], "No such option: --stepz"),
+    (["fly"], "No such command 'fly'"),
+]
+
+
+@pytest.mark.parametrize(("argv", "expected"), BAD)
+def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, argv, expected):
+    out = tmp_path / "out"
+    code = main([*argv, "--out", str(out)] if argv[0] == "run" else argv)
+    captured = capsys.readouterr()
+    assert code == 2
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("survsim: error: ") and expected in lines[0]
+    assert "Traceback" not in captured.err + captured.out
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_output_is_never_overwritten(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert main(["run", "epstein", "--steps", "2", "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_scenario_list_and_show(capsys):
+    assert main(["scenario", "list"]) == 0
+    assert "epstein_run2" in capsys.readouterr().out
+    assert main(["scenario", "show", "epstein_run2"]) == 0
+    shown = capsys.readouterr().out
+    assert "legitimacy: 0.82" in shown and "Run 2" in shown
+
+
+def test_installed_command_reports_errors_without_traceback(tmp_path):
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    result = subprocess.run(
+        [sys.executable, "-m", "survsim", "run", "epstein", "--set", "legitimacy=abc",
+         "--out", str(tmp_path / "x")],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "params.legitimacy = 'abc'" in result.stderr
+    assert not (tmp_path / "x").exists()
