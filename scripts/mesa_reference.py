@@ -35,8 +35,18 @@ CONFIGS: dict[str, dict[str, float]] = {
 STEPS = 200
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "mesa_civil_violence_reference.csv"
 FIELDS = [
-    "config", "seed", "steps", "width", "height", "legitimacy", "cop_density",
-    "max_jail_term", "citizens", "active_1_10", "active_50_200", "jailed_50_200",
+    "config",
+    "seed",
+    "steps",
+    "width",
+    "height",
+    "legitimacy",
+    "cop_density",
+    "max_jail_term",
+    "citizens",
+    "active_1_10",
+    "active_50_200",
+    "jailed_50_200",
     "mesa_version",
 ]
 

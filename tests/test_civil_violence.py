@@ -79,13 +79,19 @@ def test_empty_cell_choice_is_uniform_and_never_occupied():
     cell_agent[:] = 1
     only = sorted(empties)[0]
     cell_agent[only] = -1
-    assert k._empty_cell_in_vision(
-        np.uint64(3), np.uint64(4), 0, 5, centre, cell_agent, dy, dx, width, height
-    ) == only
+    assert (
+        k._empty_cell_in_vision(
+            np.uint64(3), np.uint64(4), 0, 5, centre, cell_agent, dy, dx, width, height
+        )
+        == only
+    )
     cell_agent[only] = 1
-    assert k._empty_cell_in_vision(
-        np.uint64(3), np.uint64(4), 0, 5, centre, cell_agent, dy, dx, width, height
-    ) == -1
+    assert (
+        k._empty_cell_in_vision(
+            np.uint64(3), np.uint64(4), 0, 5, centre, cell_agent, dy, dx, width, height
+        )
+        == -1
+    )
 
 
 def _check_invariants(sim) -> None:
@@ -170,9 +176,9 @@ def test_same_seed_same_data_other_seed_different():
 
 def test_floor_variant_is_more_rebellious():
     # floor(C/A) <= round(C/A): lower perceived risk, more actives in the first outburst.
-    rounds = [make_sim(steps=10, seed=s, **OUTBURSTS).run() for s in range(5)]
-    floors = [make_sim(steps=10, seed=s, **OUTBURSTS, estimate_rounding="floor").run()
-              for s in range(5)]  # fmt: skip
-    mean = lambda sims: np.mean([s.timeseries().column("active").to_numpy()[1:].mean()
-                                 for s in sims])  # noqa: E731  # fmt: skip
-    assert mean(floors) > mean(rounds)
+    def mean_active(rounding: str) -> float:
+        sims = [make_sim(steps=10, seed=s, **OUTBURSTS, estimate_rounding=rounding).run()
+                for s in range(5)]  # fmt: skip
+        return np.mean([s.timeseries().column("active").to_numpy()[1:].mean() for s in sims])
+
+    assert mean_active("floor") > mean_active("round")

@@ -40,7 +40,9 @@ def test_state_allocates_declared_arrays():
 
 def test_plan_runs_steps_in_order_and_times_them():
     calls = []
-    plan = Plan.of([("a", lambda: calls.append("a"), "first"), ("b", lambda: calls.append("b"), "")])
+    plan = Plan.of(
+        [("a", lambda: calls.append("a"), "first"), ("b", lambda: calls.append("b"), "")]
+    )
     plan.execute()
     plan.execute()
     assert calls == ["a", "b", "a", "b"]

@@ -22,7 +22,9 @@ def test_every_builtin_parameter_names_its_source():
     for name in builtin_scenarios():
         scenario = load_scenario(name)
         explicit = scenario.params.model_fields_set
-        assert explicit <= set(scenario.sources), f"{name}: unsourced {explicit - set(scenario.sources)}"
+        assert explicit <= set(scenario.sources), (
+            f"{name}: unsourced {explicit - set(scenario.sources)}"
+        )
 
 
 def test_overrides_apply_in_order_and_fields_win():

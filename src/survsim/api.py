@@ -102,7 +102,5 @@ def save_run(sim: Sim, scenario: Scenario, out: str | Path) -> Path:
     for name, draw in FIGURES.get(sim.model_name, []):
         writers[name] = lambda path, draw=draw: draw(sim, path, title)
     files = [*writers, "manifest.json"]
-    writers["manifest.json"] = lambda path: write_json_atomic(
-        manifest(sim, scenario, files), path
-    )
+    writers["manifest.json"] = lambda path: write_json_atomic(manifest(sim, scenario, files), path)
     return write_run_dir(out, writers)

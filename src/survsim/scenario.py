@@ -123,7 +123,8 @@ def _one_line(err: ValidationError, where: str, model: type[BaseModel], prefix: 
         message = str(first.get("ctx", {}).get("error", first["msg"]))
         return f"{where}: {message}"
     if kind == "literal_error":
-        return f"{where}: {key} = {_show(first['input'])} is not allowed (allowed: {first['ctx']['expected']})"
+        expected = first["ctx"]["expected"]
+        return f"{where}: {key} = {_show(first['input'])} is not allowed (allowed: {expected})"
     allowed = _allowed(model, str(first["loc"][0])) if first["loc"] else ""
     value = first.get("input")
     reason = first["msg"][0].lower() + first["msg"][1:]
@@ -243,7 +244,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         return dict(data)
     params = data.get("params") or {}
     if not isinstance(params, dict):
-        raise ScenarioError(f"params: expected a mapping of parameter names to values, got {params!r}")
+        raise ScenarioError(
+            f"params: expected a mapping of parameter names to values, got {params!r}"
+        )
     data = {**data, "params": dict(params)}
     for text in overrides:
         key, value = parse_override(text)

@@ -139,9 +139,7 @@ class CivilViolence(Sim):
         )
         k.count_to_field(s.cops_seen, p.width, p.height, cop_cells, p.citizen_vision)
         self.actives_seen_cop = (
-            s.actives_seen
-            if p.cop_vision == p.citizen_vision
-            else np.zeros(cells, dtype=np.int16)
+            s.actives_seen if p.cop_vision == p.citizen_vision else np.zeros(cells, dtype=np.int16)
         )
         self._cv = k.diamond_offsets(p.citizen_vision)
         self._kv = k.diamond_offsets(p.cop_vision)

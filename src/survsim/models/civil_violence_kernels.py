@@ -212,7 +212,9 @@ def activate(
             if jail[a] > 0:
                 jail[a] -= 1
                 continue
-            net_risk = risk_aversion[a] * arrest_probability[cops_seen[here], actives_seen[here] + 1]
+            net_risk = (
+                risk_aversion[a] * arrest_probability[cops_seen[here], actives_seen[here] + 1]
+            )
             now_active = (grievance[a] - net_risk) > threshold
             was_active = state[a] == ACTIVE
             state[a] = ACTIVE if now_active else QUIET
