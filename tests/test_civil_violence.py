@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from survsim.engine.rng import random_block
 from survsim.models import civil_violence_kernels as k
 from tests.conftest import diamond_counts, make_sim
 
@@ -61,11 +62,15 @@ def test_empty_cell_choice_is_uniform_and_never_occupied():
     cell_agent[occupied] = 1
     centre = 7 * width + 7
     cell_agent[centre] = 5
-    draws = [
-        k._empty_cell_in_vision(np.uint64(3), np.uint64(4), step, 5, centre, cell_agent, dy, dx,
-                                width, height)
-        for step in range(6000)
-    ]  # fmt: skip
+
+    def choose(step):
+        first = np.zeros((4, 6), np.uint32)
+        first[:, 5] = random_block(np.uint64(3), np.uint64(4), step, 5, 0)
+        return k._empty_cell_in_vision(
+            np.uint64(3), np.uint64(4), step, 5, centre, cell_agent, dy, dx, width, height, first
+        )
+
+    draws = [choose(step) for step in range(6000)]
     ys, xs = divmod(centre, width)
     empties = {
         ((ys + a) % height) * width + (xs + b) % width

@@ -1,13 +1,38 @@
 """survsim: fast agent-based simulation of mass-surveillance states and civil violence.
 
 Every person in survsim is synthetic.
+
+Example:
+    >>> import survsim
+    >>> scenario = survsim.load_scenario("epstein_run2", steps=5)
+    >>> survsim.run_scenario(scenario).t
+    5
 """
 
 from importlib.metadata import PackageNotFoundError, version
+
+from survsim.api import build_sim, manifest, run_scenario, save_run, summary
+from survsim.errors import ScenarioError, SurvsimError
+from survsim.models import CivilViolence, CivilViolenceParams
+from survsim.scenario import Scenario, builtin_scenarios, load_scenario
 
 try:
     __version__ = version("survsim")
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+__all__ = [
+    "CivilViolence",
+    "CivilViolenceParams",
+    "Scenario",
+    "ScenarioError",
+    "SurvsimError",
+    "__version__",
+    "build_sim",
+    "builtin_scenarios",
+    "load_scenario",
+    "manifest",
+    "run_scenario",
+    "save_run",
+    "summary",
+]

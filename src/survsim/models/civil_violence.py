@@ -155,6 +155,7 @@ class CivilViolence(Sim):
             [self.streams.id("move"), self.streams.id("arrest")], dtype=np.uint64
         )
         self._buffer = np.empty(self._kv[0].size, dtype=np.int32)
+        self._move_words = np.empty((4, n), dtype=np.uint32)
         self._seed = np.uint64(self.seed)
 
     def result_columns(self) -> dict[str, type]:
@@ -165,7 +166,11 @@ class CivilViolence(Sim):
         """Three steps: the activation order, every agent acting, the census."""
         return Plan.of(
             [
-                ("order", self._draw_order, "draw this step's random activation order"),
+                (
+                    "order",
+                    self._draw_order,
+                    "draw this step's random activation order and first move draws",
+                ),
                 (
                     "activate",
                     self._activate,
@@ -178,6 +183,8 @@ class CivilViolence(Sim):
 
     def _draw_order(self) -> None:
         k.draw_order(self._seed, np.uint64(self.streams.id("order")), self.t, self.state.order)
+        if self.params.movement:
+            k.first_blocks(self._seed, self._stream_ids[0], self.t, self._move_words)
 
     def _activate(self) -> None:
         p: CivilViolenceParams = self.params
@@ -187,7 +194,7 @@ class CivilViolence(Sim):
             s.cell_agent, s.status, s.jail, s.grievance, s.risk_aversion, s.cops_seen,
             s.actives_seen, self.actives_seen_cop, self._geometry, self._cv[0], self._cv[1],
             self._kv[0], self._kv[1], self._arrest_probability, p.active_threshold,
-            p.max_jail_term, p.movement, self._buffer,
+            p.max_jail_term, p.movement, self._buffer, self._move_words,
         )  # fmt: skip
 
     def record(self) -> None:
