@@ -43,8 +43,13 @@ def _mesa_script():
     return module
 
 
+def _rows() -> list[dict[str, str]]:
+    with REFERENCE.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def reference() -> dict[str, dict[str, np.ndarray]]:
-    rows = list(csv.DictReader(REFERENCE.open()))
+    rows = _rows()
     out: dict[str, dict[str, np.ndarray]] = {}
     for config in sorted({r["config"] for r in rows}):
         mine = [r for r in rows if r["config"] == config]
@@ -114,7 +119,7 @@ def test_negative_control_floor_variant_is_told_apart(config):
 def test_live_mesa_reproduces_the_stored_reference():
     pytest.importorskip("mesa", reason="needs the validation extra (pip install -e .[validation])")
     script = _mesa_script()
-    rows = [r for r in csv.DictReader(REFERENCE.open()) if r["seed"] == "0"]
+    rows = [r for r in _rows() if r["seed"] == "0"]
     assert rows
     for row in rows:
         live = script.run_mesa(row["config"], 0)
