@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.test_validation_mesa import (  # noqa: E402
+from tests.test_validation_mesa import (
     METRICS,
     OUR_SEEDS,
     compare,
@@ -28,9 +28,10 @@ def main() -> None:
             result = compare(ours, mesa)
             for m in METRICS:
                 welch, ks = result[m]
+                a, b = ours[m], mesa[m]
                 print(
-                    f"| {config} | {variant} | {m} | {ours[m].mean():.4f} ({ours[m].std(ddof=1):.4f}) "
-                    f"| {mesa[m].mean():.4f} ({mesa[m].std(ddof=1):.4f}) | {welch:.2g} | {ks:.2g} |"
+                    f"| {config} | {variant} | {m} | {a.mean():.4f} ({a.std(ddof=1):.4f}) "
+                    f"| {b.mean():.4f} ({b.std(ddof=1):.4f}) | {welch:.2g} | {ks:.2g} |"
                 )
 
 
