@@ -53,39 +53,61 @@ def test_random_order_is_a_uniform_permutation():
     assert stats.chisquare(list(counts.values())).pvalue > 1e-4
 
 
+def test_padded_grid_tables_are_consistent():
+    pw, torus_of, padded_of, copies = k.padded_grid(17, 15, 3)
+    assert pw == 23 and torus_of.size == 23 * 21
+    np.testing.assert_array_equal(torus_of[padded_of], np.arange(17 * 15))
+    for cell in range(17 * 15):
+        mine = copies[cell][copies[cell] >= 0]
+        assert mine[0] == padded_of[cell] or padded_of[cell] in mine
+        assert (torus_of[mine] == cell).all()
+    assert (copies >= 0).sum() == torus_of.size  # every padded cell is a copy of one cell
+
+
 def test_empty_cell_choice_is_uniform_and_never_occupied():
     width = height = 15
-    dy, dx = k.diamond_offsets(3)
+    radius = 3
+    dy, dx = k.diamond_offsets(radius)
+    pw, torus_of, padded_of, copies = k.padded_grid(width, height, radius)
+    offsets = (dy * pw + dx).astype(np.int32)
     rng = random.Random(0)
-    cell_agent = np.full(width * height, -1, dtype=np.int32)
-    occupied = rng.sample(range(width * height), 180)  # most cells taken
-    cell_agent[occupied] = 1
-    centre = 7 * width + 7
-    cell_agent[centre] = 5
+    occupant = np.full(torus_of.size, -1, dtype=np.int32)
+
+    def place(cell, value):
+        for c in copies[cell]:
+            if c >= 0:
+                occupant[c] = value
+
+    for cell in rng.sample(range(width * height), 180):  # most cells taken
+        place(cell, 1)
+    centre = 1 * width + 14  # near a corner: the diamond wraps on both axes
+    place(centre, 5)
 
     def choose(step):
         first = np.zeros((4, 6), np.uint32)
         first[:, 5] = random_block(np.uint64(3), np.uint64(4), step, 5, 0)
-        return k._empty_cell_in_vision(
-            np.uint64(3), np.uint64(4), step, 5, centre, cell_agent, dy, dx, width, height, first
+        cell = k._empty_cell_in_vision(
+            np.uint64(3), np.uint64(4), step, 5, padded_of[centre], occupant, offsets, first
         )
+        return -1 if cell < 0 else int(torus_of[cell])
 
     draws = [choose(step) for step in range(6000)]
     ys, xs = divmod(centre, width)
-    empties = {
+    diamond = {
         ((ys + a) % height) * width + (xs + b) % width
         for a, b in zip(dy.tolist(), dx.tolist(), strict=True)
-        if cell_agent[((ys + a) % height) * width + (xs + b) % width] < 0
     }
+    empties = {c for c in diamond if occupant[padded_of[c]] < 0}
     assert set(draws) == empties  # only empty cells, every one of them
     counts = np.array([draws.count(c) for c in sorted(empties)])
     assert stats.chisquare(counts).pvalue > 1e-4
     # One empty cell left: found (by counting, after the random tries miss).
-    cell_agent[:] = 1
+    for c in diamond:
+        place(c, 1)
     only = sorted(empties)[0]
-    cell_agent[only] = -1
+    place(only, -1)
     assert choose(0) == only
-    cell_agent[only] = 1
+    place(only, 1)
     assert choose(0) == -1
 
 
@@ -94,9 +116,12 @@ def _check_invariants(sim) -> None:
     s = sim.state
     n = sim.agents
     # One agent per cell, and the grid and the positions agree.
+    cell_agent = sim.cell_agent()
     assert np.unique(s.pos).size == n
-    np.testing.assert_array_equal(s.cell_agent[s.pos], np.arange(n))
-    assert (s.cell_agent >= 0).sum() == n
+    np.testing.assert_array_equal(cell_agent[s.pos], np.arange(n))
+    assert (cell_agent >= 0).sum() == n
+    # Every padded copy of a cell shows the same occupant.
+    np.testing.assert_array_equal(s.occupant, cell_agent[sim._torus_of])
     # Conservation: every citizen is quiet, active or jailed.
     row = sim.timeseries().slice(sim.t, 1).to_pylist()[0]
     assert row["quiet"] + row["active"] + row["jailed"] == sim.n_citizens

@@ -113,6 +113,7 @@ class CivilViolence(Sim):
         self.n_citizens = int(citizen_cells.size)
         self.n_cops = int(cop_cells.size)
         n = self.n_citizens + self.n_cops
+        vision = max(p.citizen_vision, p.cop_vision)
         self.state = State.allocate(
             [
                 Attribute("pos", np.int32, -1, "agents", "cell of the agent"),
@@ -120,18 +121,24 @@ class CivilViolence(Sim):
                 Attribute("jail", np.int32, 0, "agents", "steps of sentence left"),
                 Attribute("grievance", np.float64, 0.0, "agents", "G = H (1 - L)"),
                 Attribute("risk_aversion", np.float64, 0.0, "agents", "R ~ U(0,1)"),
-                Attribute("cell_agent", np.int32, -1, "cells", "agent on the cell, or -1"),
+                Attribute("occupant", np.int32, -1, "padded", "agent on the padded cell, or -1"),
                 Attribute("cops_seen", np.int16, 0, "cells", "cops in citizen vision"),
                 Attribute("actives_seen", np.int16, 0, "cells", "actives in citizen vision"),
                 Attribute("order", np.int32, 0, "agents", "activation order of the step"),
             ],
             agents=n,
             cells=cells,
+            padded=(p.width + 2 * vision) * (p.height + 2 * vision),
         )
         s = self.state
         s.pos[: self.n_citizens] = citizen_cells
         s.pos[self.n_citizens :] = cop_cells
-        s.cell_agent[s.pos] = np.arange(n, dtype=np.int32)
+        padded_width, self._torus_of, self._padded_of, self._copies = k.padded_grid(
+            p.width, p.height, vision
+        )
+        for slot in range(4):
+            copy = self._copies[s.pos, slot]
+            s.occupant[copy[copy >= 0]] = np.arange(n, dtype=np.int32)[copy >= 0]
         hardship = self.streams.uniform("hardship", step=0, n=self.n_citizens)
         s.grievance[: self.n_citizens] = hardship * (1.0 - p.legitimacy)
         s.risk_aversion[: self.n_citizens] = self.streams.uniform(
@@ -143,6 +150,8 @@ class CivilViolence(Sim):
         )
         self._cv = k.diamond_offsets(p.citizen_vision)
         self._kv = k.diamond_offsets(p.cop_vision)
+        self._cv_offsets = (self._cv[0] * padded_width + self._cv[1]).astype(np.int32)
+        self._kv_offsets = (self._kv[0] * padded_width + self._kv[1]).astype(np.int32)
         # P for every (cops, actives) a citizen can see, itself counted as active.
         most = 2 * p.citizen_vision * (p.citizen_vision + 1)
         self._arrest_probability = k.arrest_probability_table(
@@ -191,10 +200,10 @@ class CivilViolence(Sim):
         s = self.state
         k.activate(
             self._seed, self.t, self._stream_ids, s.order, self.n_citizens, s.pos,
-            s.cell_agent, s.status, s.jail, s.grievance, s.risk_aversion, s.cops_seen,
-            s.actives_seen, self.actives_seen_cop, self._geometry, self._cv[0], self._cv[1],
-            self._kv[0], self._kv[1], self._arrest_probability, p.active_threshold,
-            p.max_jail_term, p.movement, self._buffer, self._move_words,
+            s.occupant, self._torus_of, self._padded_of, self._copies, s.status, s.jail,
+            s.grievance, s.risk_aversion, s.cops_seen, s.actives_seen, self.actives_seen_cop,
+            self._geometry, self._cv_offsets, self._kv_offsets, self._arrest_probability,
+            p.active_threshold, p.max_jail_term, p.movement, self._buffer, self._move_words,
         )  # fmt: skip
 
     def record(self) -> None:
@@ -203,6 +212,10 @@ class CivilViolence(Sim):
         k.count_states(
             self.state.status, self.n_citizens, self.t, c["quiet"], c["active"], c["jailed"]
         )
+
+    def cell_agent(self) -> np.ndarray:
+        """The agent on each torus cell, or -1 (a copy, for inspection and tests)."""
+        return self.state.occupant[self._padded_of].copy()
 
     @property
     def agents(self) -> int:

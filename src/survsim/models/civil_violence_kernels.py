@@ -1,7 +1,7 @@
 """numba kernels of the civil-violence model (Epstein 2002, Model I, as in Mesa 3.3.1).
 
-The grid is a torus of ``width * height`` cells stored row-major; ``cell_agent[c]`` is the
-agent on cell ``c`` or -1. Agents ``0 .. n_citizens-1`` are citizens, the rest cops.
+The grid is a torus of ``width * height`` cells stored row-major; positions and the
+neighbourhood counts use torus cells, occupancy a padded copy (see :func:`padded_grid`). Agents ``0 .. n_citizens-1`` are citizens, the rest cops.
 
 What makes it fast (Mesa recounts every neighbourhood for every agent every step):
 
@@ -12,6 +12,9 @@ What makes it fast (Mesa recounts every neighbourhood for every agent every step
   change updates one diamond in row segments. A citizen's decision reads two numbers.
 - **Rejection sampling of empty cells.** A mover draws random cells of its diamond until
   one is empty (exactly uniform over the empty cells); after 32 misses it counts them.
+- **A padded grid for occupancy.** The torus is stored with a halo as wide as the largest
+  vision, every cell's occupant written on all its copies, so a diamond is a fixed set of
+  flat offsets and probing a cell is one addition and one load.
 - **Arrests only look when someone is there to arrest**: a cop scans its diamond only if
   the active count around it is positive.
 """
@@ -118,12 +121,6 @@ def draw_order(seed, stream, step, order):
         order[j] = tmp
 
 
-@nb.njit(cache=True, inline="always")
-def _cell_at(y, x, oy, ox, width, height):
-    """The cell at offset ``(oy, ox)`` from row ``y``, column ``x`` on the torus."""
-    return _wrap(y + oy, height) * width + _wrap(x + ox, width)
-
-
 @nb.njit(cache=True)
 def first_blocks(seed, stream, step, out):
     """Block 0 of ``stream`` for every agent: ``out[:, a] = random_block(..., a, 0)``.
@@ -140,17 +137,51 @@ def first_blocks(seed, stream, step, out):
         out[3, a] = np.uint32(w3)
 
 
-@nb.njit(cache=True)
-def _empty_cell_in_vision(seed, stream, step, agent, pos, cell_agent, dy, dx, width, height,
-                          first):  # fmt: skip
-    """A uniformly random empty cell of the diamond around ``pos``, or -1 if none.
+def padded_grid(width: int, height: int, radius: int):
+    """Tables of the torus drawn with a halo of ``radius`` cells on every side.
 
-    ``first`` holds block 0 of the agent's move draws (see :func:`first_blocks`), as
-    ``first[:, agent]``.
+    The padded grid is ``(height + 2 r) x (width + 2 r)``; torus cell ``(y, x)`` sits at
+    padded ``(y + r, x + r)`` and halo cells repeat the cells across the edge. With the
+    occupancy kept on every copy of a cell, a diamond of radius at most ``r`` around any
+    agent is a fixed set of flat offsets: no wrap-around arithmetic in the hot loops.
+
+    Returns:
+        ``(padded_width, torus_of, padded_of, copies)``: the torus cell of each padded
+        cell, the padded cell of each torus cell, and the (up to four) padded copies of
+        each torus cell, -1 where there are fewer.
     """
-    n = dy.shape[0]
-    y = pos // width
-    x = pos - y * width
+    pw, ph = width + 2 * radius, height + 2 * radius
+    py, px = np.divmod(np.arange(pw * ph), pw)
+    torus_of = (((py - radius) % height) * width + (px - radius) % width).astype(np.int32)
+    ty, tx = np.divmod(np.arange(width * height), width)
+    padded_of = ((ty + radius) * pw + tx + radius).astype(np.int32)
+    copies = np.full((width * height, 4), -1, dtype=np.int32)
+    order = np.argsort(torus_of, kind="stable")
+    counts = np.bincount(torus_of, minlength=width * height)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    for slot in range(4):
+        has = counts > slot
+        copies[has, slot] = order[starts[has] + slot]
+    return pw, torus_of, padded_of, copies
+
+
+@nb.njit(cache=True, inline="always")
+def _place(occupant, copies, cell, value):
+    """Write ``value`` on every padded copy of torus cell ``cell``."""
+    for slot in range(4):
+        c = copies[cell, slot]
+        if c >= 0:
+            occupant[c] = value
+
+
+@nb.njit(cache=True)
+def _empty_cell_in_vision(seed, stream, step, agent, ppos, occupant, offsets, first):
+    """A uniformly random empty padded cell of the diamond around ``ppos``, or -1 if none.
+
+    ``offsets`` are the diamond's flat offsets on the padded grid; ``first`` holds block 0
+    of the agent's move draws (see :func:`first_blocks`), as ``first[:, agent]``.
+    """
+    n = offsets.shape[0]
     for block in range(_REJECTION_TRIES):
         if block == 0:
             w0 = np.uint64(first[0, agent])
@@ -160,20 +191,19 @@ def _empty_cell_in_vision(seed, stream, step, agent, pos, cell_agent, dy, dx, wi
         else:
             w0, w1, w2, w3 = random_block(seed, stream, step, agent, block)
         for w in (w0, w1, w2, w3):
-            j = u32_below(w, n)
-            cell = _cell_at(y, x, dy[j], dx[j], width, height)
-            if cell_agent[cell] < 0:
+            cell = ppos + offsets[u32_below(w, n)]
+            if occupant[cell] < 0:
                 return cell
     empties = 0
     for j in range(n):
-        if cell_agent[_cell_at(y, x, dy[j], dx[j], width, height)] < 0:
+        if occupant[ppos + offsets[j]] < 0:
             empties += 1
     if empties == 0:
         return -1
     pick = u32_below(random_block(seed, stream, step, agent, _REJECTION_TRIES)[0], empties)
     for j in range(n):
-        cell = _cell_at(y, x, dy[j], dx[j], width, height)
-        if cell_agent[cell] < 0:
+        cell = ppos + offsets[j]
+        if occupant[cell] < 0:
             if pick == 0:
                 return cell
             pick -= 1
@@ -214,10 +244,10 @@ def arrest_probability_table(
 
 @nb.njit(cache=True)
 def activate(
-    seed, step, streams, order, n_citizens, pos, cell_agent, state, jail,
-    grievance, risk_aversion, cops_seen, actives_seen, actives_seen_cop,
-    geometry, cv_dy, cv_dx, kv_dy, kv_dx, arrest_probability, threshold,
-    max_jail_term, movement, buffer, move_words,
+    seed, step, streams, order, n_citizens, pos, occupant, torus_of, padded_of, copies,
+    state, jail, grievance, risk_aversion, cops_seen, actives_seen, actives_seen_cop,
+    geometry, cv_offsets, kv_offsets, arrest_probability, threshold, max_jail_term,
+    movement, buffer, move_words,
 ):  # fmt: skip
     """Every agent acts once, in ``order`` (Mesa's random sequential activation).
 
@@ -225,10 +255,13 @@ def activate(
     estimate their arrest probability from the cops and actives in vision (themselves
     counted as active), turn active iff ``grievance - risk_aversion * P > threshold``, and
     move to a random empty cell in vision. A cop arrests a random active citizen in its
-    vision (sentence uniform on ``0..max_jail_term``), then moves. ``geometry`` is
-    ``(width, height, citizen_vision, cop_vision)``; ``streams`` the ids of the move and
-    arrest streams. ``actives_seen_cop`` is ``actives_seen`` when both visions are equal.
-    ``move_words[:, a]`` is block 0 of agent ``a``'s move draws for this step.
+    vision (sentence uniform on ``0..max_jail_term``), then moves.
+
+    ``pos`` holds torus cells; ``occupant`` the agent on each padded cell (see
+    :func:`padded_grid`). ``geometry`` is ``(width, height, citizen_vision, cop_vision)``;
+    ``streams`` the ids of the move and arrest streams. ``actives_seen_cop`` is
+    ``actives_seen`` when both visions are equal. ``move_words[:, a]`` is block 0 of agent
+    ``a``'s move draws for this step.
     """
     width, height, cvision, kvision = geometry[0], geometry[1], geometry[2], geometry[3]
     s_move, s_arrest = streams[0], streams[1]
@@ -251,22 +284,13 @@ def activate(
                 if separate_cop_field:
                     add_diamond(actives_seen_cop, width, height, here, kvision, delta)
             if movement:
-                dest = _empty_cell_in_vision(
-                    seed,
-                    s_move,
-                    step,
-                    a,
-                    here,
-                    cell_agent,
-                    cv_dy,
-                    cv_dx,
-                    width,
-                    height,
-                    move_words,
+                cell = _empty_cell_in_vision(
+                    seed, s_move, step, a, padded_of[here], occupant, cv_offsets, move_words
                 )
-                if dest >= 0:
-                    cell_agent[here] = -1
-                    cell_agent[dest] = a
+                if cell >= 0:
+                    dest = torus_of[cell]
+                    _place(occupant, copies, here, -1)
+                    _place(occupant, copies, dest, a)
                     pos[a] = dest
                     if now_active:
                         add_diamond(actives_seen, width, height, here, cvision, -1)
@@ -275,12 +299,11 @@ def activate(
                             add_diamond(actives_seen_cop, width, height, here, kvision, -1)
                             add_diamond(actives_seen_cop, width, height, dest, kvision, 1)
         else:
+            ppos = padded_of[here]
             if actives_seen_cop[here] > 0:  # someone to arrest: find them
                 found = 0
-                y = here // width
-                x = here - y * width
-                for k in range(kv_dy.shape[0]):
-                    other = cell_agent[_cell_at(y, x, kv_dy[k], kv_dx[k], width, height)]
+                for k in range(kv_offsets.shape[0]):
+                    other = occupant[ppos + kv_offsets[k]]
                     if other >= 0 and other < n_citizens and state[other] == ACTIVE:
                         buffer[found] = other
                         found += 1
@@ -295,22 +318,13 @@ def activate(
                 if separate_cop_field:
                     add_diamond(actives_seen_cop, width, height, where, kvision, -1)
             if movement:
-                dest = _empty_cell_in_vision(
-                    seed,
-                    s_move,
-                    step,
-                    a,
-                    here,
-                    cell_agent,
-                    kv_dy,
-                    kv_dx,
-                    width,
-                    height,
-                    move_words,
+                cell = _empty_cell_in_vision(
+                    seed, s_move, step, a, ppos, occupant, kv_offsets, move_words
                 )
-                if dest >= 0:
-                    cell_agent[here] = -1
-                    cell_agent[dest] = a
+                if cell >= 0:
+                    dest = torus_of[cell]
+                    _place(occupant, copies, here, -1)
+                    _place(occupant, copies, dest, a)
                     pos[a] = dest
                     add_diamond(cops_seen, width, height, here, cvision, -1)
                     add_diamond(cops_seen, width, height, dest, cvision, 1)
