@@ -1,7 +1,8 @@
 """numba kernels of the civil-violence model (Epstein 2002, Model I, as in Mesa 3.3.1).
 
 The grid is a torus of ``width * height`` cells stored row-major; positions and the
-neighbourhood counts use torus cells, occupancy a padded copy (see :func:`padded_grid`). Agents ``0 .. n_citizens-1`` are citizens, the rest cops.
+neighbourhood counts use torus cells, occupancy a padded copy (see :func:`padded_grid`).
+Agents ``0 .. n_citizens-1`` are citizens, the rest cops.
 
 What makes it fast (Mesa recounts every neighbourhood for every agent every step):
 
