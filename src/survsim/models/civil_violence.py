@@ -144,7 +144,6 @@ class CivilViolence(Sim):
         s.risk_aversion[: self.n_citizens] = self.streams.uniform(
             "risk_aversion", step=0, n=self.n_citizens
         )
-        k.count_to_field(s.cops_seen, p.width, p.height, cop_cells, p.citizen_vision)
         self.actives_seen_cop = (
             s.actives_seen if p.cop_vision == p.citizen_vision else np.zeros(cells, dtype=np.int16)
         )
@@ -152,6 +151,7 @@ class CivilViolence(Sim):
         self._kv = k.diamond_offsets(p.cop_vision)
         self._cv_offsets = (self._cv[0] * padded_width + self._cv[1]).astype(np.int32)
         self._kv_offsets = (self._kv[0] * padded_width + self._kv[1]).astype(np.int32)
+        k.count_to_field(s.cops_seen, cop_cells, self._padded_of, self._cv_offsets, self._torus_of)
         # P for every (cops, actives) a citizen can see, itself counted as active.
         most = 2 * p.citizen_vision * (p.citizen_vision + 1)
         self._arrest_probability = k.arrest_probability_table(

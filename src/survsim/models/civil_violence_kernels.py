@@ -62,34 +62,25 @@ def _wrap(v, n):
 
 
 @nb.njit(cache=True)
-def add_diamond(field, width, height, pos, radius, delta):
-    """Add ``delta`` to ``field`` on the diamond of ``radius`` around ``pos`` (centre excluded).
+def add_diamond(field, ppos, offsets, torus_of, delta):
+    """Add ``delta`` to ``field`` (torus cells) on the diamond around padded cell ``ppos``.
 
-    Needs ``width, height >= 2 * radius + 1`` (checked by the parameters), so no cell is
-    reached twice.
+    ``offsets`` are the diamond's flat offsets on the padded grid (centre excluded) and
+    ``torus_of`` maps a padded cell to its torus cell (see :func:`padded_grid`): one
+    branch-free loop, with no wrap-around arithmetic. Needs ``width, height >= 2 r + 1``
+    (checked by the parameters), so no cell is reached twice.
     """
-    y = pos // width
-    x = pos - y * width
-    for oy in range(-radius, radius + 1):
-        row = _wrap(y + oy, height) * width
-        span = radius - abs(oy)
-        lo = x - span
-        hi = x + span
-        if lo >= 0 and hi < width:
-            for xx in range(row + lo, row + hi + 1):
-                field[xx] += delta
-        else:
-            for k in range(lo, hi + 1):
-                field[row + _wrap(k, width)] += delta
-    field[pos] -= delta
+    d = field.dtype.type(delta)
+    for j in range(offsets.shape[0]):
+        field[torus_of[ppos + offsets[j]]] += d
 
 
 @nb.njit(cache=True)
-def count_to_field(field, width, height, positions, radius):
-    """Set ``field`` to the number of ``positions`` within each cell's diamond."""
+def count_to_field(field, positions, padded_of, offsets, torus_of):
+    """Set ``field`` to the number of ``positions`` (torus cells) in each cell's diamond."""
     field[:] = 0
     for i in range(positions.shape[0]):
-        add_diamond(field, width, height, positions[i], radius, 1)
+        add_diamond(field, padded_of[positions[i]], offsets, torus_of, 1)
 
 
 @nb.njit(cache=True)
@@ -264,7 +255,7 @@ def activate(
     ``actives_seen`` when both visions are equal. ``move_words[:, a]`` is block 0 of agent
     ``a``'s move draws for this step.
     """
-    width, height, cvision, kvision = geometry[0], geometry[1], geometry[2], geometry[3]
+    cvision, kvision = geometry[2], geometry[3]
     s_move, s_arrest = streams[0], streams[1]
     separate_cop_field = kvision != cvision
     for a in order:
@@ -281,9 +272,9 @@ def activate(
             state[a] = ACTIVE if now_active else QUIET
             if now_active != was_active:
                 delta = 1 if now_active else -1
-                add_diamond(actives_seen, width, height, here, cvision, delta)
+                add_diamond(actives_seen, padded_of[here], cv_offsets, torus_of, delta)
                 if separate_cop_field:
-                    add_diamond(actives_seen_cop, width, height, here, kvision, delta)
+                    add_diamond(actives_seen_cop, padded_of[here], kv_offsets, torus_of, delta)
             if movement:
                 cell = _empty_cell_in_vision(
                     seed, s_move, step, a, padded_of[here], occupant, cv_offsets, move_words
@@ -294,11 +285,11 @@ def activate(
                     _place(occupant, copies, dest, a)
                     pos[a] = dest
                     if now_active:
-                        add_diamond(actives_seen, width, height, here, cvision, -1)
-                        add_diamond(actives_seen, width, height, dest, cvision, 1)
+                        add_diamond(actives_seen, padded_of[here], cv_offsets, torus_of, -1)
+                        add_diamond(actives_seen, padded_of[dest], cv_offsets, torus_of, 1)
                         if separate_cop_field:
-                            add_diamond(actives_seen_cop, width, height, here, kvision, -1)
-                            add_diamond(actives_seen_cop, width, height, dest, kvision, 1)
+                            add_diamond(actives_seen_cop, padded_of[here], kv_offsets, torus_of, -1)
+                            add_diamond(actives_seen_cop, padded_of[dest], kv_offsets, torus_of, 1)
         else:
             ppos = padded_of[here]
             if actives_seen_cop[here] > 0:  # someone to arrest: find them
@@ -315,9 +306,9 @@ def activate(
                 state[arrestee] = JAILED
                 jail[arrestee] = u32_below(w1, max_jail_term + 1)
                 where = pos[arrestee]
-                add_diamond(actives_seen, width, height, where, cvision, -1)
+                add_diamond(actives_seen, padded_of[where], cv_offsets, torus_of, -1)
                 if separate_cop_field:
-                    add_diamond(actives_seen_cop, width, height, where, kvision, -1)
+                    add_diamond(actives_seen_cop, padded_of[where], kv_offsets, torus_of, -1)
             if movement:
                 cell = _empty_cell_in_vision(
                     seed, s_move, step, a, ppos, occupant, kv_offsets, move_words
@@ -327,8 +318,8 @@ def activate(
                     _place(occupant, copies, here, -1)
                     _place(occupant, copies, dest, a)
                     pos[a] = dest
-                    add_diamond(cops_seen, width, height, here, cvision, -1)
-                    add_diamond(cops_seen, width, height, dest, cvision, 1)
+                    add_diamond(cops_seen, ppos, cv_offsets, torus_of, -1)
+                    add_diamond(cops_seen, padded_of[dest], cv_offsets, torus_of, 1)
 
 
 @nb.njit(cache=True)
