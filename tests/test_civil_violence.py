@@ -84,10 +84,10 @@ def test_empty_cell_choice_is_uniform_and_never_occupied():
     place(centre, 5)
 
     def choose(step):
-        first = np.zeros((4, 6), np.uint32)
-        first[:, 5] = random_block(np.uint64(3), np.uint64(4), step, 5, 0)
+        first = np.zeros((4, 1), np.uint32)
+        first[:, 0] = random_block(np.uint64(3), np.uint64(4), step, 5, 0)
         cell = k._empty_cell_in_vision(
-            np.uint64(3), np.uint64(4), step, 5, padded_of[centre], occupant, offsets, first
+            np.uint64(3), np.uint64(4), step, 5, padded_of[centre], occupant, offsets, first, 0
         )
         return -1 if cell < 0 else int(torus_of[cell])
 
@@ -131,13 +131,13 @@ def _check_invariants(sim) -> None:
     cops = s.pos[sim.n_citizens :]
     actives = s.pos[: sim.n_citizens][s.status[: sim.n_citizens] == k.ACTIVE]
     np.testing.assert_array_equal(
-        s.cops_seen, diamond_counts(cops, p.width, p.height, p.citizen_vision)
+        sim.seen("cops_seen"), diamond_counts(cops, p.width, p.height, p.citizen_vision)
     )
     np.testing.assert_array_equal(
-        s.actives_seen, diamond_counts(actives, p.width, p.height, p.citizen_vision)
+        sim.seen("actives_seen"), diamond_counts(actives, p.width, p.height, p.citizen_vision)
     )
     np.testing.assert_array_equal(
-        sim.actives_seen_cop, diamond_counts(actives, p.width, p.height, p.cop_vision)
+        sim.seen("actives_seen_cop"), diamond_counts(actives, p.width, p.height, p.cop_vision)
     )
 
 
@@ -173,7 +173,7 @@ def test_first_step_decisions_follow_the_rule():
     # Before anyone is active, the rule is G - R * P(C, 1) > T for the cops in vision.
     sim = make_sim(steps=1, seed=8, **OUTBURSTS, movement=False)
     s = sim.state
-    cops_before = s.cops_seen.copy()
+    cops_before = sim.seen("cops_seen")
     sim.step()
     # Without movement cops_seen is unchanged. More actives in vision only lower P, so a
     # citizen with G - R * P(C, A=1) > T must have turned active (and may since be jailed).

@@ -122,8 +122,8 @@ class CivilViolence(Sim):
                 Attribute("grievance", np.float64, 0.0, "agents", "G = H (1 - L)"),
                 Attribute("risk_aversion", np.float64, 0.0, "agents", "R ~ U(0,1)"),
                 Attribute("occupant", np.int32, -1, "padded", "agent on the padded cell, or -1"),
-                Attribute("cops_seen", np.int16, 0, "cells", "cops in citizen vision"),
-                Attribute("actives_seen", np.int16, 0, "cells", "actives in citizen vision"),
+                Attribute("cops_seen", np.int16, 0, "padded", "cops in citizen vision*"),
+                Attribute("actives_seen", np.int16, 0, "padded", "actives in citizen vision*"),
                 Attribute("order", np.int32, 0, "agents", "activation order of the step"),
             ],
             agents=n,
@@ -145,13 +145,13 @@ class CivilViolence(Sim):
             "risk_aversion", step=0, n=self.n_citizens
         )
         self.actives_seen_cop = (
-            s.actives_seen if p.cop_vision == p.citizen_vision else np.zeros(cells, dtype=np.int16)
+            s.actives_seen if p.cop_vision == p.citizen_vision else np.zeros_like(s.actives_seen)
         )
         self._cv = k.diamond_offsets(p.citizen_vision)
         self._kv = k.diamond_offsets(p.cop_vision)
         self._cv_offsets = (self._cv[0] * padded_width + self._cv[1]).astype(np.int32)
         self._kv_offsets = (self._kv[0] * padded_width + self._kv[1]).astype(np.int32)
-        k.count_to_field(s.cops_seen, cop_cells, self._padded_of, self._cv_offsets, self._torus_of)
+        k.count_to_field(s.cops_seen, cop_cells, self._padded_of, self._cv_offsets)
         # P for every (cops, actives) a citizen can see, itself counted as active.
         most = 2 * p.citizen_vision * (p.citizen_vision + 1)
         self._arrest_probability = k.arrest_probability_table(
@@ -193,7 +193,9 @@ class CivilViolence(Sim):
     def _draw_order(self) -> None:
         k.draw_order(self._seed, np.uint64(self.streams.id("order")), self.t, self.state.order)
         if self.params.movement:
-            k.first_blocks(self._seed, self._stream_ids[0], self.t, self._move_words)
+            k.first_blocks(
+                self._seed, self._stream_ids[0], self.t, self.state.order, self._move_words
+            )
 
     def _activate(self) -> None:
         p: CivilViolenceParams = self.params
@@ -212,6 +214,17 @@ class CivilViolence(Sim):
         k.count_states(
             self.state.status, self.n_citizens, self.t, c["quiet"], c["active"], c["jailed"]
         )
+
+    def seen(self, field: str) -> np.ndarray:
+        """Counts per torus cell of ``cops_seen``, ``actives_seen`` or ``actives_seen_cop``.
+
+        The kernels keep these counts on the padded grid, spread over a cell's copies
+        (*); this sums them.
+        """
+        padded = self.actives_seen_cop if field == "actives_seen_cop" else self.state[field]
+        out = np.empty(self.params.width * self.params.height, dtype=np.int64)
+        k.fold_field(padded, self._copies, out)
+        return out
 
     def cell_agent(self) -> np.ndarray:
         """The agent on each torus cell, or -1 (a copy, for inspection and tests)."""

@@ -62,25 +62,44 @@ def _wrap(v, n):
 
 
 @nb.njit(cache=True)
-def add_diamond(field, ppos, offsets, torus_of, delta):
-    """Add ``delta`` to ``field`` (torus cells) on the diamond around padded cell ``ppos``.
+def add_diamond(field, ppos, offsets, delta):
+    """Add ``delta`` to the padded ``field`` on the diamond around padded cell ``ppos``.
 
-    ``offsets`` are the diamond's flat offsets on the padded grid (centre excluded) and
-    ``torus_of`` maps a padded cell to its torus cell (see :func:`padded_grid`): one
-    branch-free loop, with no wrap-around arithmetic. Needs ``width, height >= 2 r + 1``
-    (checked by the parameters), so no cell is reached twice.
+    ``offsets`` are the diamond's flat offsets on the padded grid (centre excluded): one
+    branch-free loop over rows that are contiguous in memory. Each torus cell of the
+    diamond is reached exactly once, on one of its copies (``width, height >= 2 r + 1``
+    is checked by the parameters); :func:`read_field` sums the copies.
     """
     d = field.dtype.type(delta)
     for j in range(offsets.shape[0]):
-        field[torus_of[ppos + offsets[j]]] += d
+        field[ppos + offsets[j]] += d
+
+
+@nb.njit(cache=True, inline="always")
+def read_field(field, copies, cell):
+    """The count of torus cell ``cell``: the sum over its padded copies."""
+    total = 0
+    for slot in range(4):
+        c = copies[cell, slot]
+        if c < 0:
+            break
+        total += field[c]
+    return total
 
 
 @nb.njit(cache=True)
-def count_to_field(field, positions, padded_of, offsets, torus_of):
-    """Set ``field`` to the number of ``positions`` (torus cells) in each cell's diamond."""
+def fold_field(field, copies, out):
+    """Write the count of every torus cell into ``out`` (for inspection and tests)."""
+    for cell in range(out.shape[0]):
+        out[cell] = read_field(field, copies, cell)
+
+
+@nb.njit(cache=True)
+def count_to_field(field, positions, padded_of, offsets):
+    """Set the padded ``field`` to the number of ``positions`` in each cell's diamond."""
     field[:] = 0
     for i in range(positions.shape[0]):
-        add_diamond(field, padded_of[positions[i]], offsets, torus_of, 1)
+        add_diamond(field, padded_of[positions[i]], offsets, 1)
 
 
 @nb.njit(cache=True)
@@ -114,19 +133,20 @@ def draw_order(seed, stream, step, order):
 
 
 @nb.njit(cache=True)
-def first_blocks(seed, stream, step, out):
-    """Block 0 of ``stream`` for every agent: ``out[:, a] = random_block(..., a, 0)``.
+def first_blocks(seed, stream, step, order, out):
+    """Block 0 of ``stream`` for the agent acting ``i``-th: ``out[:, i]``.
 
-    Filled in one tight loop over a (4, n) uint32 array, which LLVM vectorises: four
-    times cheaper per block than one call at a time inside the activation loop, and the
-    same numbers.
+    ``out[:, i] = random_block(seed, stream, step, order[i], 0)``: the numbers depend on
+    the agent, not on its place in the order, but are stored in acting order so that the
+    activation loop reads them sequentially. One tight loop over a (4, n) uint32 array,
+    which LLVM vectorises: four times cheaper per block than one call at a time.
     """
-    for a in range(out.shape[1]):
-        w0, w1, w2, w3 = random_block(seed, stream, step, a, 0)
-        out[0, a] = np.uint32(w0)
-        out[1, a] = np.uint32(w1)
-        out[2, a] = np.uint32(w2)
-        out[3, a] = np.uint32(w3)
+    for i in range(out.shape[1]):
+        w0, w1, w2, w3 = random_block(seed, stream, step, order[i], 0)
+        out[0, i] = np.uint32(w0)
+        out[1, i] = np.uint32(w1)
+        out[2, i] = np.uint32(w2)
+        out[3, i] = np.uint32(w3)
 
 
 def padded_grid(width: int, height: int, radius: int):
@@ -167,19 +187,19 @@ def _place(occupant, copies, cell, value):
 
 
 @nb.njit(cache=True)
-def _empty_cell_in_vision(seed, stream, step, agent, ppos, occupant, offsets, first):
+def _empty_cell_in_vision(seed, stream, step, agent, ppos, occupant, offsets, first, col):
     """A uniformly random empty padded cell of the diamond around ``ppos``, or -1 if none.
 
-    ``offsets`` are the diamond's flat offsets on the padded grid; ``first`` holds block 0
-    of the agent's move draws (see :func:`first_blocks`), as ``first[:, agent]``.
+    ``offsets`` are the diamond's flat offsets on the padded grid; ``first[:, col]`` holds
+    block 0 of the agent's move draws (see :func:`first_blocks`).
     """
     n = offsets.shape[0]
     for block in range(_REJECTION_TRIES):
         if block == 0:
-            w0 = np.uint64(first[0, agent])
-            w1 = np.uint64(first[1, agent])
-            w2 = np.uint64(first[2, agent])
-            w3 = np.uint64(first[3, agent])
+            w0 = np.uint64(first[0, col])
+            w1 = np.uint64(first[1, col])
+            w2 = np.uint64(first[2, col])
+            w3 = np.uint64(first[3, col])
         else:
             w0, w1, w2, w3 = random_block(seed, stream, step, agent, block)
         for w in (w0, w1, w2, w3):
@@ -252,32 +272,33 @@ def activate(
     ``pos`` holds torus cells; ``occupant`` the agent on each padded cell (see
     :func:`padded_grid`). ``geometry`` is ``(width, height, citizen_vision, cop_vision)``;
     ``streams`` the ids of the move and arrest streams. ``actives_seen_cop`` is
-    ``actives_seen`` when both visions are equal. ``move_words[:, a]`` is block 0 of agent
-    ``a``'s move draws for this step.
+    ``actives_seen`` when both visions are equal. ``move_words[:, i]`` is block 0 of the
+    move draws of the agent acting ``i``-th.
     """
     cvision, kvision = geometry[2], geometry[3]
     s_move, s_arrest = streams[0], streams[1]
     separate_cop_field = kvision != cvision
-    for a in order:
+    for i in range(order.shape[0]):
+        a = order[i]
         here = pos[a]
         if a < n_citizens:
             if jail[a] > 0:
                 jail[a] -= 1
                 continue
-            net_risk = (
-                risk_aversion[a] * arrest_probability[cops_seen[here], actives_seen[here] + 1]
-            )
+            cops = read_field(cops_seen, copies, here)
+            actives = read_field(actives_seen, copies, here)
+            net_risk = risk_aversion[a] * arrest_probability[cops, actives + 1]
             now_active = (grievance[a] - net_risk) > threshold
             was_active = state[a] == ACTIVE
             state[a] = ACTIVE if now_active else QUIET
             if now_active != was_active:
                 delta = 1 if now_active else -1
-                add_diamond(actives_seen, padded_of[here], cv_offsets, torus_of, delta)
+                add_diamond(actives_seen, padded_of[here], cv_offsets, delta)
                 if separate_cop_field:
-                    add_diamond(actives_seen_cop, padded_of[here], kv_offsets, torus_of, delta)
+                    add_diamond(actives_seen_cop, padded_of[here], kv_offsets, delta)
             if movement:
                 cell = _empty_cell_in_vision(
-                    seed, s_move, step, a, padded_of[here], occupant, cv_offsets, move_words
+                    seed, s_move, step, a, padded_of[here], occupant, cv_offsets, move_words, i
                 )
                 if cell >= 0:
                     dest = torus_of[cell]
@@ -285,14 +306,14 @@ def activate(
                     _place(occupant, copies, dest, a)
                     pos[a] = dest
                     if now_active:
-                        add_diamond(actives_seen, padded_of[here], cv_offsets, torus_of, -1)
-                        add_diamond(actives_seen, padded_of[dest], cv_offsets, torus_of, 1)
+                        add_diamond(actives_seen, padded_of[here], cv_offsets, -1)
+                        add_diamond(actives_seen, padded_of[dest], cv_offsets, 1)
                         if separate_cop_field:
-                            add_diamond(actives_seen_cop, padded_of[here], kv_offsets, torus_of, -1)
-                            add_diamond(actives_seen_cop, padded_of[dest], kv_offsets, torus_of, 1)
+                            add_diamond(actives_seen_cop, padded_of[here], kv_offsets, -1)
+                            add_diamond(actives_seen_cop, padded_of[dest], kv_offsets, 1)
         else:
             ppos = padded_of[here]
-            if actives_seen_cop[here] > 0:  # someone to arrest: find them
+            if read_field(actives_seen_cop, copies, here) > 0:  # someone to arrest: find them
                 found = 0
                 for k in range(kv_offsets.shape[0]):
                     other = occupant[ppos + kv_offsets[k]]
@@ -306,20 +327,20 @@ def activate(
                 state[arrestee] = JAILED
                 jail[arrestee] = u32_below(w1, max_jail_term + 1)
                 where = pos[arrestee]
-                add_diamond(actives_seen, padded_of[where], cv_offsets, torus_of, -1)
+                add_diamond(actives_seen, padded_of[where], cv_offsets, -1)
                 if separate_cop_field:
-                    add_diamond(actives_seen_cop, padded_of[where], kv_offsets, torus_of, -1)
+                    add_diamond(actives_seen_cop, padded_of[where], kv_offsets, -1)
             if movement:
                 cell = _empty_cell_in_vision(
-                    seed, s_move, step, a, ppos, occupant, kv_offsets, move_words
+                    seed, s_move, step, a, ppos, occupant, kv_offsets, move_words, i
                 )
                 if cell >= 0:
                     dest = torus_of[cell]
                     _place(occupant, copies, here, -1)
                     _place(occupant, copies, dest, a)
                     pos[a] = dest
-                    add_diamond(cops_seen, ppos, cv_offsets, torus_of, -1)
-                    add_diamond(cops_seen, padded_of[dest], cv_offsets, torus_of, 1)
+                    add_diamond(cops_seen, ppos, cv_offsets, -1)
+                    add_diamond(cops_seen, padded_of[dest], cv_offsets, 1)
 
 
 @nb.njit(cache=True)
