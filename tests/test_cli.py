@@ -28,7 +28,7 @@ def test_run_writes_timeseries_manifest_and_plot(tmp_path, capsys):
     assert manifest["seed"] == 4 and manifest["steps"] == 30
     assert manifest["parameters"]["width"] == 20 and manifest["parameters"]["legitimacy"] == 0.7
     assert manifest["environment"]["survsim"]
-    assert {"build_s", "run_s"} <= set(manifest["timings"])
+    assert {"build_s", "jit_s", "run_s"} <= set(manifest["timings"])
     assert (out / "active_jailed.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     printed = capsys.readouterr().out
     assert "mean active share" in printed and str(out) in printed

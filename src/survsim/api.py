@@ -81,6 +81,7 @@ def manifest(sim: Sim, scenario: Scenario, files: list[str]) -> dict[str, Any]:
         "plan": [{"step": name, "does": doc} for name, doc in sim.plan.describe()],
         "timings": {
             "build_s": round(sim.timings["build_s"], 6),
+            "jit_s": round(sim.timings["jit_s"], 6),
             "run_s": round(sim.timings["run_s"], 6),
             "plan_s": {k: round(v, 6) for k, v in sim.plan_timings().items()},
         },

@@ -115,10 +115,13 @@ def _print_summary(console: Console, name: str, sim: Sim, folder: Path) -> None:
     table.add_column(style="bold")
     table.add_column(justify="right")
     for key, value in facts.items():
-        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
         table.add_row(key.replace("_", " "), shown)
     rate = sim.agents * sim.t / max(sim.timings["run_s"], 1e-9) if hasattr(sim, "agents") else 0
     table.add_row("build time", f"{sim.timings['build_s']:.3f} s")
+    table.add_row(
+        "compile time", f"{sim.timings['jit_s']:.3f} s (numba; cached after the first run)"
+    )
     table.add_row("run time", f"{sim.timings['run_s']:.3f} s ({rate / 1e6:.1f} M agent-steps/s)")
     console.print(table)
     console.print(f"results in {folder}", soft_wrap=True, highlight=False)

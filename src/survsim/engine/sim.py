@@ -3,7 +3,8 @@
 Every model follows one lifecycle (after Starsim's modules):
 
 1. ``__init__`` stores the validated parameters and calls :meth:`Sim.build` (allocate
-   the state and draw the initial conditions; timed as ``timings["build_s"]``);
+   the state and draw the initial conditions; timed as ``timings["build_s"]``), then
+   :meth:`Sim.compile` (``timings["jit_s"]``);
 2. :meth:`Sim.make_plan` returns the ordered steps of one simulated step;
 3. :meth:`Sim.record` writes row ``t`` of the time series (row 0 is the initial state);
 4. :meth:`Sim.step` advances one step; :meth:`Sim.run` loops with optional progress and
@@ -53,17 +54,21 @@ class Sim:
         params: the model's validated parameters (a pydantic model).
         seed: seed of all random streams, in ``[0, 2**64)``.
         steps: number of steps the run is planned for (the recorder's capacity).
+        compile: compile the kernels before returning (see :meth:`compile`).
 
     Attributes:
         t: the number of steps completed (0 before the first step).
-        timings: ``build_s`` and ``run_s`` in seconds, plus the plan's per-step seconds
+        timings: ``build_s`` (state and initial conditions), ``jit_s`` (compiling or
+            loading the kernels) and ``run_s`` in seconds; the plan's per-step seconds
             through :meth:`plan_timings`.
     """
 
     #: The model's name as scenario files spell it.
     model_name: ClassVar[str] = ""
 
-    def __init__(self, params: Any, *, seed: int = 0, steps: int = 100) -> None:
+    def __init__(
+        self, params: Any, *, seed: int = 0, steps: int = 100, compile: bool = True
+    ) -> None:
         if steps < 0:
             raise ValueError(f"steps must be >= 0, got {steps}")
         self.params = params
@@ -77,8 +82,12 @@ class Sim:
         self.results = Recorder(self.result_columns(), self.n_steps + 1)
         self.plan: Plan = self.make_plan()
         self.record()
+        built = time.perf_counter()
+        if compile:
+            self.compile()
         self.timings: dict[str, float] = {
-            "build_s": time.perf_counter() - start,
+            "build_s": built - start,
+            "jit_s": time.perf_counter() - built,
             "run_s": 0.0,
         }
 
@@ -91,6 +100,14 @@ class Sim:
     def result_columns(self) -> dict[str, type]:
         """Names and dtypes of the time-series columns (besides ``step``)."""
         raise NotImplementedError
+
+    def compile(self) -> None:
+        """Make sure the model's kernels are compiled (timed apart as ``jit_s``).
+
+        numba compiles a kernel at its first call, or loads it from its cache; a model
+        does that here, on a tiny problem, so that ``run_s`` measures simulation only.
+        The default does nothing.
+        """
 
     def make_plan(self) -> Plan:
         """The ordered steps of one simulated step; the last one records row ``t``."""

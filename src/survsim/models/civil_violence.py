@@ -169,6 +169,15 @@ class CivilViolence(Sim):
         self._bind_kernels()
         self._status = s.status
 
+    def compile(self) -> None:
+        """Compile (or load from numba's cache) every kernel with one tiny run."""
+        if k.activate.signatures and k.first_blocks.signatures:
+            return
+        tiny = CivilViolenceParams(
+            width=5, height=5, citizen_vision=1, cop_vision=1, legitimacy=0.0, cop_density=0.2
+        )
+        CivilViolence(tiny, seed=0, steps=2, compile=False).run()
+
     def result_columns(self) -> dict[str, type]:
         """Counts of citizens by condition: ``active, quiet, jailed``."""
         return {"active": np.int32, "quiet": np.int32, "jailed": np.int32}
