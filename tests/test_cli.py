@@ -108,3 +108,20 @@ def test_installed_command_reports_errors_without_traceback(tmp_path):
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "params.legitimacy = 'abc'" in result.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_a_run_too_big_for_memory_is_refused_up_front(tmp_path, capsys):
+    out = tmp_path / "big"
+    code = main(["run", "epstein", "--set", "width=20000", "--set", "height=20000",
+                 "--out", str(out)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "needs about" in err and "GB available" in err
+    assert err.count("\n") == 1 and not out.exists()
+
+
+def test_unwritable_output_is_refused_before_the_run(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code = main(["run", "epstein", "--out", str(blocker / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot write" in err and err.count("\n") == 1

@@ -107,3 +107,25 @@ def test_run_dir_is_all_or_nothing(tmp_path):
     with pytest.raises(OutputExistsError):
         write_run_dir(out, {"a.txt": lambda p: p.write_text("again")})
     assert (out / "a.txt").read_text() == "ok"
+
+
+def test_memory_check_names_need_and_availability():
+    from survsim.engine.memory import InsufficientMemoryError, available_bytes, check_fits
+
+    assert available_bytes() is None or available_bytes() > 0
+    check_fits(10, "a tiny run", available=100)
+    with pytest.raises(InsufficientMemoryError, match=r"needs about 2\.0 GB, 1\.0 GB available"):
+        check_fits(2_000_000_000, "a run", available=1_000_000_000)
+
+
+def test_memory_estimate_is_close_to_the_arrays_allocated():
+    from survsim.models import CivilViolence, CivilViolenceParams
+    from survsim.models.civil_violence import BASE_BYTES, estimate_bytes
+
+    p = CivilViolenceParams(width=300, height=300)
+    sim = CivilViolence(p, seed=1, steps=10)
+    arrays = sim.state.nbytes + sum(
+        a.nbytes for a in (sim._torus_of, sim._padded_of, sim._copies, sim._move_words)
+    )
+    estimate = estimate_bytes(p, 10) - BASE_BYTES
+    assert arrays <= estimate <= 2 * arrays

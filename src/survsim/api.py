@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from survsim.engine import Sim, environment, write_json_atomic, write_parquet_atomic, write_run_dir
+from survsim.engine.memory import check_fits
 from survsim.engine.sim import Hook
-from survsim.models import MODELS
+from survsim.models import MEMORY_ESTIMATES, MODELS
 from survsim.report.plots import FIGURES
 from survsim.scenario import Scenario
 
@@ -25,12 +26,19 @@ __all__ = ["build_sim", "manifest", "run_scenario", "save_run", "summary"]
 
 
 def build_sim(scenario: Scenario, *, steps: int | None = None, seed: int | None = None) -> Sim:
-    """Build (but do not run) the simulation a scenario describes."""
+    """Build (but do not run) the simulation a scenario describes.
+
+    Raises:
+        InsufficientMemoryError: the run would not fit in the memory available now.
+    """
     sim_class = MODELS[scenario.model][0]
+    n_steps = scenario.steps if steps is None else steps
+    needed = MEMORY_ESTIMATES[scenario.model](scenario.params, n_steps)
+    check_fits(needed, f"scenario '{scenario.name}'")
     return sim_class(
         scenario.params,
         seed=scenario.seed if seed is None else seed,
-        steps=scenario.steps if steps is None else steps,
+        steps=n_steps,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +48,20 @@ def _default_out(name: str, seed: int) -> Path:
         n += 1
         out = base.with_name(f"{base.name}-{n}")
     return out
+
+
+def _check_writable(out: Path) -> None:
+    """Fail before the run, not after it, if results could not be written."""
+    parent = out.resolve().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise SurvsimError(f"--out {out}: cannot write in {parent}")
+    try:
+        with tempfile.TemporaryDirectory(dir=parent):
+            pass
+    except OSError as exc:
+        raise SurvsimError(f"--out {out}: cannot write in {parent}: {exc.strerror}") from None
 
 
 class _ProgressBar:
@@ -95,6 +110,7 @@ def run(
     """Run a scenario and write its time series, manifest and plot."""
     loaded = load_scenario(scenario, set_ or [], steps=steps, seed=seed)
     out_dir = check_output_dir(out) if out is not None else _default_out(loaded.name, loaded.seed)
+    _check_writable(out_dir)
     console = Console()
     err_console = Console(stderr=True)
     sim = build_sim(loaded)
@@ -105,7 +121,10 @@ def run(
             sim.run(progress=bar)
     else:
         sim.run()
-    folder = save_run(sim, loaded, out_dir)
+    try:
+        folder = save_run(sim, loaded, out_dir)
+    except OSError as exc:
+        raise SurvsimError(f"--out {out_dir}: cannot write results: {exc.strerror}") from None
     _print_summary(console, loaded.name, sim, folder)
 
 

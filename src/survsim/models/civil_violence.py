@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from survsim.engine import Attribute, Plan, Sim, State
 from survsim.models import civil_violence_kernels as k
 
-__all__ = ["CivilViolence", "CivilViolenceParams"]
+__all__ = ["CivilViolence", "CivilViolenceParams", "estimate_bytes"]
 
 
 class CivilViolenceParams(BaseModel):
@@ -87,6 +87,24 @@ class CivilViolenceParams(BaseModel):
                 "a neighbourhood must not wrap onto itself"
             )
         return self
+
+
+#: Resident memory of the interpreter with numpy, numba, pyarrow and matplotlib loaded.
+BASE_BYTES = 300_000_000
+
+
+def estimate_bytes(p: CivilViolenceParams, steps: int) -> int:
+    """Peak memory of a run, from the sizes of its arrays (within about 20%).
+
+    Per cell: the placement draw (8 B) and the cell tables (padded occupancy, two counts,
+    copies, maps: about 40 B); per agent: traits, status and draws (about 60 B); per step:
+    three int32 counts; plus the interpreter and its libraries.
+    """
+    vision = max(p.citizen_vision, p.cop_vision)
+    padded = (p.width + 2 * vision) * (p.height + 2 * vision)
+    cells = p.width * p.height
+    agents = cells * (p.citizen_density + p.cop_density)
+    return int(8 * cells + 28 * padded + 20 * cells + 60 * agents + 12 * (steps + 1) + BASE_BYTES)
 
 
 class CivilViolence(Sim):
