@@ -86,3 +86,20 @@ def test_bounded_integers_cover_the_range_evenly():
 def test_seed_out_of_range_is_rejected():
     with pytest.raises(ValueError, match="seed"):
         Streams(-1)
+
+
+def test_poisson_and_integers_have_the_right_law():
+    streams = Streams(8)
+    k = streams.poisson("p", 0, 2.9, 100_000)
+    assert abs(k.mean() - 2.9) < 4 * np.sqrt(2.9 / 100_000)
+    assert abs(k.var() - 2.9) < 0.1
+    expected = stats.poisson(2.9).pmf(np.arange(12)) * k.size
+    observed = np.bincount(k, minlength=12)[:12]
+    assert (
+        stats.chisquare(observed[:9], expected[:9] * observed[:9].sum() / expected[:9].sum()).pvalue
+        > 1e-4
+    )
+    ints = streams.integers("i", 0, 20, 50, 60_000)
+    assert ints.min() == 20 and ints.max() == 50
+    assert stats.chisquare(np.bincount(ints - 20)).pvalue > 1e-4
+    np.testing.assert_array_equal(ints, Streams(8).integers("i", 0, 20, 50, 60_000))

@@ -28,6 +28,7 @@ import numpy as np
 __all__ = [
     "Streams",
     "philox4x32",
+    "poisson_from_uniform",
     "random_block",
     "stream_id",
     "u32_below",
@@ -133,6 +134,29 @@ def u32_below(word, n):
     return np.int64((np.uint64(word) * np.uint64(n)) >> _SHIFT32)
 
 
+@nb.njit(cache=True, inline="always")
+def poisson_from_uniform(u, lam):
+    """The Poisson(``lam``) quantile of ``u`` (inverse CDF, for small ``lam``).
+
+    A pure function of its uniform, so Poisson draws keep the streams' purity. Cost grows
+    with ``lam``; meant for means up to a few tens.
+    """
+    k = 0
+    p = np.exp(-lam)
+    cdf = p
+    while u >= cdf and k < 1000:
+        k += 1
+        p *= lam / k
+        cdf += p
+    return k
+
+
+@nb.njit(cache=True)
+def _poisson_array(u, lam, out):
+    for i in range(u.shape[0]):
+        out[i] = poisson_from_uniform(u[i], lam)
+
+
 def stream_id(name: str) -> int:
     """Stable 32-bit identifier of a stream name (BLAKE2b, identical in every process)."""
     digest = hashlib.blake2b(name.encode("utf-8"), digest_size=4).digest()
@@ -175,3 +199,14 @@ class Streams:
         out = np.empty(n, dtype=np.float64)
         _fill_uniform(np.uint64(self.seed), np.uint64(self.id(name)), np.uint64(step), out)
         return out
+
+    def poisson(self, name: str, step: int, lam: float, n: int) -> np.ndarray:
+        """``n`` Poisson(``lam``) integers, element ``i`` from the uniform with index ``i``."""
+        out = np.empty(n, dtype=np.int64)
+        _poisson_array(self.uniform(name, step, n), float(lam), out)
+        return out
+
+    def integers(self, name: str, step: int, low: int, high: int, n: int) -> np.ndarray:
+        """``n`` integers uniform on ``low..high`` (inclusive), element ``i`` with index ``i``."""
+        u = self.uniform(name, step, n)
+        return low + np.minimum((u * (high - low + 1)).astype(np.int64), high - low)

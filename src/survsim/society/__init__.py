@@ -1,0 +1,1 @@
+"""The people under surveillance: population, conversations, speech, listening, beliefs."""
