@@ -89,12 +89,18 @@ class PopulationParams(_Strict):
     def _check_together(self) -> PopulationParams:
         if self.soldier_share + self.officer_share + self.senior_share > 1:
             raise ValueError("soldier, officer and senior shares add up to more than 1")
-        pairs = [("nunit_min", "nunit_max"), ("work_min", "work_max"),
-                 ("military_min", "military_max"), ("office_min", "office_max")]  # fmt: skip
+        pairs = [
+            ("nunit_min", "nunit_max"),
+            ("work_min", "work_max"),
+            ("military_min", "military_max"),
+            ("office_min", "office_max"),
+        ]
         for low, high in pairs:
             if getattr(self, low) > getattr(self, high):
-                raise ValueError(f"{low} = {getattr(self, low)} is above {high} = "
-                                 f"{getattr(self, high)} (allowed: {low} <= {high})")  # fmt: skip
+                raise ValueError(
+                    f"{low} = {getattr(self, low)} is above {high} = "
+                    f"{getattr(self, high)} (allowed: {low} <= {high})"
+                )
         return self
 
 
@@ -146,9 +152,17 @@ class Population:
     @property
     def nbytes(self) -> int:
         """Bytes held by all arrays."""
-        extra = (self.region_start, self.household_start, self.nunit_start,
-                 self.nunit_person_start, self.nunit_head, self.work_start,
-                 self.work_members, self.friend_start, self.friends)  # fmt: skip
+        extra = (
+            self.region_start,
+            self.household_start,
+            self.nunit_start,
+            self.nunit_person_start,
+            self.nunit_head,
+            self.work_start,
+            self.work_members,
+            self.friend_start,
+            self.friends,
+        )
         return self.people.nbytes + sum(a.nbytes for a in extra)
 
 
@@ -179,8 +193,9 @@ def _households(p: PopulationParams, streams: Streams, counts: np.ndarray) -> np
         extra = streams.poisson(f"household_size/{REGIONS[z]}", 0, p.household_extra, n_draw)
         sizes = 1 + np.minimum(extra, _MAX_EXTRA_MEMBERS)
         while sizes.sum() < count:  # rare: draw more (deterministic: new indices)
-            more = streams.poisson(f"household_size/{REGIONS[z]}/{sizes.size}", 0,
-                                   p.household_extra, n_draw)  # fmt: skip
+            more = streams.poisson(
+                f"household_size/{REGIONS[z]}/{sizes.size}", 0, p.household_extra, n_draw
+            )
             sizes = np.concatenate([sizes, 1 + np.minimum(more, _MAX_EXTRA_MEMBERS)])
         parts.append(_cut(int(count), sizes))
     return np.concatenate(parts).astype(np.int64)
@@ -205,9 +220,11 @@ def _work_units(p, streams, region, role, region_start):
     n = region.size
     work_unit = np.full(n, -1, dtype=np.int32)
     key = streams.uniform("work_order", 0, n)
-    kinds = [((CIVILIAN,), p.work_min, p.work_max),
-             ((SOLDIER, OFFICER), p.military_min, p.military_max),
-             ((SENIOR,), p.office_min, p.office_max)]  # fmt: skip
+    kinds = [
+        ((CIVILIAN,), p.work_min, p.work_max),
+        ((SOLDIER, OFFICER), p.military_min, p.military_max),
+        ((SENIOR,), p.office_min, p.office_max),
+    ]
     members, starts, next_id = [], [0], 0
     for z in range(len(REGIONS)):
         lo, hi = region_start[z], region_start[z + 1]
@@ -226,8 +243,18 @@ def _work_units(p, streams, region, role, region_start):
     return work_unit, work_members, np.array(starts, dtype=np.int64)
 
 
-def _friendships(p, streams, region, role, nunit, work_unit, nunit_person_start,
-                 work_start, work_members, region_start):  # fmt: skip
+def _friendships(
+    p,
+    streams,
+    region,
+    role,
+    nunit,
+    work_unit,
+    nunit_person_start,
+    work_start,
+    work_members,
+    region_start,
+):
     """Undirected ties among adults of one region, as CSR arrays."""
     n = region.size
     adults = np.flatnonzero(role != CHILD)
@@ -289,14 +316,19 @@ def build_population(p: PopulationParams, n: int, streams: Streams) -> Populatio
 
     # Roles: senior officials concentrated in the capital, national share kept.
     u = streams.uniform("role", 0, n)
-    adult_share = np.array([max(np.mean(adult[region == z]), 1e-9) if counts[z] else 1.0
-                            for z in range(3)])  # fmt: skip
+    adult_share = np.array(
+        [max(np.mean(adult[region == z]), 1e-9) if counts[z] else 1.0 for z in range(3)]
+    )
     seniors = p.senior_share * adult.sum()
     capital_adults = max(counts[CAPITAL] * adult_share[CAPITAL], 1e-9)
     other_adults = max(adult.sum() - capital_adults, 1e-9)
-    senior_p = np.array([seniors * p.senior_capital_share / capital_adults,
-                         seniors * (1 - p.senior_capital_share) / other_adults,
-                         seniors * (1 - p.senior_capital_share) / other_adults])  # fmt: skip
+    senior_p = np.array(
+        [
+            seniors * p.senior_capital_share / capital_adults,
+            seniors * (1 - p.senior_capital_share) / other_adults,
+            seniors * (1 - p.senior_capital_share) / other_adults,
+        ]
+    )
     senior_p = np.minimum(senior_p, 1 - p.soldier_share - p.officer_share)[region]
     role = np.full(n, CIVILIAN, dtype=np.uint8)
     role[u < p.soldier_share + p.officer_share + senior_p] = SENIOR
@@ -310,8 +342,9 @@ def build_population(p: PopulationParams, n: int, streams: Streams) -> Populatio
     first_household = np.searchsorted(household_start, region_start[:-1])
     for z in range(3):
         n_households = int(np.sum(region[household_start[:-1]] == z)) if counts[z] else 0
-        unit_sizes.append(_unit_sizes(streams, f"nunit_size/{REGIONS[z]}", n_households,
-                                      p.nunit_min, p.nunit_max))  # fmt: skip
+        unit_sizes.append(
+            _unit_sizes(streams, f"nunit_size/{REGIONS[z]}", n_households, p.nunit_min, p.nunit_max)
+        )
     del first_household
     unit_sizes = np.concatenate(unit_sizes)
     nunit_start = np.concatenate([[0], np.cumsum(unit_sizes)]).astype(np.int64)
@@ -326,9 +359,18 @@ def build_population(p: PopulationParams, n: int, streams: Streams) -> Populatio
     s.work_unit[:] = work_unit
 
     # Friendship ties.
-    friend_start, friends = _friendships(p, streams, region, role, s.nunit, work_unit,
-                                         nunit_person_start, work_start, work_members,
-                                         region_start)  # fmt: skip
+    friend_start, friends = _friendships(
+        p,
+        streams,
+        region,
+        role,
+        s.nunit,
+        work_unit,
+        nunit_person_start,
+        work_start,
+        work_members,
+        region_start,
+    )
 
     # Phones, computers, Internet.
     household_fixed = streams.uniform("fixed_line", 0, sizes.size) < p.fixed_line_share

@@ -1,0 +1,276 @@
+"""Beliefs, grievance and banned media (docs/odd.md 4.3 and 4.5).
+
+Beliefs (``pi_hat``) and grievance decay toward their baselines lazily: a value stored on
+day ``belief_day`` is read on day t as ``x0 + (x - x0) * (1 - lambda)^(t - belief_day)``
+and written back only when it changes, so days without news cost nothing.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from survsim.engine.rng import random_block, uniform_from_words
+
+__all__ = [
+    "BeliefParams",
+    "current",
+    "observe_arrests",
+    "update_banned_media",
+]
+
+
+class BeliefParams(BaseModel):
+    """Learning, decay, grievance and banned media; sources in docs/odd.md 4.3 and 4.5."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    learning: bool = Field(True, description="beliefs respond to arrests seen nearby")
+    eta: float = Field(0.2, ge=0, le=1, description="assumption")
+    eta_m: float = Field(0.5, ge=0, le=5, description="assumption")
+    suspicion_max: float = Field(5.0, ge=1, le=50, description="assumption")
+    belief_decay: float = Field(0.005, ge=0, le=0.1, description="assumption, per day")
+    grievance_decay: float = Field(0.002, ge=0, le=0.1, description="assumption, per day")
+    grievance_kick: float = Field(0.3, ge=0, le=1, description="assumption")
+    media_kick: float = Field(0.05, ge=0, le=1, description="assumption")
+    media_start: float = Field(0.0005, ge=0, le=0.05, description="assumption")
+    media_stop: float = Field(0.005, ge=0, le=0.1, description="assumption")
+    media_event_boost: float = Field(10.0, ge=1, le=100, description="assumption")
+
+
+@nb.njit(cache=True, inline="always")
+def current(stored, baseline, since, decay):
+    """The value of a lazily decaying quantity ``since`` days after it was stored."""
+    if since <= 0 or decay == 0.0:
+        return stored
+    return baseline + (stored - baseline) * (1.0 - decay) ** since
+
+
+@nb.njit(cache=True)
+def _bring_up_to_date(i, day, pi_hat, pi0, grievance, grievance0, belief_day, b_decay, g_decay):
+    since = day - belief_day[i]
+    if since > 0:
+        pi_hat[i] = current(pi_hat[i], pi0, since, b_decay)
+        grievance[i] = current(grievance[i], grievance0[i], since, g_decay)
+        belief_day[i] = day
+
+
+@nb.njit(cache=True)
+def _learn(
+    i,
+    day,
+    status,
+    role,
+    pi_hat,
+    pi0,
+    suspicion,
+    grievance,
+    grievance0,
+    belief_day,
+    b_decay,
+    g_decay,
+    eta,
+    eta_m,
+    suspicion_max,
+    recorded,
+    kick,
+):
+    if status[i] != 0 or role[i] == 0:
+        return
+    _bring_up_to_date(i, day, pi_hat, pi0, grievance, grievance0, belief_day, b_decay, g_decay)
+    pi_hat[i] += eta * (1.0 - pi_hat[i])
+    if recorded:
+        suspicion[i] = min(suspicion_max, suspicion[i] + eta_m)
+    if kick > 0.0:
+        grievance[i] += kick * (1.0 - grievance[i])
+
+
+@nb.njit(cache=True)
+def observe_arrests(
+    arrested,
+    recorded,
+    imprisoned,
+    day,
+    household_start,
+    household,
+    nunit,
+    nunit_person_start,
+    work_unit,
+    work_start,
+    work_members,
+    friend_start,
+    friends,
+    status,
+    role,
+    pi_hat,
+    pi0,
+    suspicion,
+    grievance,
+    grievance0,
+    belief_day,
+    b_decay,
+    g_decay,
+    eta,
+    eta_m,
+    suspicion_max,
+    grievance_kick,
+):
+    """Everyone who saw an arrest nearby learns; the family and friends of prisoners grieve.
+
+    For each arrested person: the free adults of its household, work unit, neighbourhood
+    unit and friends raise ``pi_hat`` by ``eta (1 - pi_hat)`` (and their suspicion of
+    bugging by ``eta_m`` if ``recorded``); if ``imprisoned``, its household and friends
+    gain ``grievance_kick (1 - g)``. A witness learns once per arrest, however many ties
+    link it to the arrested person; a person who saw several arrests learns from each.
+    """
+    for n in range(arrested.shape[0]):
+        a = arrested[n]
+        rec = recorded[n]
+        kick = grievance_kick if imprisoned[n] else 0.0
+        h, u, w = household[a], nunit[a], work_unit[a]
+        f0, f1 = friend_start[a], friend_start[a + 1]
+        # Each witness learns once per arrest: household, then the rest of the
+        # neighbourhood unit, then the rest of the work unit, then the remaining friends.
+        for i in range(household_start[h], household_start[h + 1]):
+            if i != a:
+                _learn(
+                    i,
+                    day,
+                    status,
+                    role,
+                    pi_hat,
+                    pi0,
+                    suspicion,
+                    grievance,
+                    grievance0,
+                    belief_day,
+                    b_decay,
+                    g_decay,
+                    eta,
+                    eta_m,
+                    suspicion_max,
+                    rec,
+                    kick,
+                )
+        for i in range(nunit_person_start[u], nunit_person_start[u + 1]):
+            if household[i] != h:
+                k = kick if _is_friend(i, friends, f0, f1) else 0.0
+                _learn(
+                    i,
+                    day,
+                    status,
+                    role,
+                    pi_hat,
+                    pi0,
+                    suspicion,
+                    grievance,
+                    grievance0,
+                    belief_day,
+                    b_decay,
+                    g_decay,
+                    eta,
+                    eta_m,
+                    suspicion_max,
+                    rec,
+                    k,
+                )
+        if w >= 0:
+            for j in range(work_start[w], work_start[w + 1]):
+                i = work_members[j]
+                if i != a and household[i] != h and nunit[i] != u:
+                    k = kick if _is_friend(i, friends, f0, f1) else 0.0
+                    _learn(
+                        i,
+                        day,
+                        status,
+                        role,
+                        pi_hat,
+                        pi0,
+                        suspicion,
+                        grievance,
+                        grievance0,
+                        belief_day,
+                        b_decay,
+                        g_decay,
+                        eta,
+                        eta_m,
+                        suspicion_max,
+                        rec,
+                        k,
+                    )
+        for j in range(f0, f1):
+            i = friends[j]
+            if household[i] != h and nunit[i] != u and (w < 0 or work_unit[i] != w):
+                _learn(
+                    i,
+                    day,
+                    status,
+                    role,
+                    pi_hat,
+                    pi0,
+                    suspicion,
+                    grievance,
+                    grievance0,
+                    belief_day,
+                    b_decay,
+                    g_decay,
+                    eta,
+                    eta_m,
+                    suspicion_max,
+                    rec,
+                    kick,
+                )
+
+
+@nb.njit(cache=True, inline="always")
+def _is_friend(i, friends, f0, f1):
+    # A loop, not any(): numba does not compile generator expressions here.
+    for j in range(f0, f1):  # noqa: SIM110
+        if friends[j] == i:
+            return True
+    return False
+
+
+@nb.njit(cache=True)
+def update_banned_media(
+    seed,
+    stream,
+    day,
+    role,
+    status,
+    banned_media,
+    grievance,
+    grievance0,
+    belief_day,
+    g_decay,
+    start,
+    stop,
+):
+    """Free adults start banned media with probability ``start * g``, users stop with ``stop``.
+
+    Returns:
+        The number of users after the update.
+    """
+    users = 0
+    for i in range(role.shape[0]):
+        if role[i] == 0 or status[i] != 0:
+            continue
+        w0, w1, _, _ = random_block(seed, stream, day, i, 0)
+        u = uniform_from_words(w0, w1)
+        if banned_media[i]:
+            if u < stop:
+                banned_media[i] = False
+        else:
+            g = current(grievance[i], grievance0[i], day - belief_day[i], g_decay)
+            if u < start * g:
+                banned_media[i] = True
+        if banned_media[i]:
+            users += 1
+    return users
+
+
+def new_arrests(arrested: list[int] | np.ndarray) -> tuple[np.ndarray, ...]:
+    """Arrays for :func:`observe_arrests` from a list of person ids (no recording, prison)."""
+    ids = np.asarray(arrested, dtype=np.int64)
+    return ids, np.zeros(ids.size, dtype=np.bool_), np.ones(ids.size, dtype=np.bool_)
