@@ -231,3 +231,25 @@ def test_an_arrest_teaches_its_neighbours_and_grieves_its_family():
     assert neighbours
     assert all(s.pi_hat[j] > before_pi[j] for j in neighbours)
     assert all(s.grievance[j] == before_g[j] for j in neighbours)
+
+
+def test_a_foreign_media_event_raises_users_grievance_and_draws_new_users():
+    base = make(agents=6000, steps=3, seed=9).run()
+    event = make(agents=6000, steps=3, seed=9)
+    event.schedule_foreign_media(2)
+    users_before = None
+
+    def watch(sim):
+        nonlocal users_before
+        if sim.t == 1:
+            users_before = sim.pop.people.banned_media.copy()
+
+    event.add_hook(watch)
+    event.run()
+    s0, s1 = base.pop.people, event.pop.people
+    users = users_before & (s1.status == 0)
+    assert users.sum() > 50
+    assert (s1.grievance[users] > s0.grievance[users]).all()
+    assert (s1.grievance[~users_before] == s0.grievance[~users_before]).all()
+    started = lambda s: int((s.banned_media & ~users_before).sum())  # noqa: E731
+    assert started(s1) > started(s0)

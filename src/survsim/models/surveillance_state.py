@@ -138,6 +138,7 @@ class SurveillanceState(Sim):
             "statements": 0,
         }
         self._speakers_before = 0
+        self._media_days: set[int] = set()
 
     def start_audit(self) -> np.ndarray:
         """Count every person's conversations per context from now on (for tests).
@@ -187,6 +188,22 @@ class SurveillanceState(Sim):
 
     def _media(self) -> None:
         s, be = self.pop.people, self.params.beliefs
+        start = be.media_start
+        if self.t in self._media_days:  # a foreign-media event today
+            start *= be.media_event_boost
+            b.foreign_media_event(
+                self.t,
+                s.status,
+                s.banned_media,
+                s.grievance,
+                s.grievance0,
+                s.belief_day,
+                be.belief_decay,
+                be.grievance_decay,
+                s.pi_hat,
+                self.params.population.pi_hat0,
+                be.media_kick,
+            )
         b.update_banned_media(
             self._seed,
             np.uint64(self.streams.id("media")),
@@ -198,9 +215,13 @@ class SurveillanceState(Sim):
             s.grievance0,
             s.belief_day,
             be.grievance_decay,
-            be.media_start,
+            start,
             be.media_stop,
         )
+
+    def schedule_foreign_media(self, day: int) -> None:
+        """A foreign-media event on ``day``: users' grievance rises, more people start."""
+        self._media_days.add(int(day))
 
     def _topic(self, context: str) -> float:
         return float(getattr(self.params.conversations.topic, context))

@@ -16,6 +16,7 @@ from survsim.engine.rng import random_block, uniform_from_words
 __all__ = [
     "BeliefParams",
     "current",
+    "foreign_media_event",
     "observe_arrests",
     "update_banned_media",
 ]
@@ -268,6 +269,36 @@ def update_banned_media(
         if banned_media[i]:
             users += 1
     return users
+
+
+@nb.njit(cache=True)
+def foreign_media_event(
+    day,
+    status,
+    banned_media,
+    grievance,
+    grievance0,
+    belief_day,
+    b_decay,
+    g_decay,
+    pi_hat,
+    pi0,
+    kick,
+):
+    """A foreign-media event: every free user of banned media gains ``kick (1 - g)``.
+
+    Returns:
+        How many people it reached.
+    """
+    reached = 0
+    for i in range(status.shape[0]):
+        if banned_media[i] and status[i] == 0:
+            _bring_up_to_date(
+                i, day, pi_hat, pi0, grievance, grievance0, belief_day, b_decay, g_decay
+            )
+            grievance[i] += kick * (1.0 - grievance[i])
+            reached += 1
+    return reached
 
 
 def new_arrests(arrested: list[int] | np.ndarray) -> tuple[np.ndarray, ...]:
