@@ -9,12 +9,15 @@ import survsim.api
 import survsim.engine.rng
 import survsim.engine.state
 import survsim.models.civil_violence
+import survsim.models.surveillance_state
 
 EXPECTED = {
     "CivilViolence",
     "CivilViolenceParams",
     "Scenario",
     "ScenarioError",
+    "SurveillanceState",
+    "SurveillanceStateParams",
     "SurvsimError",
     "__version__",
     "build_sim",
@@ -35,7 +38,7 @@ def test_public_api_is_exactly_what_is_documented():
 
 def test_docstring_examples_run():
     for module in (survsim, survsim.api, survsim.engine.rng, survsim.engine.state,
-                   survsim.models.civil_violence):  # fmt: skip
+                   survsim.models.civil_violence, survsim.models.surveillance_state):  # fmt: skip
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
 

@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from survsim.api import build_sim, manifest, run_scenario, save_run, summary
 from survsim.errors import ScenarioError, SurvsimError
 from survsim.models import CivilViolence, CivilViolenceParams
+from survsim.models.surveillance_state import SurveillanceState, SurveillanceStateParams
 from survsim.scenario import Scenario, builtin_scenarios, load_scenario
 
 try:
@@ -26,6 +27,8 @@ __all__ = [
     "CivilViolenceParams",
     "Scenario",
     "ScenarioError",
+    "SurveillanceState",
+    "SurveillanceStateParams",
     "SurvsimError",
     "__version__",
     "build_sim",
