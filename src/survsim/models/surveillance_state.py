@@ -148,6 +148,7 @@ class SurveillanceState(Sim):
         """
         audit = np.zeros((len(CONTEXTS), self.params.agents), dtype=np.int32)
         self.tally = self.tally._replace(audit=audit)
+        self.plan = self.make_plan()  # the kernels' bound arguments hold the tally
         return audit
 
     def _district_sizes(self) -> np.ndarray:
@@ -160,18 +161,59 @@ class SurveillanceState(Sim):
         """The daily time series (``step`` is the day)."""
         return dict(_DAILY)
 
+    def _bind_contexts(self) -> dict[str, tuple]:
+        """Each context's kernel and its arguments after the day, gathered once."""
+        c, pop = self.params.conversations, self.pop
+        seed, ids, scratch = self._seed, self._ids, self._scratch
+        shared = (self.people, self.rules, self.tally)
+        topic = {name: float(getattr(c.topic, name)) for name in CONTEXTS}
+        public_groups = np.array(
+            [self.streams.id("public/groups"), self.streams.id("public/order"),
+             ids["public"][2], ids["public"][3]], dtype=np.uint64,
+        )  # fmt: skip
+        friends = (pop.friend_start, pop.friends, scratch, *shared)
+        return {
+            "household": (conv.households_day, (seed, ids["household"], topic["household"],
+                          c.military_home, pop.household_start, scratch, *shared)),
+            "work": (conv.work_day, (seed, ids["work"], topic["work"], c.work_group_extra,
+                     pop.work_start, pop.work_members, self._order, scratch, *shared)),
+            "neighbourhood": (conv.neighbourhood_day, (seed, ids["neighbourhood"],
+                              topic["neighbourhood"], c.nunit_meeting_rate,
+                              c.nunit_attendance, pop.nunit_person_start, pop.nunit_head,
+                              scratch, *shared)),
+            "friends": (conv.friends_day, (seed, ids["friends"], topic["friends"],
+                        c.friend_meeting_rate, *friends)),
+            "phone": (conv.pairs_day, (CONTEXTS.index("phone"), seed, ids["phone"],
+                      topic["phone"], c.call_rate, True, *friends)),
+            "letters": (conv.pairs_day, (CONTEXTS.index("letters"), seed, ids["letters"],
+                        topic["letters"], c.letter_rate, False, *friends)),
+            "public": (conv.public_day, (seed, ids["public"], public_groups, topic["public"],
+                       c.public_rate, c.public_group_extra, c.district_nunits,
+                       pop.nunit_person_start, self._attendees, self._order, scratch,
+                       *shared)),
+        }  # fmt: skip
+
     def make_plan(self) -> Plan:
         """One day: banned media, the seven contexts, fabrication, the census."""
+        jobs = self._bind_contexts()
+
+        def context_step(name: str):
+            kernel, args = jobs[name]
+            return lambda: kernel(self.t, *args)
+
+        docs = {
+            "household": "household conversations among the free adults at home",
+            "work": "work-unit conversations in small groups, six days in seven",
+            "neighbourhood": "neighbourhood-unit meetings",
+            "friends": "friends meet in small groups",
+            "phone": "phone calls between friends",
+            "letters": "letters between friends",
+            "public": "strangers in public places",
+        }
         return Plan.of(
             [
                 ("media", self._media, "free adults start or stop using banned media"),
-                ("household", self._household, "household conversations"),
-                ("work", self._work, "work-unit conversations, six days in seven"),
-                ("neighbourhood", self._neighbourhood, "neighbourhood-unit meetings"),
-                ("friends", self._friends, "friends meet in small groups"),
-                ("phone", self._phone, "phone calls between friends"),
-                ("letters", self._letters, "letters between friends"),
-                ("public", self._public, "strangers in public places"),
+                *[(name, context_step(name), docs[name]) for name in CONTEXTS],
                 ("fabrication", self._fabrication, "informants fabricate reports"),
                 ("record", self.record, "the day's census and counts"),
             ]
@@ -223,122 +265,6 @@ class SurveillanceState(Sim):
         """A foreign-media event on ``day``: users' grievance rises, more people start."""
         self._media_days.add(int(day))
 
-    def _topic(self, context: str) -> float:
-        return float(getattr(self.params.conversations.topic, context))
-
-    def _household(self) -> None:
-        c = self.params.conversations
-        conv.households_day(
-            self.t,
-            self._seed,
-            self._ids["household"],
-            self._topic("household"),
-            c.military_home,
-            self.pop.household_start,
-            self._scratch,
-            self.people,
-            self.rules,
-            self.tally,
-        )
-
-    def _work(self) -> None:
-        c = self.params.conversations
-        conv.work_day(
-            self.t,
-            self._seed,
-            self._ids["work"],
-            self._topic("work"),
-            c.work_group_extra,
-            self.pop.work_start,
-            self.pop.work_members,
-            self._order,
-            self._scratch,
-            self.people,
-            self.rules,
-            self.tally,
-        )
-
-    def _neighbourhood(self) -> None:
-        c = self.params.conversations
-        conv.neighbourhood_day(
-            self.t,
-            self._seed,
-            self._ids["neighbourhood"],
-            self._topic("neighbourhood"),
-            c.nunit_meeting_rate,
-            c.nunit_attendance,
-            self.pop.nunit_person_start,
-            self.pop.nunit_head,
-            self._scratch,
-            self.people,
-            self.rules,
-            self.tally,
-        )
-
-    def _friends(self) -> None:
-        c = self.params.conversations
-        conv.friends_day(
-            self.t,
-            self._seed,
-            self._ids["friends"],
-            self._topic("friends"),
-            c.friend_meeting_rate,
-            self.pop.friend_start,
-            self.pop.friends,
-            self._scratch,
-            self.people,
-            self.rules,
-            self.tally,
-        )
-
-    def _pairs(self, context: str, rate: float, need_phone: bool) -> None:
-        conv.pairs_day(
-            CONTEXTS.index(context),
-            self.t,
-            self._seed,
-            self._ids[context],
-            self._topic(context),
-            rate,
-            need_phone,
-            self.pop.friend_start,
-            self.pop.friends,
-            self._scratch,
-            self.people,
-            self.rules,
-            self.tally,
-        )
-
-    def _phone(self) -> None:
-        self._pairs("phone", self.params.conversations.call_rate, True)
-
-    def _letters(self) -> None:
-        self._pairs("letters", self.params.conversations.letter_rate, False)
-
-    def _public(self) -> None:
-        c = self.params.conversations
-        ids = self._ids["public"]
-        group_ids = np.array(
-            [self.streams.id("public/groups"), self.streams.id("public/order"), ids[2], ids[3]],
-            dtype=np.uint64,
-        )
-        conv.public_day(
-            self.t,
-            self._seed,
-            ids,
-            group_ids,
-            self._topic("public"),
-            c.public_rate,
-            c.public_group_extra,
-            c.district_nunits,
-            self.pop.nunit_person_start,
-            self._attendees,
-            self._order,
-            self._scratch,
-            self.people,
-            self.rules,
-            self.tally,
-        )
-
     def _fabrication(self) -> None:
         pop = self.pop
         conv.fabricate(
@@ -368,35 +294,14 @@ class SurveillanceState(Sim):
         if not p.beliefs.learning:
             return
         be = p.beliefs
-        b.observe_arrests(
-            ids,
-            rec,
-            imp,
-            self.t,
-            pop.household_start,
-            s.household,
-            s.nunit,
-            pop.nunit_person_start,
-            s.work_unit,
-            pop.work_start,
-            pop.work_members,
-            pop.friend_start,
-            pop.friends,
-            s.status,
-            s.role,
-            s.pi_hat,
-            p.population.pi_hat0,
-            s.suspicion,
-            s.grievance,
-            s.grievance0,
-            s.belief_day,
-            be.belief_decay,
-            be.grievance_decay,
-            be.eta,
-            be.eta_m,
-            be.suspicion_max,
-            be.grievance_kick,
-        )
+        minds = b.Minds(s.status, s.role, s.pi_hat, s.suspicion, s.grievance, s.grievance0,
+                        s.belief_day)  # fmt: skip
+        lessons = b.Lessons(p.population.pi_hat0, be.belief_decay, be.grievance_decay, be.eta,
+                            be.eta_m, be.suspicion_max)  # fmt: skip
+        b.observe_arrests(ids, rec, imp, self.t, pop.household_start, s.household, s.nunit,
+                          pop.nunit_person_start, s.work_unit, pop.work_start,
+                          pop.work_members, pop.friend_start, pop.friends, minds, lessons,
+                          be.grievance_kick)  # fmt: skip
 
     # -- records -------------------------------------------------------------------------
 

@@ -7,6 +7,8 @@ and written back only when it changes, so days without news cost nothing.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numba as nb
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +17,8 @@ from survsim.engine.rng import random_block, uniform_from_words
 
 __all__ = [
     "BeliefParams",
+    "Lessons",
+    "Minds",
     "current",
     "foreign_media_event",
     "observe_arrests",
@@ -48,6 +52,12 @@ def current(stored, baseline, since, decay):
     return baseline + (stored - baseline) * (1.0 - decay) ** since
 
 
+#: The arrays a learning witness reads and writes.
+Minds = namedtuple("Minds", "status role pi_hat suspicion grievance grievance0 belief_day")
+#: The constants of learning: pi0, belief decay, grievance decay, eta, eta_m, suspicion cap.
+Lessons = namedtuple("Lessons", "pi0 belief_decay grievance_decay eta eta_m suspicion_max")
+
+
 @nb.njit(cache=True)
 def _bring_up_to_date(i, day, pi_hat, pi0, grievance, grievance0, belief_day, b_decay, g_decay):
     since = day - belief_day[i]
@@ -58,65 +68,32 @@ def _bring_up_to_date(i, day, pi_hat, pi0, grievance, grievance0, belief_day, b_
 
 
 @nb.njit(cache=True)
-def _learn(
-    i,
-    day,
-    status,
-    role,
-    pi_hat,
-    pi0,
-    suspicion,
-    grievance,
-    grievance0,
-    belief_day,
-    b_decay,
-    g_decay,
-    eta,
-    eta_m,
-    suspicion_max,
-    recorded,
-    kick,
-):
-    if status[i] != 0 or role[i] == 0:
+def _learn(i, day, M, L, recorded, kick):
+    """Witness i of an arrest: raise pi_hat (and suspicion, if recorded); grieve by kick."""
+    if M.status[i] != 0 or M.role[i] == 0:
         return
-    _bring_up_to_date(i, day, pi_hat, pi0, grievance, grievance0, belief_day, b_decay, g_decay)
-    pi_hat[i] += eta * (1.0 - pi_hat[i])
+    _bring_up_to_date(i, day, M.pi_hat, L.pi0, M.grievance, M.grievance0, M.belief_day,
+                      L.belief_decay, L.grievance_decay)  # fmt: skip
+    M.pi_hat[i] += L.eta * (1.0 - M.pi_hat[i])
     if recorded:
-        suspicion[i] = min(suspicion_max, suspicion[i] + eta_m)
+        M.suspicion[i] = min(L.suspicion_max, M.suspicion[i] + L.eta_m)
     if kick > 0.0:
-        grievance[i] += kick * (1.0 - grievance[i])
+        M.grievance[i] += kick * (1.0 - M.grievance[i])
+
+
+@nb.njit(cache=True, inline="always")
+def _is_friend(i, friends, f0, f1):
+    # A loop, not any(): numba does not compile generator expressions here.
+    for j in range(f0, f1):  # noqa: SIM110
+        if friends[j] == i:
+            return True
+    return False
 
 
 @nb.njit(cache=True)
-def observe_arrests(
-    arrested,
-    recorded,
-    imprisoned,
-    day,
-    household_start,
-    household,
-    nunit,
-    nunit_person_start,
-    work_unit,
-    work_start,
-    work_members,
-    friend_start,
-    friends,
-    status,
-    role,
-    pi_hat,
-    pi0,
-    suspicion,
-    grievance,
-    grievance0,
-    belief_day,
-    b_decay,
-    g_decay,
-    eta,
-    eta_m,
-    suspicion_max,
-    grievance_kick,
-):
+def observe_arrests(arrested, recorded, imprisoned, day, household_start, household, nunit,
+                    nunit_person_start, work_unit, work_start, work_members, friend_start,
+                    friends, M, L, grievance_kick):  # fmt: skip
     """Everyone who saw an arrest nearby learns; the family and friends of prisoners grieve.
 
     For each arrested person: the free adults of its household, work unit, neighbourhood
@@ -135,102 +112,19 @@ def observe_arrests(
         # neighbourhood unit, then the rest of the work unit, then the remaining friends.
         for i in range(household_start[h], household_start[h + 1]):
             if i != a:
-                _learn(
-                    i,
-                    day,
-                    status,
-                    role,
-                    pi_hat,
-                    pi0,
-                    suspicion,
-                    grievance,
-                    grievance0,
-                    belief_day,
-                    b_decay,
-                    g_decay,
-                    eta,
-                    eta_m,
-                    suspicion_max,
-                    rec,
-                    kick,
-                )
+                _learn(i, day, M, L, rec, kick)
         for i in range(nunit_person_start[u], nunit_person_start[u + 1]):
             if household[i] != h:
-                k = kick if _is_friend(i, friends, f0, f1) else 0.0
-                _learn(
-                    i,
-                    day,
-                    status,
-                    role,
-                    pi_hat,
-                    pi0,
-                    suspicion,
-                    grievance,
-                    grievance0,
-                    belief_day,
-                    b_decay,
-                    g_decay,
-                    eta,
-                    eta_m,
-                    suspicion_max,
-                    rec,
-                    k,
-                )
+                _learn(i, day, M, L, rec, kick if _is_friend(i, friends, f0, f1) else 0.0)
         if w >= 0:
             for j in range(work_start[w], work_start[w + 1]):
                 i = work_members[j]
                 if i != a and household[i] != h and nunit[i] != u:
-                    k = kick if _is_friend(i, friends, f0, f1) else 0.0
-                    _learn(
-                        i,
-                        day,
-                        status,
-                        role,
-                        pi_hat,
-                        pi0,
-                        suspicion,
-                        grievance,
-                        grievance0,
-                        belief_day,
-                        b_decay,
-                        g_decay,
-                        eta,
-                        eta_m,
-                        suspicion_max,
-                        rec,
-                        k,
-                    )
+                    _learn(i, day, M, L, rec, kick if _is_friend(i, friends, f0, f1) else 0.0)
         for j in range(f0, f1):
             i = friends[j]
             if household[i] != h and nunit[i] != u and (w < 0 or work_unit[i] != w):
-                _learn(
-                    i,
-                    day,
-                    status,
-                    role,
-                    pi_hat,
-                    pi0,
-                    suspicion,
-                    grievance,
-                    grievance0,
-                    belief_day,
-                    b_decay,
-                    g_decay,
-                    eta,
-                    eta_m,
-                    suspicion_max,
-                    rec,
-                    kick,
-                )
-
-
-@nb.njit(cache=True, inline="always")
-def _is_friend(i, friends, f0, f1):
-    # A loop, not any(): numba does not compile generator expressions here.
-    for j in range(f0, f1):  # noqa: SIM110
-        if friends[j] == i:
-            return True
-    return False
+                _learn(i, day, M, L, rec, kick)
 
 
 @nb.njit(cache=True)

@@ -339,7 +339,7 @@ def friends_day(day, seed, streams, topic, rate, friend_start, friends, scratch,
 
 @nb.njit(cache=True)
 def pairs_day(
-    c, day, seed, streams, topic, rate, need_phone, friend_start, friends, scratch, P, R, T
+    day, c, seed, streams, topic, rate, need_phone, friend_start, friends, scratch, P, R, T
 ):
     """Phone calls or letters: a starter and one friend not yet in a pair of ``c`` today."""
     s_start, s_pick, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
