@@ -125,7 +125,7 @@ def test_memory_estimate_is_close_to_the_arrays_allocated():
     p = CivilViolenceParams(width=300, height=300)
     sim = CivilViolence(p, seed=1, steps=10)
     arrays = sim.state.nbytes + sum(
-        a.nbytes for a in (sim._torus_of, sim._padded_of, sim._copies, sim._move_words)
+        a.nbytes for a in (sim._torus_of, *sim._grid[:2], sim._move_words)
     )
     estimate = estimate_bytes(p, 10) - BASE_BYTES
     assert arrays <= estimate <= 2 * arrays

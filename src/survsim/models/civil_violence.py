@@ -97,7 +97,7 @@ def estimate_bytes(p: CivilViolenceParams, steps: int) -> int:
     """Peak memory of a run, from the sizes of its arrays (within about 20%).
 
     Per cell: the placement draw (8 B) and the cell tables (padded occupancy, two counts,
-    copies, maps: about 40 B); per agent: traits, status and draws (about 60 B); per step:
+    maps, edge codes: about 30 B); per agent: traits, status and draws (about 60 B); per step:
     three int32 counts; plus the interpreter and its libraries.
     """
     vision = max(p.citizen_vision, p.cop_vision)
@@ -151,12 +151,9 @@ class CivilViolence(Sim):
         s = self.state
         s.pos[: self.n_citizens] = citizen_cells
         s.pos[self.n_citizens :] = cop_cells
-        padded_width, self._torus_of, self._padded_of, self._copies = k.padded_grid(
-            p.width, p.height, vision
-        )
-        for slot in range(4):
-            copy = self._copies[s.pos, slot]
-            s.occupant[copy[copy >= 0]] = np.arange(n, dtype=np.int32)[copy >= 0]
+        padded_width, self._torus_of, self._grid = k.padded_grid(p.width, p.height, vision)
+        self._padded_of = self._grid[0]
+        k.place_all(s.occupant, self._grid, s.pos)
         hardship = self.streams.uniform("hardship", step=0, n=self.n_citizens)
         s.grievance[: self.n_citizens] = hardship * (1.0 - p.legitimacy)
         s.risk_aversion[: self.n_citizens] = self.streams.uniform(
@@ -230,7 +227,7 @@ class CivilViolence(Sim):
         self._blocks_args = (self._seed, self._stream_ids[0])
         self._activate_args = (
             self._stream_ids, s.order, self.n_citizens, s.pos, s.occupant, self._torus_of,
-            self._padded_of, self._copies, s.status, s.jail, s.grievance, s.risk_aversion,
+            self._grid, s.status, s.jail, s.grievance, s.risk_aversion,
             s.cops_seen, s.actives_seen, self.actives_seen_cop, self._geometry,
             self._cv_offsets, self._kv_offsets, self._arrest_probability, p.active_threshold,
             p.max_jail_term, p.movement, self._buffer, self._move_words,
@@ -258,7 +255,7 @@ class CivilViolence(Sim):
         """
         padded = self.actives_seen_cop if field == "actives_seen_cop" else self.state[field]
         out = np.empty(self.params.width * self.params.height, dtype=np.int64)
-        k.fold_field(padded, self._copies, out)
+        k.fold_field(padded, self._grid, out)
         return out
 
     def cell_agent(self) -> np.ndarray:

@@ -76,22 +76,40 @@ def add_diamond(field, ppos, offsets, delta):
 
 
 @nb.njit(cache=True, inline="always")
-def read_field(field, copies, cell):
-    """The count of torus cell ``cell``: the sum over its padded copies."""
-    total = 0
-    for slot in range(4):
-        c = copies[cell, slot]
-        if c < 0:
-            break
-        total += field[c]
+def _shifts(code, row_shift, col_shift):
+    """The row and column shifts from a cell's canonical copy to its halo copies."""
+    dr = row_shift if code & 1 else (-row_shift if code & 2 else 0)
+    dc = col_shift if code & 4 else (-col_shift if code & 8 else 0)
+    return dr, dc
+
+
+@nb.njit(cache=True, inline="always")
+def read_field(field, grid, cell):
+    """The count of torus cell ``cell``: the sum over its padded copies.
+
+    ``grid`` is ``(padded_of, edge, row_shift, col_shift)`` from :func:`padded_grid`.
+    """
+    padded_of, edge, row_shift, col_shift = grid
+    base = padded_of[cell]
+    total = field[base]
+    code = edge[cell]
+    if code == 0:
+        return total
+    dr, dc = _shifts(code, row_shift, col_shift)
+    if dr != 0:
+        total += field[base + dr]
+    if dc != 0:
+        total += field[base + dc]
+        if dr != 0:
+            total += field[base + dr + dc]
     return total
 
 
 @nb.njit(cache=True)
-def fold_field(field, copies, out):
+def fold_field(field, grid, out):
     """Write the count of every torus cell into ``out`` (for inspection and tests)."""
     for cell in range(out.shape[0]):
-        out[cell] = read_field(field, copies, cell)
+        out[cell] = read_field(field, grid, cell)
 
 
 @nb.njit(cache=True)
@@ -153,37 +171,67 @@ def padded_grid(width: int, height: int, radius: int):
     """Tables of the torus drawn with a halo of ``radius`` cells on every side.
 
     The padded grid is ``(height + 2 r) x (width + 2 r)``; torus cell ``(y, x)`` sits at
-    padded ``(y + r, x + r)`` and halo cells repeat the cells across the edge. With the
-    occupancy kept on every copy of a cell, a diamond of radius at most ``r`` around any
-    agent is a fixed set of flat offsets: no wrap-around arithmetic in the hot loops.
+    padded ``(y + r, x + r)`` (its canonical copy) and halo cells repeat the cells across
+    the edge. With the occupancy kept on every copy of a cell, a diamond of radius at most
+    ``r`` around any agent is a fixed set of flat offsets: no wrap-around arithmetic in
+    the hot loops. A cell within ``r`` of an edge has halo copies one torus height or
+    width away; a one-byte edge code per cell says which (bits: 1 below, 2 above, 4 right,
+    8 left), so a cell's copies cost no table of their own.
 
     Returns:
-        ``(padded_width, torus_of, padded_of, copies)``: the torus cell of each padded
-        cell, the padded cell of each torus cell, and the (up to four) padded copies of
-        each torus cell, -1 where there are fewer.
+        ``(padded_width, torus_of, grid)``: the torus cell of each padded cell, and
+        ``grid = (padded_of, edge, row_shift, col_shift)`` for :func:`read_field` and
+        :func:`place`.
     """
     pw, ph = width + 2 * radius, height + 2 * radius
     py, px = np.divmod(np.arange(pw * ph), pw)
     torus_of = (((py - radius) % height) * width + (px - radius) % width).astype(np.int32)
     ty, tx = np.divmod(np.arange(width * height), width)
     padded_of = ((ty + radius) * pw + tx + radius).astype(np.int32)
-    copies = np.full((width * height, 4), -1, dtype=np.int32)
-    order = np.argsort(torus_of, kind="stable")
-    counts = np.bincount(torus_of, minlength=width * height)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    for slot in range(4):
-        has = counts > slot
-        copies[has, slot] = order[starts[has] + slot]
-    return pw, torus_of, padded_of, copies
+    edge = (
+        (ty < radius) * 1 + (ty >= height - radius) * 2
+        + (tx < radius) * 4 + (tx >= width - radius) * 8
+    ).astype(np.uint8)  # fmt: skip
+    return pw, torus_of, (padded_of, edge, np.int64(height * pw), np.int64(width))
+
+
+def copies_of(grid, cell: int) -> list[int]:
+    """The padded copies of torus cell ``cell``, canonical first (for tests)."""
+    padded_of, edge, row_shift, col_shift = grid
+    base = int(padded_of[cell])
+    dr, dc = _shifts(int(edge[cell]), int(row_shift), int(col_shift))
+    out = [base]
+    if dr:
+        out.append(base + dr)
+    if dc:
+        out.append(base + dc)
+        if dr:
+            out.append(base + dr + dc)
+    return out
 
 
 @nb.njit(cache=True, inline="always")
-def _place(occupant, copies, cell, value):
+def place(occupant, grid, cell, value):
     """Write ``value`` on every padded copy of torus cell ``cell``."""
-    for slot in range(4):
-        c = copies[cell, slot]
-        if c >= 0:
-            occupant[c] = value
+    padded_of, edge, row_shift, col_shift = grid
+    base = padded_of[cell]
+    occupant[base] = value
+    code = edge[cell]
+    if code != 0:
+        dr, dc = _shifts(code, row_shift, col_shift)
+        if dr != 0:
+            occupant[base + dr] = value
+        if dc != 0:
+            occupant[base + dc] = value
+            if dr != 0:
+                occupant[base + dr + dc] = value
+
+
+@nb.njit(cache=True)
+def place_all(occupant, grid, positions):
+    """Put agent ``i`` on torus cell ``positions[i]``, on every copy."""
+    for i in range(positions.shape[0]):
+        place(occupant, grid, positions[i], i)
 
 
 @nb.njit(cache=True)
@@ -256,7 +304,7 @@ def arrest_probability_table(
 
 @nb.njit(cache=True)
 def activate(
-    seed, step, streams, order, n_citizens, pos, occupant, torus_of, padded_of, copies,
+    seed, step, streams, order, n_citizens, pos, occupant, torus_of, grid,
     state, jail, grievance, risk_aversion, cops_seen, actives_seen, actives_seen_cop,
     geometry, cv_offsets, kv_offsets, arrest_probability, threshold, max_jail_term,
     movement, buffer, move_words,
@@ -269,14 +317,16 @@ def activate(
     move to a random empty cell in vision. A cop arrests a random active citizen in its
     vision (sentence uniform on ``0..max_jail_term``), then moves.
 
-    ``pos`` holds torus cells; ``occupant`` the agent on each padded cell (see
-    :func:`padded_grid`). ``geometry`` is ``(width, height, citizen_vision, cop_vision)``;
+    ``pos`` holds torus cells; ``occupant`` the agent on each padded cell; ``grid`` the
+    padded grid's tables (see :func:`padded_grid`). ``geometry`` is
+    ``(width, height, citizen_vision, cop_vision)``;
     ``streams`` the ids of the move and arrest streams. ``actives_seen_cop`` is
     ``actives_seen`` when both visions are equal. ``move_words[:, i]`` is block 0 of the
     move draws of the agent acting ``i``-th.
     """
     cvision, kvision = geometry[2], geometry[3]
     s_move, s_arrest = streams[0], streams[1]
+    padded_of = grid[0]
     separate_cop_field = kvision != cvision
     for i in range(order.shape[0]):
         a = order[i]
@@ -285,8 +335,8 @@ def activate(
             if jail[a] > 0:
                 jail[a] -= 1
                 continue
-            cops = read_field(cops_seen, copies, here)
-            actives = read_field(actives_seen, copies, here)
+            cops = read_field(cops_seen, grid, here)
+            actives = read_field(actives_seen, grid, here)
             net_risk = risk_aversion[a] * arrest_probability[cops, actives + 1]
             now_active = (grievance[a] - net_risk) > threshold
             was_active = state[a] == ACTIVE
@@ -302,8 +352,8 @@ def activate(
                 )
                 if cell >= 0:
                     dest = torus_of[cell]
-                    _place(occupant, copies, here, -1)
-                    _place(occupant, copies, dest, a)
+                    place(occupant, grid, here, -1)
+                    place(occupant, grid, dest, a)
                     pos[a] = dest
                     if now_active:
                         add_diamond(actives_seen, padded_of[here], cv_offsets, -1)
@@ -313,7 +363,7 @@ def activate(
                             add_diamond(actives_seen_cop, padded_of[dest], kv_offsets, 1)
         else:
             ppos = padded_of[here]
-            if read_field(actives_seen_cop, copies, here) > 0:  # someone to arrest: find them
+            if read_field(actives_seen_cop, grid, here) > 0:  # someone to arrest: find them
                 found = 0
                 for k in range(kv_offsets.shape[0]):
                     other = occupant[ppos + kv_offsets[k]]
@@ -336,8 +386,8 @@ def activate(
                 )
                 if cell >= 0:
                     dest = torus_of[cell]
-                    _place(occupant, copies, here, -1)
-                    _place(occupant, copies, dest, a)
+                    place(occupant, grid, here, -1)
+                    place(occupant, grid, dest, a)
                     pos[a] = dest
                     add_diamond(cops_seen, ppos, cv_offsets, -1)
                     add_diamond(cops_seen, padded_of[dest], cv_offsets, 1)
