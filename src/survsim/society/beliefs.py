@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numba as nb
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from survsim.engine.rng import random_block, uniform_from_words
@@ -193,9 +192,3 @@ def foreign_media_event(
             grievance[i] += kick * (1.0 - grievance[i])
             reached += 1
     return reached
-
-
-def new_arrests(arrested: list[int] | np.ndarray) -> tuple[np.ndarray, ...]:
-    """Arrays for :func:`observe_arrests` from a list of person ids (no recording, prison)."""
-    ids = np.asarray(arrested, dtype=np.int64)
-    return ids, np.zeros(ids.size, dtype=np.bool_), np.ones(ids.size, dtype=np.bool_)
