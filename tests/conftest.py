@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from survsim.models import CivilViolence, CivilViolenceParams
 
@@ -26,8 +25,3 @@ def diamond_counts(positions: np.ndarray, width: int, height: int, radius: int) 
         d = dy + dx
         counts[cell] = int(((d <= radius) & (d > 0)).sum())
     return counts
-
-
-@pytest.fixture
-def small_sim():
-    return make_sim
