@@ -23,21 +23,20 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from survsim.engine import Attribute, Plan, Sim, State
+from survsim.engine.params import StrictModel
 from survsim.models import civil_violence_kernels as k
 
 __all__ = ["CivilViolence", "CivilViolenceParams", "estimate_bytes"]
 
 
-class CivilViolenceParams(BaseModel):
+class CivilViolenceParams(StrictModel):
     """Parameters of the civil-violence model, with Mesa 3.3.1's names and defaults.
 
     Mesa's defaults are Epstein's Run 5 (legitimacy 0.8, cop density 0.074, J_max 1000).
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     width: int = Field(40, ge=3, le=20_000, description="grid width in cells (Mesa default)")
     height: int = Field(40, ge=3, le=20_000, description="grid height in cells (Mesa default)")

@@ -9,9 +9,10 @@ arrests enter through :meth:`SurveillanceState.observe_arrests`.
 from __future__ import annotations
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from survsim.engine import Plan, Sim
+from survsim.engine.params import StrictModel
 from survsim.society import beliefs as b
 from survsim.society import conversations as conv
 from survsim.society.beliefs import BeliefParams
@@ -23,10 +24,8 @@ from survsim.society.speech import CONTEXTS, SpeechParams
 __all__ = ["SurveillanceState", "SurveillanceStateParams"]
 
 
-class SurveillanceStateParams(BaseModel):
+class SurveillanceStateParams(StrictModel):
     """All parameters of the model, grouped as docs/odd.md groups them."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     agents: int = Field(100_000, ge=100, le=30_000_000, description="simulated people")
     national_population: int = Field(25_700_000, ge=1, description="UN WPP, 2020s")

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numba as nb
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from survsim.engine.params import StrictModel
 from survsim.engine.rng import random_block, uniform_from_words
 
 __all__ = [
@@ -25,10 +26,8 @@ __all__ = [
 ]
 
 
-class BeliefParams(BaseModel):
+class BeliefParams(StrictModel):
     """Learning, decay, grievance and banned media; sources in docs/odd.md 4.3 and 4.5."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     learning: bool = Field(True, description="beliefs respond to arrests seen nearby")
     eta: float = Field(0.2, ge=0, le=1, description="assumption")

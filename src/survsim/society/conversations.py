@@ -18,8 +18,9 @@ from collections import namedtuple
 
 import numba as nb
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from survsim.engine.params import StrictModel
 from survsim.engine.rng import poisson_from_uniform, random_block, u32_below, uniform_from_words
 from survsim.society.beliefs import current
 from survsim.society.listening import FABRICATED, listener_report
@@ -62,10 +63,8 @@ Tally = namedtuple(
 )
 
 
-class ConversationParams(BaseModel):
+class ConversationParams(StrictModel):
     """How often each context meets and how groups form; docs/odd.md 4.1."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     topic: ContextValues = Field(
         ContextValues(
@@ -299,6 +298,24 @@ def neighbourhood_day(
             )
 
 
+@nb.njit(cache=True, inline="always")
+def _start(i, day, seed, s_start, rate, friend_start, bit, P):
+    """Does free adult i start a meeting of the context with flag ``bit`` today?
+
+    Returns:
+        ``(degree, w2, w3)``: i's number of friends (0 when it starts nothing: no draw
+        below ``rate``, no friends, or already busy in this context) and two spare words
+        of its start block.
+    """
+    w0, w1, w2, w3 = random_block(seed, s_start, day, i, 0)
+    if uniform_from_words(w0, w1) >= rate:
+        return 0, w2, w3
+    degree = friend_start[i + 1] - friend_start[i]
+    if degree == 0 or _flags(P, i, day) & bit:
+        return 0, w2, w3
+    return degree, w2, w3
+
+
 @nb.njit(cache=True)
 def friends_day(day, seed, streams, topic, rate, friend_start, friends, scratch, P, R, T):
     """Friends meetings: a starter and 1-3 friends not yet in a friends group today."""
@@ -307,11 +324,8 @@ def friends_day(day, seed, streams, topic, rate, friend_start, friends, scratch,
     for i in range(P.role.shape[0]):
         if P.role[i] == 0 or P.status[i] != 0:
             continue
-        w0, w1, w2, w3 = random_block(seed, s_start, day, i, 0)
-        if uniform_from_words(w0, w1) >= rate:
-            continue
-        degree = friend_start[i + 1] - friend_start[i]
-        if degree == 0 or _flags(P, i, day) & bit:
+        degree, w2, w3 = _start(i, day, seed, s_start, rate, friend_start, bit, P)
+        if degree == 0:
             continue
         u = uniform_from_words(w2, w3)
         wanted = 1 if u < 0.6 else (2 if u < 0.9 else 3)
@@ -347,11 +361,8 @@ def pairs_day(
     for i in range(P.role.shape[0]):
         if P.role[i] == 0 or P.status[i] != 0 or (need_phone and P.phone[i] == 0):
             continue
-        w0, w1, w2, w3 = random_block(seed, s_start, day, i, 0)
-        if uniform_from_words(w0, w1) >= rate:
-            continue
-        degree = friend_start[i + 1] - friend_start[i]
-        if degree == 0 or _flags(P, i, day) & bit:
+        degree, w2, w3 = _start(i, day, seed, s_start, rate, friend_start, bit, P)
+        if degree == 0:
             continue
         f = friends[friend_start[i] + u32_below(random_block(seed, s_pick, day, i, 0)[0], degree)]
         if P.status[f] != 0 or (need_phone and P.phone[f] == 0) or _flags(P, f, day) & bit:

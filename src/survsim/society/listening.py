@@ -9,8 +9,9 @@ is an ordinary report, between ``q0`` and ``q0 + d_j`` a defensive one.
 from __future__ import annotations
 
 import numba as nb
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from survsim.engine.params import StrictModel
 from survsim.society.speech import defensive_fear
 
 __all__ = [
@@ -31,10 +32,8 @@ KINDS = ("informant", "ordinary", "defensive", "fabricated")
 NO_REPORT = -1
 
 
-class ListeningParams(BaseModel):
+class ListeningParams(StrictModel):
     """Parameters of listening and fabrication; sources in docs/odd.md 3.8 and 4.4."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     q0: float = Field(0.02, ge=0, le=0.5, description="assumption: ordinary reporting")
     defensive: bool = Field(True, description="listeners report defensively (delta of speech)")

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from survsim.engine import Attribute, State, Streams
+from survsim.engine.params import StrictModel
 
 __all__ = [
     "CAPITAL",
@@ -35,11 +36,7 @@ CHILD, CIVILIAN, SOLDIER, OFFICER, SENIOR = 0, 1, 2, 3, 4
 _MAX_EXTRA_MEMBERS = 8  # households have at most 9 people
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-
-class RegionalShares(_Strict):
+class RegionalShares(StrictModel):
     """A share per region."""
 
     capital: float = Field(ge=0, le=1)
@@ -51,7 +48,7 @@ class RegionalShares(_Strict):
         return np.array([self.capital, self.interior, self.border])
 
 
-class PopulationParams(_Strict):
+class PopulationParams(StrictModel):
     """How the synthetic population is built; sources in docs/odd.md section 3."""
 
     capital_share: float = Field(0.13, ge=0.0, le=0.5, description="2008 census")

@@ -18,7 +18,9 @@ from __future__ import annotations
 import math
 
 import numba as nb
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from survsim.engine.params import StrictModel
 
 __all__ = [
     "CONTEXTS",
@@ -34,10 +36,8 @@ __all__ = [
 CONTEXTS = ("household", "work", "neighbourhood", "friends", "phone", "letters", "public")
 
 
-class ContextValues(BaseModel):
+class ContextValues(StrictModel):
     """One number per context."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     household: float = Field(ge=0, le=1)
     work: float = Field(ge=0, le=1)
@@ -54,10 +54,8 @@ class ContextValues(BaseModel):
         return np.array([getattr(self, c) for c in CONTEXTS], dtype=np.float64)
 
 
-class SpeechParams(BaseModel):
+class SpeechParams(StrictModel):
     """Parameters of the speech rule; sources in docs/odd.md 3.7 and 4.2."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     threshold: float = Field(0.1, ge=0, le=0.5, description="T (Epstein 2002)")
     tau: float = Field(0.02, ge=0.001, le=0.2, description="assumption: smoothness")
