@@ -67,11 +67,14 @@ def test_neighbourhood_units_have_20_to_50_households_and_a_civilian_head(pop):
     assert (s.region[starts[:-1]] == s.region[starts[1:] - 1]).all()
 
 
-def test_every_adult_has_exactly_one_work_unit_of_its_region(pop):
+def test_everyone_has_exactly_one_work_unit_of_its_region(pop):
     s = pop.people
-    adults = np.flatnonzero(s.role != CHILD)
-    assert (s.work_unit[adults] >= 0).all() and (s.work_unit[s.role == CHILD] == -1).all()
-    np.testing.assert_array_equal(np.sort(pop.work_members), adults)
+    assert (s.work_unit >= 0).all()
+    np.testing.assert_array_equal(np.sort(pop.work_members), np.arange(N))
+    # Children are listed in civilian units, which they join at 17.
+    assert (pop.unit_role[s.work_unit[s.role == CHILD]] == CIVILIAN).all()
+    assert (s.adult_day[s.role == CHILD] > 0).all() and (s.adult_day[s.role != CHILD] == -1).all()
+    assert s.adult_day.max() <= 17 * 365
     unit_of_member = np.repeat(np.arange(pop.work_start.size - 1), np.diff(pop.work_start))
     np.testing.assert_array_equal(s.work_unit[pop.work_members], unit_of_member)
     # One region per unit.

@@ -36,13 +36,14 @@ class Recorder:
     so far as a tidy Arrow table with a leading ``step`` column.
     """
 
-    def __init__(self, columns: dict[str, type], capacity: int) -> None:
+    def __init__(self, columns: dict[str, type], capacity: int, step_name: str = "step") -> None:
         self.columns = {name: np.zeros(capacity, dtype=dtype) for name, dtype in columns.items()}
         self.capacity = capacity
+        self.step_name = step_name
 
     def table(self, rows: int) -> pa.Table:
-        """The first ``rows`` rows as an Arrow table."""
-        data: dict[str, Any] = {"step": np.arange(rows, dtype=np.int32)}
+        """The first ``rows`` rows as an Arrow table (the step column first)."""
+        data: dict[str, Any] = {self.step_name: np.arange(rows, dtype=np.int32)}
         data.update({name: col[:rows] for name, col in self.columns.items()})
         return pa.table(data)
 
@@ -65,6 +66,8 @@ class Sim:
 
     #: The model's name as scenario files spell it.
     model_name: ClassVar[str] = ""
+    #: The name of the time series' step column (``day`` for daily models).
+    step_name: ClassVar[str] = "step"
 
     def __init__(
         self, params: Any, *, seed: int = 0, steps: int = 100, compile: bool = True
@@ -79,7 +82,7 @@ class Sim:
         self._hooks: list[Hook] = []
         start = time.perf_counter()
         self.build()
-        self.results = Recorder(self.result_columns(), self.n_steps + 1)
+        self.results = Recorder(self.result_columns(), self.n_steps + 1, self.step_name)
         self.plan: Plan = self.make_plan()
         self.record()
         built = time.perf_counter()

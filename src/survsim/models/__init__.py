@@ -1,11 +1,29 @@
 """Complete models built on the engine."""
 
 from survsim.models.civil_violence import CivilViolence, CivilViolenceParams, estimate_bytes
+from survsim.models.surveillance_params import SurveillanceStateParams
+from survsim.models.surveillance_state import SurveillanceState
+
+
+def _surveillance_bytes(params: SurveillanceStateParams, steps: int) -> int:
+    """Peak bytes of a surveillance-state run: people arrays, build temporaries, series."""
+    return 150_000_000 + params.agents * 400 + steps * 60 * 8
+
 
 #: Model name (as scenario files spell it) -> (simulation class, parameter class).
-MODELS = {"civil_violence": (CivilViolence, CivilViolenceParams)}
+MODELS = {
+    "civil_violence": (CivilViolence, CivilViolenceParams),
+    "surveillance_state": (SurveillanceState, SurveillanceStateParams),
+}
 
 #: Model name -> function(params, steps) estimating a run's peak bytes.
-MEMORY_ESTIMATES = {"civil_violence": estimate_bytes}
+MEMORY_ESTIMATES = {"civil_violence": estimate_bytes, "surveillance_state": _surveillance_bytes}
 
-__all__ = ["MEMORY_ESTIMATES", "MODELS", "CivilViolence", "CivilViolenceParams"]
+__all__ = [
+    "MEMORY_ESTIMATES",
+    "MODELS",
+    "CivilViolence",
+    "CivilViolenceParams",
+    "SurveillanceState",
+    "SurveillanceStateParams",
+]

@@ -1,58 +1,57 @@
-"""The surveillance-state model (docs/odd.md): the society half.
+"""The surveillance-state model (docs/odd.md): the society and the apparatus, one day
+at a time.
 
 People live in households, neighbourhood units and work units, talk in seven contexts,
-speak or keep silent by the speech rule, and report what they hear. The apparatus
-(channels, cases, agencies, punishment) composes with this in the next stage; until then
-arrests enter through :meth:`SurveillanceState.observe_arrests`.
+speak or keep silent by the speech rule, and report what they hear
+(:mod:`survsim.society`). Reports, recordings, camera flags and computer findings become
+cases that four agencies close at their capacity; convictions detain and imprison, often
+for life, sometimes with the whole family; prisoners die; arrests teach the people nearby
+to fear (:mod:`survsim.apparatus`). The daily series, the open-speech table and the
+national estimates are in :mod:`survsim.models.surveillance_results`.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field
 
-from survsim.engine import Plan, Sim
-from survsim.engine.params import StrictModel
+from survsim.apparatus import cases as ca
+from survsim.apparatus.agencies import AGENCIES, queue_arrays
+from survsim.apparatus.border import border_coverage
+from survsim.apparatus.channels import NO_CHANNEL, computer_checks, recording_table
+from survsim.apparatus.informants import recruit
+from survsim.apparatus.punishment import (
+    COUNTS,
+    LIFE,
+    close_cases,
+    daily_mortality,
+    prison_day,
+    term_days,
+)
+from survsim.engine import Attribute, Plan, Sim, State
+from survsim.models import surveillance_results as results
+from survsim.models.surveillance_params import SurveillanceStateParams, apply_event
 from survsim.society import beliefs as b
 from survsim.society import conversations as conv
-from survsim.society.beliefs import BeliefParams
-from survsim.society.conversations import ConversationParams
-from survsim.society.listening import KINDS, ListeningParams
-from survsim.society.population import PopulationParams, build_population
-from survsim.society.speech import CONTEXTS, SpeechParams
+from survsim.society.demography import Newborn, demography_day
+from survsim.society.population import BORDER, build_population
+from survsim.society.speech import CONTEXTS
 
 __all__ = ["SurveillanceState", "SurveillanceStateParams"]
 
-
-class SurveillanceStateParams(StrictModel):
-    """All parameters of the model, grouped as docs/odd.md groups them."""
-
-    agents: int = Field(100_000, ge=100, le=30_000_000, description="simulated people")
-    national_population: int = Field(25_700_000, ge=1, description="UN WPP, 2020s")
-    population: PopulationParams = PopulationParams()
-    conversations: ConversationParams = ConversationParams()
-    speech: SpeechParams = SpeechParams()
-    listening: ListeningParams = ListeningParams()
-    beliefs: BeliefParams = BeliefParams()
-
-
-_DAILY = {
-    "population": np.int64,
-    "free": np.int64,
-    "dissenters": np.int64,
-    "spoke_openly": np.int64,
-    "statements": np.int64,
-    **{f"reports_{kind}": np.int64 for kind in KINDS},
-    "silent_witnesses": np.int64,
-    "falsification_gap": np.float64,
-    "mean_perceived_risk": np.float64,
-    "banned_media_users": np.int64,
-    "informants": np.int64,
-}
+CASE_ATTRIBUTES = [
+    Attribute("case_day", np.int32, -1, "people", "day the open case was opened, -1 none"),
+    Attribute("case_evidence", np.float32, 0, "people", "evidence of the open case"),
+    Attribute("case_bits", np.uint8, 0, "people", "kinds of evidence held (cases.py)"),
+    Attribute("case_agency", np.uint8, 0, "people", "agency of the case"),
+    Attribute("next_in_queue", np.int32, -1, "people", "next case in the agency's queue"),
+    Attribute("release_day", np.int32, 0, "people", "end of detention or term; day of death"),
+    Attribute("admitted_day", np.int32, -1, "people", "day of admission to prison"),
+]
+K = {name: i for i, name in enumerate(COUNTS)}
 
 
 class SurveillanceState(Sim):
-    """A run of the surveillance-state model (society half).
+    """A run of the surveillance-state model.
 
     Example:
         >>> p = SurveillanceStateParams(agents=2000)
@@ -62,82 +61,155 @@ class SurveillanceState(Sim):
     """
 
     model_name = "surveillance_state"
+    step_name = "day"
+
+    @property
+    def agents(self) -> int:
+        """Number of simulated people."""
+        return self.params.agents
+
+    # -- build -------------------------------------------------------------------------
 
     def build(self) -> None:
-        """Build the population and the buffers the daily kernels use."""
+        """Build the population, the case arrays, the initial prisoners and buffers."""
         p: SurveillanceStateParams = self.params
         self.pop = build_population(p.population, p.agents, self.streams)
         s = self.pop.people
-        self.people = conv.People(
-            s.role,
-            s.status,
-            s.informant,
-            s.zeal,
-            s.grievance,
-            s.grievance0,
-            s.risk_aversion,
-            s.pi_hat,
-            s.suspicion,
-            s.belief_day,
-            s.ever_spoke,
-            s.busy_day,
-            s.busy,
-            s.phone,
-        )
-        sp, li, be = p.speech, p.listening, p.beliefs
-        self.rules = conv.Rules(
-            sp.threshold,
-            sp.tau,
-            sp.delta,
-            sp.anticipate_defensive,
-            sp.closeness.array(),
-            sp.believed_bugging.array(),
-            li.q0,
-            li.defensive,
-            li.head_zeal,
-            p.population.pi_hat0,
-            be.belief_decay,
-            be.grievance_decay,
-        )
+        self.case = State.allocate(CASE_ATTRIBUTES, people=p.agents)
+        self.people = conv.People(s.role, s.status, s.informant, s.zeal, s.grievance,
+                                  s.grievance0, s.risk_aversion, s.pi_hat, s.suspicion,
+                                  s.belief_day, s.ever_spoke, s.busy_day, s.busy, s.phone)  # fmt: skip
         n_contexts, k_bins = len(CONTEXTS), conv.K_BINS
         counts = lambda: np.zeros((n_contexts, k_bins), dtype=np.int64)  # noqa: E731
-        self.tally = conv.Tally(
-            counts(),
-            counts(),
-            np.zeros((n_contexts, k_bins)),
-            np.zeros((n_contexts, k_bins)),
-            counts(),
-            counts(),
-            np.zeros(len(KINDS), dtype=np.int64),
-            np.zeros(1, dtype=np.int64),
-            np.zeros(1, dtype=np.int64),
-            np.zeros(2),
-            np.zeros((n_contexts, 0), dtype=np.int32),
-        )
-        widest = max(
-            int(np.diff(self.pop.work_start).max(initial=0)),
-            int(np.diff(self.pop.nunit_person_start).max(initial=0)),
-            self._district_sizes().max(initial=0),
-            16,
-        )
+        self.tally = conv.Tally(counts(), counts(), np.zeros((n_contexts, k_bins)),
+                                np.zeros((n_contexts, k_bins)), counts(), counts(),
+                                np.zeros(4, dtype=np.int64), np.zeros(1, dtype=np.int64),
+                                np.zeros(1, dtype=np.int64), np.zeros(2),
+                                np.zeros((n_contexts, 0), dtype=np.int32))  # fmt: skip
+        widest = max(int(np.diff(self.pop.work_start).max(initial=0)),
+                     int(np.diff(self.pop.nunit_person_start).max(initial=0)),
+                     int(self._district_sizes().max(initial=0)), 16)  # fmt: skip
         self._order = np.empty(widest, dtype=np.int32)
         self._attendees = np.empty(widest, dtype=np.int32)
         self._scratch = np.empty(2 * widest + 64, dtype=np.int32)
         self._seed = np.uint64(self.seed)
         ids = self.streams.id
         self._ids = {
-            name: np.array(
-                [ids(f"{name}/{x}") for x in ("a", "b", "speak", "listen")], dtype=np.uint64
-            )
+            name: np.array([ids(f"{name}/{x}") for x in ("a", "b", "speak", "listen")],
+                           dtype=np.uint64)
             for name in CONTEXTS
-        }
-        self._previous = {
-            "reports": np.zeros(len(KINDS), dtype=np.int64),
-            "silent": 0,
-            "statements": 0,
-        }
-        self._speakers_before = 0
+        }  # fmt: skip
+        self._stream = {name: np.uint64(ids(name)) for name in
+                        ("media", "fabricate", "verdict", "term", "prison_death", "recruit",
+                         "computer_checks", "amnesty")}  # fmt: skip
+        self._demography_streams = np.array(
+            [ids("natural_death"), ids("natural_death/pick"), ids("birth")], dtype=np.uint64
+        )
+        self.counts = np.zeros(len(COUNTS), dtype=np.int64)  # today's counts
+        self.closed = np.zeros(len(AGENCIES), dtype=np.int64)  # today's closures by agency
+        self.budget = np.zeros(len(AGENCIES))  # capacity left (fractional carry)
+        self._recruit_carry = np.zeros(1)
+        self._arrested = np.empty(1024, dtype=np.int32)
+        self._recorded = np.empty(1024, dtype=np.bool_)
+        queue, next_in_queue = queue_arrays(p.agents)
+        self.case.next_in_queue[:] = next_in_queue
+        self.queue = queue
+        # With the apparatus off nobody can be charged: cases read an all-"not free" status.
+        status_for_cases = s.status if p.apparatus else np.ones(p.agents, dtype=np.uint8)
+        self.cases = ca.Cases(status_for_cases, s.role, self.case.case_day,
+                              self.case.case_evidence, self.case.case_bits,
+                              self.case.case_agency, self.case.next_in_queue, self.queue,
+                              np.zeros(5, dtype=np.int64), np.zeros(len(ca.EVIDENCE), np.int64),
+                              np.zeros(len(ca.EVIDENCE)), p.cases.corroboration,
+                              np.zeros(len(ca.EVIDENCE) + 1, dtype=np.int64))  # fmt: skip
+        self.watch = conv.Watch(s.region, np.full(n_contexts, NO_CHANNEL, dtype=np.int64),
+                                np.zeros((n_contexts, 3)), np.zeros(1), np.zeros(1),
+                                p.channels.k_cctv, p.cases.failure_to_report,
+                                np.uint64(ids("record")), np.uint64(ids("failure_to_report")),
+                                np.zeros(widest + 64, dtype=np.int8), ca.CODE["border"],
+                                ca.CODE["cctv"], ca.CODE["failure_to_report"],
+                                self.cases)  # fmt: skip
+        region_of_household = s.region[self.pop.household_start[:-1]]
+        self._border_households = int((region_of_household == BORDER).sum())
+        self._computer_households = np.flatnonzero(
+            s.computer[self.pop.household_start[:-1]]
+        ).astype(np.int64)
+        self.newborn = Newborn(s.role, s.status, self.case.release_day, s.adult_day,
+                               s.work_unit, self.pop.unit_role, s.grievance, s.grievance0,
+                               s.risk_aversion, s.pi_hat, s.suspicion, s.belief_day,
+                               s.banned_media, s.informant, s.zeal, s.ever_spoke, s.phone,
+                               s.internet, self.case.case_day, self.case.case_evidence,
+                               self.case.case_bits)  # fmt: skip
         self._media_days: set[int] = set()
+        self.dead_total = 0
+        self._n_arrests = 0
+        self._previous = {"speakers": 0, "statements": 0, "silent": 0}
+        if p.apparatus:
+            self._initial_prisoners()
+        self._derive()
+
+    def _district_sizes(self) -> np.ndarray:
+        starts = self.pop.nunit_person_start
+        d = self.params.conversations.district_nunits
+        edges = np.append(starts[::d], starts[-1])
+        return np.diff(edges).astype(np.int64)
+
+    def _initial_prisoners(self) -> None:
+        """Day 0's prison stock: adults drawn uniformly, remaining terms from the term law.
+
+        A prisoner of the stock is part way through its term: the remaining term is a
+        uniform fraction of a drawn term (life terms stay life).
+        """
+        p, s = self.params, self.pop.people
+        adults = np.flatnonzero(s.role != 0)
+        wanted = p.punishment.initial_prisoners * p.scale
+        if adults.size == 0 or wanted <= 0:
+            return
+        chance = min(1.0, wanted / adults.size)
+        picked = adults[self.streams.uniform("initial_prisoners", 0, p.agents)[adults] < chance]
+        words = [self.streams.integers(f"initial_term/{x}", 0, 0, 2**32, p.agents)
+                 for x in range(4)]  # fmt: skip
+        fraction = self.streams.uniform("initial_term/elapsed", 0, p.agents)
+        pu = p.punishment
+        for i in picked:
+            term = term_days(np.uint64(words[0][i]), np.uint64(words[1][i]),
+                             np.uint64(words[2][i]), np.uint64(words[3][i]),
+                             pu.term_median_years * 365.25, pu.term_sigma, pu.life_share)  # fmt: skip
+            s.status[i] = 2
+            self.case.release_day[i] = LIFE if term == LIFE else max(1, int(term * fraction[i]))
+
+    def _derive(self) -> None:
+        """Values that follow from the parameters (again after a policy event)."""
+        p = self.params
+        self.cases.weights[:] = ca.evidence_weights(p.cases)
+        by_role, by_kind = p.agencies.routing(len(ca.WITNESS_KINDS), len(ca.EVIDENCE))
+        self.cases.routing_role[:] = by_role
+        self.cases.routing_kind[:] = by_kind
+        self.cases = self.cases._replace(corroboration=p.cases.corroboration)
+        self.capacity = p.agencies.capacity(p.scale)
+        if p.apparatus:
+            channel, chance = recording_table(p.channels, ca.CODE)
+            self.watch.channel[:] = channel
+            self.watch.chance[:] = chance
+            self.watch.border[0] = border_coverage(p.border, p.scale, self._border_households)
+        self.watch = self.watch._replace(
+            k_cctv=p.channels.k_cctv,
+            ftr=p.cases.failure_to_report if p.apparatus else 0.0,
+            cases=self.cases,
+        )
+        self._update_cameras()
+        sp, li, be = p.speech, p.listening, p.beliefs
+        self.rules = conv.Rules(sp.threshold, sp.tau, sp.delta, sp.anticipate_defensive,
+                                sp.closeness.array(), sp.believed_bugging.array(), li.q0,
+                                li.defensive, li.head_zeal, p.population.pi_hat0,
+                                be.belief_decay, be.grievance_decay)  # fmt: skip
+        self._jobs = self._bind_contexts()
+
+    def _update_cameras(self) -> None:
+        p = self.params
+        self.cameras = p.channels.cameras + p.policy.camera_purchase.bought(self.t)
+        if p.apparatus:
+            self.watch.cctv[0] = p.channels.camera_coverage(self.cameras)
 
     def start_audit(self) -> np.ndarray:
         """Count every person's conversations per context from now on (for tests).
@@ -147,24 +219,18 @@ class SurveillanceState(Sim):
         """
         audit = np.zeros((len(CONTEXTS), self.params.agents), dtype=np.int32)
         self.tally = self.tally._replace(audit=audit)
-        self.plan = self.make_plan()  # the kernels' bound arguments hold the tally
+        self._jobs = self._bind_contexts()
         return audit
 
-    def _district_sizes(self) -> np.ndarray:
-        starts = self.pop.nunit_person_start
-        d = self.params.conversations.district_nunits
-        edges = np.append(starts[::d], starts[-1])
-        return np.diff(edges).astype(np.int64)
-
     def result_columns(self) -> dict[str, type]:
-        """The daily time series (``step`` is the day)."""
-        return dict(_DAILY)
+        """The daily time series (``day`` 0 is the initial state)."""
+        return dict(results.DAILY)
 
     def _bind_contexts(self) -> dict[str, tuple]:
         """Each context's kernel and its arguments after the day, gathered once."""
         c, pop = self.params.conversations, self.pop
         seed, ids, scratch = self._seed, self._ids, self._scratch
-        shared = (self.people, self.rules, self.tally)
+        shared = (self.people, self.rules, self.tally, self.watch)
         topic = {name: float(getattr(c.topic, name)) for name in CONTEXTS}
         public_groups = np.array(
             [self.streams.id("public/groups"), self.streams.id("public/order"),
@@ -193,72 +259,86 @@ class SurveillanceState(Sim):
         }  # fmt: skip
 
     def make_plan(self) -> Plan:
-        """One day: banned media, the seven contexts, fabrication, the census."""
-        jobs = self._bind_contexts()
+        """One day, in the order of docs/odd.md 1.3."""
 
         def context_step(name: str):
-            kernel, args = jobs[name]
-            return lambda: kernel(self.t, *args)
+            return lambda: self._jobs[name][0](self.t, *self._jobs[name][1])
 
         docs = {
             "household": "household conversations among the free adults at home",
             "work": "work-unit conversations in small groups, six days in seven",
             "neighbourhood": "neighbourhood-unit meetings",
             "friends": "friends meet in small groups",
-            "phone": "phone calls between friends",
-            "letters": "letters between friends",
-            "public": "strangers in public places",
+            "phone": "phone calls between friends (wiretaps)",
+            "letters": "letters between friends (the post)",
+            "public": "strangers in public places (microphones, cameras)",
         }
-        return Plan.of(
-            [
-                ("media", self._media, "free adults start or stop using banned media"),
-                *[(name, context_step(name), docs[name]) for name in CONTEXTS],
-                ("fabrication", self._fabrication, "informants fabricate reports"),
-                ("record", self.record, "the day's census and counts"),
+        steps = [
+            ("policy", self._policy, "the timeline's events due today; cameras bought"),
+            ("media", self._media, "free adults start or stop using banned media"),
+            *[(name, context_step(name), docs[name]) for name in CONTEXTS],
+            ("fabrication", self._fabrication, "informants fabricate reports"),
+        ]
+        if self.params.apparatus:
+            steps += [
+                ("computer_checks", self._computer_checks, "random checks of computers"),
+                ("agencies", self._agencies, "agencies close cases oldest first; verdicts"),
+                ("prison", self._prison, "deaths, releases and transfers to prison"),
+                ("learning", self._learning, "people near an arrest learn to fear"),
+                ("recruitment", self._recruitment, "the SSD recruits informants"),
+                ("demography", self._demography, "natural deaths, births, coming of age"),
             ]
-        )
+        steps.append(("record", self.record, "the day's census and counts"))
+        return Plan.of(steps)
 
     def compile(self) -> None:
         """Compile (or load from numba's cache) every kernel with one tiny run."""
-        if conv.converse.signatures and conv.public_day.signatures:
+        if conv.converse.signatures and close_cases.signatures and demography_day.signatures:
             return
         tiny = SurveillanceStateParams(agents=300)
         SurveillanceState(tiny, seed=0, steps=2, compile=False).run()
 
     # -- the day's steps -----------------------------------------------------------------
 
+    def _policy(self) -> None:
+        self.counts[:] = 0
+        self.closed[:] = 0
+        self.cases.counts[:] = 0
+        changed = False
+        for event in self.params.policy.events:
+            if event.day != self.t:
+                continue
+            if event.set:
+                self.params = apply_event(self.params, event)
+                changed = True
+            if event.foreign_media:
+                self._media_days.add(self.t)
+            if event.amnesty > 0:
+                self._amnesty(event.amnesty)
+        if changed:
+            self._derive()
+        else:
+            self._update_cameras()
+
+    def _amnesty(self, share: float) -> None:
+        s = self.pop.people
+        prisoners = np.flatnonzero(s.status == 2)
+        u = self.streams.uniform("amnesty", self.t, self.params.agents)[prisoners]
+        freed = prisoners[u < share]
+        s.status[freed] = 0
+        self.counts[K["releases"]] += freed.size
+
     def _media(self) -> None:
         s, be = self.pop.people, self.params.beliefs
         start = be.media_start
         if self.t in self._media_days:  # a foreign-media event today
             start *= be.media_event_boost
-            b.foreign_media_event(
-                self.t,
-                s.status,
-                s.banned_media,
-                s.grievance,
-                s.grievance0,
-                s.belief_day,
-                be.belief_decay,
-                be.grievance_decay,
-                s.pi_hat,
-                self.params.population.pi_hat0,
-                be.media_kick,
-            )
-        b.update_banned_media(
-            self._seed,
-            np.uint64(self.streams.id("media")),
-            self.t,
-            s.role,
-            s.status,
-            s.banned_media,
-            s.grievance,
-            s.grievance0,
-            s.belief_day,
-            be.grievance_decay,
-            start,
-            be.media_stop,
-        )
+            b.foreign_media_event(self.t, s.status, s.banned_media, s.grievance, s.grievance0,
+                                  s.belief_day, be.belief_decay, be.grievance_decay, s.pi_hat,
+                                  self.params.population.pi_hat0, be.media_kick)  # fmt: skip
+        b.update_banned_media(self._seed, self._stream["media"], self.t, s.role, s.status,
+                              s.banned_media, s.grievance, s.grievance0, s.belief_day,
+                              be.grievance_decay, start, be.media_stop)  # fmt: skip
 
     def schedule_foreign_media(self, day: int) -> None:
         """A foreign-media event on ``day``: users' grievance rises, more people start."""
@@ -266,21 +346,64 @@ class SurveillanceState(Sim):
 
     def _fabrication(self) -> None:
         pop = self.pop
-        conv.fabricate(
-            self.t,
-            self._seed,
-            np.uint64(self.streams.id("fabricate")),
-            self.params.listening.fabrication_rate,
-            pop.household_start,
-            pop.people.household,
-            pop.people.work_unit,
-            pop.work_start,
-            pop.work_members,
-            pop.friend_start,
-            pop.friends,
-            self.people,
-            self.tally,
-        )
+        conv.fabricate(self.t, self._seed, self._stream["fabricate"],
+                       self.params.listening.fabrication_rate, pop.household_start,
+                       pop.people.household, pop.people.work_unit, pop.work_start,
+                       pop.work_members, pop.friend_start, pop.friends, self.people,
+                       self.tally, self.watch)  # fmt: skip
+
+    def _computer_checks(self) -> None:
+        computer_checks(self.t, self._seed, self._stream["computer_checks"],
+                        self.params.channels.check_rate, self._computer_households,
+                        self.pop.household_start, self.pop.people.banned_media, self.cases,
+                        ca.CODE["computer"])  # fmt: skip
+
+    def _agencies(self) -> None:
+        self.budget += self.capacity
+        # Every closure can arrest a household: make room for the worst case.
+        worst = int(np.floor(self.budget).sum()) * 10 + 16
+        if self._arrested.size < worst:
+            self._arrested = np.empty(worst, dtype=np.int32)
+            self._recorded = np.empty(worst, dtype=np.bool_)
+        pu, pop = self.params.punishment, self.pop
+        self._n_arrests = close_cases(self.t, self._seed, self._stream["verdict"], self.budget,
+                                      self.cases, self.params.cases.c1, self.params.cases.c_max,
+                                      self.params.agencies.case_expiry_days, pu.detention_days, pu.p_family, pop.people.household,
+                                      pop.household_start, self.case.release_day,
+                                      self._arrested, self._recorded, self.counts,
+                                      self.closed)  # fmt: skip
+
+    def _prison(self) -> None:
+        pu = self.params.punishment
+        before = self.counts[K["deaths_in_prison"]]
+        prison_day(self.t, self._seed, self._stream["term"], self._stream["prison_death"],
+                   self.pop.people.status, self.case.release_day, self.case.admitted_day,
+                   pu.term_median_years * 365.25, pu.term_sigma, pu.life_share,
+                   daily_mortality(pu.camp_mortality), self.counts)  # fmt: skip
+        self.dead_total += int(self.counts[K["deaths_in_prison"]] - before)
+
+    def _learning(self) -> None:
+        n = self._n_arrests
+        if n:
+            self.observe_arrests(self._arrested[:n], self._recorded[:n], np.ones(n, np.bool_))
+
+    def _recruitment(self) -> None:
+        p, s = self.params, self.pop.people
+        target = p.population.informant_density * p.agents
+        _, done = recruit(self.t, self._seed, self._stream["recruit"], target,
+                          p.recruitment.recruit_rate, self._recruit_carry, s.role, s.status,
+                          s.informant, s.zeal, p.population.zeal_mean,
+                          p.population.zeal_spread)  # fmt: skip
+        self.counts[K["recruited"]] += done
+
+    def _demography(self) -> None:
+        p = self.params
+        pp = p.population
+        demography_day(self.t, self._seed, self._demography_streams,
+                       daily_mortality(p.demography.natural_mortality),
+                       p.demography.replacement, pp.age_of_majority * 365, pp.grievance_a,
+                       pp.grievance_b, pp.pi_hat0, pp.suspicion0, self.newborn, self.counts,
+                       K["births"], K["deaths_natural"], K["came_of_age"])  # fmt: skip
 
     # -- outside events ------------------------------------------------------------------
 
@@ -305,38 +428,8 @@ class SurveillanceState(Sim):
     # -- records -------------------------------------------------------------------------
 
     def record(self) -> None:
-        """Write day ``t``: census, speech and report counts (docs/odd.md 6)."""
-        t, cols, s, tally = self.t, self.results.columns, self.pop.people, self.tally
-        alive = s.status != 3
-        free = s.status == 0
-        threshold = self.params.speech.threshold
-        since = t - s.belief_day
-        g = s.grievance0 + (s.grievance - s.grievance0) * (
-            (1 - self.params.beliefs.grievance_decay) ** since
-        )
-        adult = s.role != 0
-        dissenters = alive & adult & (g > threshold)
-        cols["population"][t] = alive.sum()
-        cols["free"][t] = free.sum()
-        cols["dissenters"][t] = dissenters.sum()
-        cols["spoke_openly"][t] = tally.speakers[0] - self._speakers_before
-        statements = int(tally.statements.sum())
-        cols["statements"][t] = statements - self._previous["statements"]
-        for k, kind in enumerate(KINDS):
-            cols[f"reports_{kind}"][t] = tally.reports[k] - self._previous["reports"][k]
-        cols["silent_witnesses"][t] = tally.silent[0] - self._previous["silent"]
-        silent = dissenters & ~s.ever_spoke
-        cols["falsification_gap"][t] = silent.sum() / max(dissenters.sum(), 1)
-        cols["mean_perceived_risk"][t] = tally.risk[0] / tally.risk[1] if tally.risk[1] else 0.0
-        cols["banned_media_users"][t] = (s.banned_media & alive).sum()
-        cols["informants"][t] = (s.informant & free).sum()
-        self._speakers_before = int(tally.speakers[0])
-        self._previous = {
-            "reports": tally.reports.copy(),
-            "silent": int(tally.silent[0]),
-            "statements": statements,
-        }
-        tally.risk[:] = 0.0
+        """Write day ``t`` of the time series (docs/odd.md 6)."""
+        results.record_day(self)
 
     def open_speech(self):
         """Open speech by context and group size, counted per person present.
@@ -345,25 +438,8 @@ class SurveillanceState(Sim):
             A pyarrow Table: ``context, group_size, present, spoke, open_speech_rate,
             expected_spoke, variance`` (``group_size`` 16 means 16 or more).
         """
-        import pyarrow as pa
+        return results.open_speech(self.tally)
 
-        t = self.tally
-        rows = [
-            (c, k)
-            for c in range(len(CONTEXTS))
-            for k in range(2, conv.K_BINS)
-            if t.present[c, k] > 0
-        ]
-        present = np.array([t.present[c, k] for c, k in rows], dtype=np.int64)
-        spoke = np.array([t.spoke[c, k] for c, k in rows], dtype=np.int64)
-        return pa.table(
-            {
-                "context": [CONTEXTS[c] for c, _ in rows],
-                "group_size": np.array([k for _, k in rows], dtype=np.int32),
-                "present": present,
-                "spoke": spoke,
-                "open_speech_rate": spoke / np.maximum(present, 1),
-                "expected_spoke": np.array([t.expected[c, k] for c, k in rows]),
-                "variance": np.array([t.variance[c, k] for c, k in rows]),
-            }
-        )
+    def summary(self) -> dict:
+        """Headline numbers of the run and the national-scale estimates (plain data)."""
+        return results.summary(self)

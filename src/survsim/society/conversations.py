@@ -20,6 +20,7 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
+from survsim.apparatus.cases import add_evidence
 from survsim.engine.params import StrictModel
 from survsim.engine.rng import poisson_from_uniform, random_block, u32_below, uniform_from_words
 from survsim.society.beliefs import current
@@ -32,6 +33,7 @@ __all__ = [
     "People",
     "Rules",
     "Tally",
+    "Watch",
     "converse",
     "fabricate",
     "friends_day",
@@ -45,6 +47,7 @@ __all__ = [
 #: Group sizes are counted in bins 1..15 and "16 or more" (index 16).
 K_BINS = 17
 HOUSEHOLD, WORK, NEIGHBOURHOOD, FRIENDS, PHONE, LETTERS, PUBLIC = range(7)
+BORDER_REGION = 2
 _SPOKE_TODAY = np.uint8(128)
 
 People = namedtuple(
@@ -56,6 +59,15 @@ Rules = namedtuple(
     "Rules",
     "threshold tau delta anticipate closeness bugging q0 defensive head_zeal pi0 "
     "belief_decay grievance_decay",
+)
+#: What watches a conversation: the region of each person, the recording channel and its
+#: chance per (context, region), today's border-team and camera coverage (1-element
+#: arrays, changed by the policy timeline), the failure-to-report chance, random streams,
+#: a scratch of who reported, and the case arrays of :mod:`survsim.apparatus.cases`.
+Watch = namedtuple(
+    "Watch",
+    "region channel chance border cctv k_cctv ftr s_record s_ftr heard border_kind cctv_kind "
+    "ftr_kind cases",
 )
 Tally = namedtuple(
     "Tally",
@@ -106,16 +118,33 @@ def _flags(P, i, day):
 
 
 @nb.njit(cache=True)
-def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T):
+def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W):
     """The sensitive topic came up among ``members[:k]`` in context ``c``.
 
     Each present adult who is not an informant speaks openly with the probability of the
-    speech rule; each listener of an open statement reports or not. ``head`` is the
-    neighbourhood unit's head (reports like an informant at a meeting), or -1.
-    Counts go to the tally ``T``. (Reports become evidence in cases with the apparatus.)
+    speech rule; each listener of an open statement reports or not; the context's channel
+    (a microphone, a wiretap, the post, a border team) may record the conversation and a
+    camera may flag a public gathering. Every report, recording and flag is evidence about
+    the speaker (:func:`survsim.apparatus.cases.add_evidence`); when a statement reached
+    the state, each silent witness may be charged with failure to report. ``head`` is the
+    neighbourhood unit's head (reports like an informant at a meeting), or -1. Counts go
+    to the tally ``T``.
     """
     kb = min(k, K_BINS - 1)
     auditing = T.audit.shape[1] > 0
+    first = members[0]
+    z = W.region[first]
+    channel = W.channel[c]
+    recorded = channel >= 0 and _uniform(seed, W.s_record, day, first, c) < W.chance[c, z]
+    watched = (
+        c == HOUSEHOLD
+        and z == BORDER_REGION
+        and _uniform(seed, W.s_record, day, first, 8 + c) < W.border[0]
+    )
+    flagged = (
+        c == PUBLIC and k >= W.k_cctv and _uniform(seed, W.s_record, day, first, 16 + c) < W.cctv[0]
+    )
+    heard = W.heard
     for a in range(k):
         i = members[a]
         T.present[c, kb] += 1
@@ -144,6 +173,7 @@ def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T):
             T.speakers[0] += 1
         reports = 0
         for b in range(k):
+            heard[b] = 0
             if b == a:
                 continue
             j = members[b]
@@ -159,13 +189,29 @@ def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T):
             if kind >= 0:
                 reports += 1
                 T.reports[kind] += 1
+                heard[b] = 1
+                add_evidence(W.cases, i, kind, day)
+            elif P.informant[j] or is_head:
+                heard[b] = 1  # agents of the state are never charged
         if reports > 0:
             T.reported[c, kb] += 1
             T.silent[0] += k - 1 - reports
+        if recorded:
+            add_evidence(W.cases, i, channel, day)
+        if watched:
+            add_evidence(W.cases, i, W.border_kind, day)
+        if flagged:
+            add_evidence(W.cases, i, W.cctv_kind, day)
+        if W.ftr > 0.0 and (reports > 0 or recorded or watched):
+            for b in range(k):
+                if b != a and heard[b] == 0:
+                    j = members[b]
+                    if _uniform(seed, W.s_ftr, day, j, c * 1024 + a) < W.ftr:
+                        add_evidence(W.cases, j, W.ftr_kind, day)
 
 
 @nb.njit(cache=True)
-def households_day(day, seed, streams, topic, military_home, household_start, scratch, P, R, T):
+def households_day(day, seed, streams, topic, military_home, household_start, scratch, P, R, T, W):
     """Household conversations: the free adults at home, if two or more (docs/odd.md 4.1)."""
     s_topic, s_home, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
     for h in range(household_start.shape[0] - 1):
@@ -181,7 +227,7 @@ def households_day(day, seed, streams, topic, military_home, household_start, sc
             scratch[k] = i
             k += 1
         if k >= 2:
-            converse(scratch, k, HOUSEHOLD, day, -1, seed, s_speak, s_listen, P, R, T)
+            converse(scratch, k, HOUSEHOLD, day, -1, seed, s_speak, s_listen, P, R, T, W)
 
 
 @nb.njit(cache=True)
@@ -192,7 +238,7 @@ def _group_size(word, extra, cap):
 
 @nb.njit(cache=True)
 def _cut_and_converse(
-    roster, n, c, unit, day, seed, streams, topic, extra, cap, order, scratch, P, R, T
+    roster, n, c, unit, day, seed, streams, topic, extra, cap, order, scratch, P, R, T, W
 ):
     """Cut ``roster[:n]`` in a per-day random order into groups and converse in some.
 
@@ -232,15 +278,15 @@ def _cut_and_converse(
         k = 0
         for i in range(start, start + size):
             person = order[i]
-            if P.status[person] == 0:
+            if P.status[person] == 0 and P.role[person] != 0:
                 members[k] = person
                 k += 1
         if k >= 2:
-            converse(members, k, c, day, -1, seed, s_speak, s_listen, P, R, T)
+            converse(members, k, c, day, -1, seed, s_speak, s_listen, P, R, T, W)
 
 
 @nb.njit(cache=True)
-def work_day(day, seed, streams, topic, extra, work_start, work_members, order, scratch, P, R, T):
+def work_day(day, seed, streams, topic, extra, work_start, work_members, order, scratch, P, R, T, W):
     """Work conversations, six days in seven: each unit cut into small groups."""
     if day % 7 == 6:
         return
@@ -262,6 +308,7 @@ def work_day(day, seed, streams, topic, extra, work_start, work_members, order, 
             P,
             R,
             T,
+            W,
         )
 
 
@@ -279,6 +326,7 @@ def neighbourhood_day(
     P,
     R,
     T,
+    W,
 ):
     """Neighbourhood-unit meetings: one group of the free adults who attend."""
     s_meet, s_attend, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
@@ -294,7 +342,7 @@ def neighbourhood_day(
                 k += 1
         if k >= 2:
             converse(
-                scratch, k, NEIGHBOURHOOD, day, nunit_head[u], seed, s_speak, s_listen, P, R, T
+                scratch, k, NEIGHBOURHOOD, day, nunit_head[u], seed, s_speak, s_listen, P, R, T, W
             )
 
 
@@ -317,7 +365,7 @@ def _start(i, day, seed, s_start, rate, friend_start, bit, P):
 
 
 @nb.njit(cache=True)
-def friends_day(day, seed, streams, topic, rate, friend_start, friends, scratch, P, R, T):
+def friends_day(day, seed, streams, topic, rate, friend_start, friends, scratch, P, R, T, W):
     """Friends meetings: a starter and 1-3 friends not yet in a friends group today."""
     s_start, s_pick, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
     bit = np.uint8(1 << FRIENDS)
@@ -348,12 +396,12 @@ def friends_day(day, seed, streams, topic, rate, friend_start, friends, scratch,
         for x in range(k):
             P.busy[scratch[x]] = _flags(P, scratch[x], day) | bit
         if _uniform(seed, s_start, day, i, 1) < topic:
-            converse(scratch, k, FRIENDS, day, -1, seed, s_speak, s_listen, P, R, T)
+            converse(scratch, k, FRIENDS, day, -1, seed, s_speak, s_listen, P, R, T, W)
 
 
 @nb.njit(cache=True)
 def pairs_day(
-    day, c, seed, streams, topic, rate, need_phone, friend_start, friends, scratch, P, R, T
+    day, c, seed, streams, topic, rate, need_phone, friend_start, friends, scratch, P, R, T, W
 ):
     """Phone calls or letters: a starter and one friend not yet in a pair of ``c`` today."""
     s_start, s_pick, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
@@ -372,7 +420,7 @@ def pairs_day(
         if uniform_from_words(w2, w3) < topic:
             scratch[0] = i
             scratch[1] = f
-            converse(scratch, 2, c, day, -1, seed, s_speak, s_listen, P, R, T)
+            converse(scratch, 2, c, day, -1, seed, s_speak, s_listen, P, R, T, W)
 
 
 @nb.njit(cache=True)
@@ -392,6 +440,7 @@ def public_day(
     P,
     R,
     T,
+    W,
 ):
     """Public places: a district's attendees, cut into random groups of strangers."""
     s_attend = streams[0]
@@ -420,6 +469,7 @@ def public_day(
             P,
             R,
             T,
+            W,
         )
 
 
@@ -438,6 +488,7 @@ def fabricate(
     friends,
     P,
     T,
+    W,
 ):
     """Informants fabricate reports about adults they know (docs/odd.md 4.4).
 
@@ -463,6 +514,7 @@ def fabricate(
             target = work_members[work_start[w] + pick - n_h]
         else:
             target = friends[friend_start[i] + pick - n_h - n_w]
-        if target == i or P.role[target] == 0:
+        if target == i or P.role[target] == 0 or P.status[target] != 0:
             continue
         T.reports[FABRICATED] += 1
+        add_evidence(W.cases, target, FABRICATED, day)

@@ -81,6 +81,7 @@ class PopulationParams(StrictModel):
     informant_density: float = Field(0.0097, ge=0, le=0.2, description="seed: 200-300k")
     zeal_mean: float = Field(0.5, ge=0, le=1, description="assumption")
     zeal_spread: float = Field(0.3, ge=0, le=0.5, description="assumption; 0: fixed zeal")
+    age_of_majority: int = Field(17, ge=10, le=25, description="DPRK: work and service at 17")
 
     @model_validator(mode="after")
     def _check_together(self) -> PopulationParams:
@@ -105,7 +106,8 @@ PERSON_ATTRIBUTES = [
     Attribute("region", np.uint8, 0, "people", "0 capital, 1 interior, 2 border"),
     Attribute("household", np.int32, -1, "people", "household id"),
     Attribute("nunit", np.int32, -1, "people", "neighbourhood unit (inminban) id"),
-    Attribute("work_unit", np.int32, -1, "people", "work unit id, -1 for children"),
+    Attribute("work_unit", np.int32, -1, "people", "work unit id (children: the one at 17)"),
+    Attribute("adult_day", np.int32, -1, "people", "day a child comes of age, -1 for adults"),
     Attribute("role", np.uint8, 0, "people", "0 child, 1 civilian, 2 soldier, 3 officer, 4 senior"),
     Attribute("phone", np.uint8, 0, "people", "0 none, 1 fixed line, 2 mobile"),
     Attribute("computer", np.bool_, False, "people", "household has a registered computer"),
@@ -137,7 +139,8 @@ class Population:
     nunit_person_start: np.ndarray  # (U + 1,) person ranges of neighbourhood units
     nunit_head: np.ndarray  # (U,) the head, or -1
     work_start: np.ndarray  # (W + 1,) ranges of work_members
-    work_members: np.ndarray  # adults, grouped by work unit
+    work_members: np.ndarray  # everyone, grouped by work unit (children join at 17)
+    unit_role: np.ndarray  # (W,) the role a child listed in the unit takes at 17
     friend_start: np.ndarray  # (N + 1,) ranges of friends (CSR)
     friends: np.ndarray  # person ids
 
@@ -157,6 +160,7 @@ class Population:
             self.nunit_head,
             self.work_start,
             self.work_members,
+            self.unit_role,
             self.friend_start,
             self.friends,
         )
@@ -213,16 +217,20 @@ def _first_by_key(groups_start, key, eligible):
 
 
 def _work_units(p, streams, region, role, region_start):
-    """Assign every adult a work unit of its region and kind; return unit ids and lists."""
+    """Assign everyone a work unit of its region and kind; return unit ids, lists, roles.
+
+    Children are listed in a civilian work unit of their region, which they join when
+    they come of age; until then they take no part in its conversations.
+    """
     n = region.size
     work_unit = np.full(n, -1, dtype=np.int32)
     key = streams.uniform("work_order", 0, n)
     kinds = [
-        ((CIVILIAN,), p.work_min, p.work_max),
+        ((CIVILIAN, CHILD), p.work_min, p.work_max),
         ((SOLDIER, OFFICER), p.military_min, p.military_max),
         ((SENIOR,), p.office_min, p.office_max),
     ]
-    members, starts, next_id = [], [0], 0
+    members, starts, next_id, unit_role = [], [0], 0, []
     for z in range(len(REGIONS)):
         lo, hi = region_start[z], region_start[z + 1]
         for k, (roles, low, high) in enumerate(kinds):
@@ -235,9 +243,15 @@ def _work_units(p, streams, region, role, region_start):
             work_unit[ids] = unit
             members.append(ids)
             starts.extend((starts[-1] + np.cumsum(sizes)).tolist())
+            unit_role.extend([roles[0]] * sizes.size)
             next_id += sizes.size
     work_members = np.concatenate(members).astype(np.int32) if members else np.zeros(0, np.int32)
-    return work_unit, work_members, np.array(starts, dtype=np.int64)
+    return (
+        work_unit,
+        work_members,
+        np.array(starts, dtype=np.int64),
+        np.array(unit_role, dtype=np.uint8),
+    )
 
 
 def _friendships(
@@ -268,6 +282,7 @@ def _friendships(
     z = region[source]
     lo, hi = region_adults[z], region_adults[z + 1]
     target[:] = adults[lo + (u_pick * (hi - lo)).astype(np.int64)]
+    anywhere = target.copy()
     local = u_kind < p.friend_local_share
     in_nunit = local & (u_kind < p.friend_local_share / 2)
     nunit_adults = np.searchsorted(adults, nunit_person_start)
@@ -278,6 +293,8 @@ def _friendships(
     w = work_unit[source[in_work]]
     lo, hi = work_start[w], work_start[w + 1]
     target[in_work] = work_members[lo + (u_pick[in_work] * (hi - lo)).astype(np.int64)]
+    child = role[target] == CHILD  # work units list children too: tie them in the region
+    target[child] = anywhere[child]
     keep = target != source
     a, b = source[keep], target[keep]
     pairs = np.unique(np.concatenate([a * n + b, b * n + a]))
@@ -333,6 +350,11 @@ def build_population(p: PopulationParams, n: int, streams: Streams) -> Populatio
     role[u < p.soldier_share] = SOLDIER
     role[~adult] = CHILD
     s.role[:] = role
+    # Children's ages are uniform on [0, age_of_majority) years: each comes of age on a
+    # day of the coming years (the demography step reads this).
+    majority = p.age_of_majority * 365
+    ages = (streams.uniform("age", 0, n) * majority).astype(np.int64)
+    s.adult_day[:] = np.where(role == CHILD, majority - ages, -1)
 
     # Neighbourhood units: consecutive households of one region.
     unit_sizes = []
@@ -352,7 +374,9 @@ def build_population(p: PopulationParams, n: int, streams: Streams) -> Populatio
     nunit_head = _first_by_key(nunit_person_start, streams.uniform("nunit_head", 0, n), eligible)
 
     # Work units.
-    work_unit, work_members, work_start = _work_units(p, streams, region, role, region_start)
+    work_unit, work_members, work_start, unit_role = _work_units(
+        p, streams, region, role, region_start
+    )
     s.work_unit[:] = work_unit
 
     # Friendship ties.
@@ -406,6 +430,7 @@ def build_population(p: PopulationParams, n: int, streams: Streams) -> Populatio
         nunit_head=nunit_head,
         work_start=work_start,
         work_members=work_members,
+        unit_role=unit_role,
         friend_start=friend_start,
         friends=friends,
     )

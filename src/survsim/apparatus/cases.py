@@ -1,0 +1,142 @@
+"""Cases and evidence: one open case per person (docs/odd.md 4.8).
+
+Every report, recording, camera flag or computer finding about a free person is a piece
+of evidence. The first one opens the person's case and routes it to an agency's queue
+(:mod:`survsim.apparatus.agencies`); later ones add to it until an investigator closes
+it. The evidence of a case is the number of independent witness reports (at most one
+counts when ``corroboration`` is off) plus ``recording_weight`` per recording or computer
+finding plus ``flag_weight`` per camera flag, and the case convicts with probability
+``c(e) = min(c_max, 1 - (1 - c1)^e)``.
+
+A case remembers what kind of evidence it holds (bits of ``case_bits``): whether any of it
+is true (the person spoke openly or used banned media), fabricated, a failure-to-report
+charge, or a recording. A conviction is *true* if the case holds true evidence, else
+*failure to report* if it holds that charge, else *false*.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numba as nb
+import numpy as np
+from pydantic import Field
+
+from survsim.apparatus.agencies import enqueue
+from survsim.engine.params import StrictModel
+
+__all__ = [
+    "EVIDENCE",
+    "WITNESS_KINDS",
+    "CaseParams",
+    "Cases",
+    "add_evidence",
+    "conviction_probability",
+]
+
+#: Kinds of evidence, in the order of the ``reports_*`` columns. The first four are the
+#: listeners' kinds of :mod:`survsim.society.listening` (same codes).
+EVIDENCE = (
+    "informant",
+    "ordinary",
+    "defensive",
+    "fabricated",
+    "failure_to_report",
+    "microphone",
+    "wiretap",
+    "correspondence",
+    "border",
+    "cctv",
+    "computer",
+)
+CODE = {name: i for i, name in enumerate(EVIDENCE)}
+WITNESS_KINDS = ("informant", "ordinary", "defensive", "fabricated", "failure_to_report")
+FAILURE_TO_REPORT = CODE["failure_to_report"]
+CCTV = CODE["cctv"]
+COMPUTER = CODE["computer"]
+FABRICATED = CODE["fabricated"]
+
+#: Bits of ``case_bits``.
+TRUE, FALSE_REPORT, FTR, RECORDED, WITNESS, IN_QUEUE = 1, 2, 4, 8, 16, 32
+
+#: The per-person case arrays and today's counters the kernels write.
+Cases = namedtuple(
+    "Cases",
+    "status role day evidence bits agency next_in_queue queue routing_role routing_kind "
+    "weights corroboration counts",
+)
+
+
+class CaseParams(StrictModel):
+    """Evidence and conviction; sources in docs/odd.md 4.8."""
+
+    c1: float = Field(0.3, ge=0, le=1, description="assumption: one uncorroborated report")
+    c_max: float = Field(0.95, ge=0, le=1, description="assumption: the cap below 1")
+    recording_weight: float = Field(3.0, ge=0, le=10, description="assumption")
+    flag_weight: float = Field(0.5, ge=0, le=10, description="assumption")
+    failure_to_report: float = Field(
+        0.1, ge=0, le=1, description="assumption: chance a silent witness is charged"
+    )
+    corroboration: bool = Field(True, description="several witnesses count more than one")
+
+
+def evidence_weights(p: CaseParams) -> np.ndarray:
+    """Evidence units per kind, in :data:`EVIDENCE` order."""
+    w = np.ones(len(EVIDENCE))
+    for name in ("microphone", "wiretap", "correspondence", "border", "computer"):
+        w[CODE[name]] = p.recording_weight
+    w[CCTV] = p.flag_weight
+    return w
+
+
+def conviction_probability(evidence, c1: float, c_max: float):
+    """``c(e) = min(c_max, 1 - (1 - c1)^e)`` (numpy; the kernels inline the same)."""
+    return np.minimum(c_max, 1.0 - (1.0 - c1) ** np.asarray(evidence, dtype=np.float64))
+
+
+@nb.njit(cache=True)
+def add_evidence(C, person, kind, day):
+    """One piece of evidence of ``kind`` about ``person``; opens and routes a case if none.
+
+    Nothing happens if the person is not free (cases against prisoners are closed), or if
+    the evidence is a camera flag and no case is open. ``C.counts[kind]`` counts the
+    evidence received, ``C.counts[-1]`` the cases opened.
+
+    Returns:
+        True if the evidence was taken.
+    """
+    if C.status[person] != 0:
+        return False
+    if C.day[person] < 0:
+        if kind == CCTV:
+            return False
+        C.day[person] = day
+        C.evidence[person] = 0.0
+        bits = C.bits[person] & IN_QUEUE
+        if bits == 0:  # a closed case may still wait in a queue: it is reopened in place
+            agency = C.routing_role[C.role[person]]
+            if agency < 0:
+                agency = C.routing_kind[kind]
+            C.agency[person] = agency
+            enqueue(C.queue, C.next_in_queue, agency, person)
+            bits = IN_QUEUE
+        C.bits[person] = bits
+        C.counts[C.counts.shape[0] - 1] += 1
+    bits = C.bits[person]
+    weight = C.weights[kind]
+    if kind <= FAILURE_TO_REPORT:  # a witness
+        if not C.corroboration and bits & WITNESS:
+            weight = 0.0
+        bits |= WITNESS
+        if kind == FABRICATED:
+            bits |= FALSE_REPORT
+        elif kind == FAILURE_TO_REPORT:
+            bits |= FTR
+        else:
+            bits |= TRUE
+    elif kind != CCTV:
+        bits |= TRUE if kind == COMPUTER else TRUE | RECORDED
+    C.bits[person] = bits
+    C.evidence[person] += weight
+    C.counts[kind] += 1
+    return True

@@ -1,0 +1,62 @@
+"""Informant recruitment (docs/odd.md 4.8; MODEL.md 3.7).
+
+The SSD keeps its informant network at a target density: each day it recruits
+``recruit_rate`` of the shortfall (with the fractional part carried over) among free adult
+civilians who are not informants yet, drawn uniformly by person id. Rewards for reports
+raise the informants' fabrication rate (:class:`survsim.society.listening.ListeningParams`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+from pydantic import Field
+
+from survsim.engine.params import StrictModel
+from survsim.engine.rng import random_block, u32_below, uniform_from_words
+
+__all__ = ["RecruitmentParams", "recruit"]
+
+_CIVILIAN = 1
+_ATTEMPTS = 64
+
+
+class RecruitmentParams(StrictModel):
+    """How the SSD replaces lost informants; sources in docs/odd.md 4.8."""
+
+    recruit_rate: float = Field(0.01, ge=0, le=1, description="assumption: shortfall per day")
+
+
+@nb.njit(cache=True)
+def recruit(day, seed, stream, target, rate, carry, role, status, informant, zeal, zeal_mean,
+            zeal_spread):  # fmt: skip
+    """Recruit toward ``target`` free informants; ``carry[0]`` keeps the fraction.
+
+    Returns:
+        ``(free informants before, recruited today)``.
+    """
+    count = 0
+    for i in range(status.shape[0]):
+        if informant[i] and status[i] == 0:
+            count += 1
+    shortfall = target - count
+    if shortfall <= 0:
+        carry[0] = 0.0
+        return count, 0
+    wanted = carry[0] + rate * shortfall
+    n_new = int(math.floor(wanted))
+    carry[0] = wanted - n_new
+    n = status.shape[0]
+    done = 0
+    for r in range(n_new):
+        for attempt in range(_ATTEMPTS):
+            w0, w1, w2, _ = random_block(seed, stream, day, r, attempt)
+            i = u32_below(w0, n)
+            if role[i] == _CIVILIAN and status[i] == 0 and not informant[i]:
+                informant[i] = True
+                q = zeal_mean + zeal_spread * (2.0 * uniform_from_words(w1, w2) - 1.0)
+                zeal[i] = min(1.0, max(0.0, q))
+                done += 1
+                break
+    return count, done

@@ -1,0 +1,218 @@
+"""Verdicts, detention, prison terms, family punishment, purges, camp mortality
+(docs/odd.md 4.8).
+
+Each day every agency closes up to its capacity of cases, oldest first. A case convicts
+with probability ``c(e)``; the convicted person is detained for ``detention_days``, then
+transferred to prison for a term drawn from a log-normal law (median
+``term_median_years``, log-scale spread ``term_sigma``) or, with probability
+``life_share``, for life. With probability ``p_family`` the whole household (children
+included) goes too. Prisoners die at the annual rate ``camp_mortality``.
+
+Counters (the ``K`` array, one day's counts) are indexed by the names in :data:`COUNTS`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+from pydantic import Field
+
+from survsim.apparatus.agencies import dequeue
+from survsim.apparatus.cases import FTR, RECORDED, TRUE
+from survsim.engine.params import StrictModel
+from survsim.engine.rng import random_block, uniform_from_words
+
+__all__ = [
+    "COUNTS",
+    "LIFE",
+    "PunishmentParams",
+    "close_cases",
+    "daily_mortality",
+    "expected_days_served",
+    "prison_day",
+    "term_days",
+]
+
+COUNTS = (
+    "closed",
+    "acquittals",
+    "convictions_true",
+    "convictions_false",
+    "convictions_failure_to_report",
+    "convictions_family",
+    "purges",
+    "cases_moot",
+    "cases_dropped",
+    "admissions",
+    "releases",
+    "deaths_in_prison",
+    "births",
+    "deaths_natural",
+    "came_of_age",
+    "recruited",
+)
+K = {name: i for i, name in enumerate(COUNTS)}
+_CLOSED, _ACQUITTED, _TRUE, _FALSE, _FTR, _FAMILY, _PURGED, _MOOT, _DROPPED = range(9)
+_ADMITTED, _RELEASED, _DIED = K["admissions"], K["releases"], K["deaths_in_prison"]
+LIFE = np.int32(2**31 - 1)  # release day of a life term
+_SENIOR = 4
+
+
+class PunishmentParams(StrictModel):
+    """Terms, family punishment and camp mortality; sources in docs/odd.md 4.8."""
+
+    detention_days: int = Field(30, ge=0, le=365, description="assumption")
+    term_median_years: float = Field(5.0, ge=0.01, le=50, description="assumption")
+    term_sigma: float = Field(1.0, ge=0, le=3, description="assumption: a long tail")
+    life_share: float = Field(0.3, ge=0, le=1, description="UN COI 2014: most never released")
+    p_family: float = Field(0.1, ge=0, le=1, description="UN COI 2014: families held")
+    camp_mortality: float = Field(0.05, ge=0, le=0.9, description="assumption, per year")
+    initial_prisoners: float = Field(
+        100_000, ge=0, le=2_000_000, description="national; UN COI 2014 80,000-120,000"
+    )
+
+
+def daily_mortality(annual: float) -> float:
+    """The daily death chance equivalent to an annual rate."""
+    return 1.0 - (1.0 - annual) ** (1.0 / 365.0)
+
+
+@nb.njit(cache=True, inline="always")
+def term_days(w0, w1, w2, w3, median_days, sigma, life_share):
+    """A prison term in days (at least 1) from four random words, or LIFE."""
+    if uniform_from_words(w0, w1) < life_share:
+        return LIFE
+    u1 = uniform_from_words(w2, w3)
+    u2 = uniform_from_words(w1 ^ w2, w0 ^ w3)
+    z = math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
+    days = median_days * math.exp(sigma * z)
+    return np.int32(max(1.0, min(days + 0.5, 200.0 * 365.0)))
+
+
+def expected_days_served(p: PunishmentParams) -> float:
+    """Mean days in prison per admission, deaths included, as the kernels draw them.
+
+    A term of T days with daily death chance mu is served for
+    ``(1 - (1 - mu)^T) / mu`` days on average (``T`` if mu = 0); a life term for ``1 / mu``.
+    The log-normal is integrated on a fine grid of z.
+    """
+    mu = daily_mortality(p.camp_mortality)
+    z = np.linspace(-9, 9, 18001)
+    weight = np.exp(-0.5 * z * z)
+    weight /= weight.sum()
+    terms = np.clip(np.floor(p.term_median_years * 365.25 * np.exp(p.term_sigma * z) + 0.5),
+                    1, 200 * 365)  # fmt: skip
+    served = terms if mu == 0 else (1 - (1 - mu) ** terms) / mu
+    fixed = float(np.sum(weight * served))
+    life = math.inf if mu == 0 else 1.0 / mu
+    if p.life_share == 0:
+        return fixed
+    return p.life_share * life + (1 - p.life_share) * fixed
+
+
+@nb.njit(cache=True)
+def _detain(i, day, release, status, n_arrests, arrested, recorded, rec):
+    status[i] = 1
+    release[i] = day
+    if n_arrests < arrested.shape[0]:
+        arrested[n_arrests] = i
+        recorded[n_arrests] = rec
+        return n_arrests + 1
+    return n_arrests
+
+
+@nb.njit(cache=True)
+def close_cases(day, seed, stream, budget, C, c1, c_max, expiry, detention_days, p_family,
+                household, household_start, release, arrested, recorded, K, closed):  # fmt: skip
+    """Each agency closes up to ``floor(budget[a])`` cases, oldest first (docs/odd.md 4.8).
+
+    ``budget`` holds the capacity plus yesterday's fractional carry and keeps the new
+    carry. Cases of people who are no longer free are closed without a verdict, and cases
+    older than ``expiry`` days (if ``expiry > 0``) are dropped unexamined; neither uses
+    capacity. Convicted people (and, with ``p_family``, their households) are detained
+    until ``day + detention_days`` (``release``).
+
+    Returns:
+        The number of arrests written to ``arrested`` and ``recorded``.
+    """
+    n_arrests = 0
+    for a in range(budget.shape[0]):
+        whole = int(math.floor(budget[a]))
+        budget[a] -= whole
+        while C.queue[a, 2] > 0:
+            head = C.queue[a, 0]
+            stale = expiry > 0 and C.day[head] >= 0 and day - C.day[head] > expiry
+            if not stale and whole == 0:
+                break
+            i = dequeue(C.queue, C.next_in_queue, a)
+            if stale and C.status[i] == 0:
+                C.day[i] = -1
+                C.bits[i] = 0
+                C.evidence[i] = 0.0
+                K[_DROPPED] += 1
+                continue
+            bits = C.bits[i]
+            evidence = C.evidence[i]
+            opened = C.day[i]
+            C.day[i] = -1
+            C.bits[i] = 0
+            C.evidence[i] = 0.0
+            if opened < 0 or C.status[i] != 0:  # closed already, or no longer free
+                K[_MOOT] += 1
+                continue
+            whole -= 1
+            K[_CLOSED] += 1
+            closed[a] += 1
+            w0, w1, w2, _ = random_block(seed, stream, day, i, 0)
+            if uniform_from_words(w0, w1) >= min(c_max, 1.0 - (1.0 - c1) ** evidence):
+                K[_ACQUITTED] += 1
+                continue
+            if bits & TRUE:
+                K[_TRUE] += 1
+            elif bits & FTR:
+                K[_FTR] += 1
+            else:
+                K[_FALSE] += 1
+            if C.role[i] == _SENIOR:
+                K[_PURGED] += 1
+            n_arrests = _detain(i, day + detention_days, release, C.status, n_arrests,
+                                arrested, recorded, (bits & RECORDED) != 0)  # fmt: skip
+            if uniform_from_words(w2, w0 ^ w1) < p_family:
+                h = household[i]
+                for j in range(household_start[h], household_start[h + 1]):
+                    if C.status[j] == 0:
+                        K[_FAMILY] += 1
+                        n_arrests = _detain(j, day + detention_days, release, C.status,
+                                            n_arrests, arrested, recorded, False)  # fmt: skip
+    return n_arrests
+
+
+@nb.njit(cache=True)
+def prison_day(day, seed, s_term, s_death, status, release, admitted, median_days, sigma,
+               life_share, mortality, K):  # fmt: skip
+    """Deaths and releases in prison, then transfers of the detained due today.
+
+    A prisoner first may die (``mortality`` a day), else is released on its release day.
+    A detained person whose detention ends today is admitted to prison with a new term.
+    The dead keep their day of death in ``release`` (read by the demography step).
+    """
+    for i in range(status.shape[0]):
+        s = status[i]
+        if s == 2:
+            w0, w1, _, _ = random_block(seed, s_death, day, i, 0)
+            if uniform_from_words(w0, w1) < mortality:
+                status[i] = 3
+                release[i] = day
+                K[_DIED] += 1
+            elif day >= release[i]:
+                status[i] = 0
+                K[_RELEASED] += 1
+        elif s == 1 and day >= release[i]:
+            w0, w1, w2, w3 = random_block(seed, s_term, day, i, 0)
+            term = term_days(w0, w1, w2, w3, median_days, sigma, life_share)
+            status[i] = 2
+            admitted[i] = day
+            release[i] = LIFE if term == LIFE else day + term
+            K[_ADMITTED] += 1

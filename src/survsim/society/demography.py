@@ -1,0 +1,92 @@
+"""Demography: natural deaths, births into the slots of the dead, coming of age
+(docs/odd.md 4.10).
+
+The population keeps its arrays: a person who dies (in prison or of natural causes)
+leaves the population, and with probability ``replacement`` a newborn child takes the
+same slot, a new free member of the same household (MODEL.md 3.6: "births and entrants,
+as free members of existing households"). Free people die of natural causes at
+``natural_mortality`` a year; the deaths of a day are drawn per block of 4096 people, so
+the cost is the number of deaths, not of people. Children come of age at
+``age_of_majority`` (a population parameter) and join the work unit they were listed in at the start.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numba as nb
+import numpy as np
+from pydantic import Field
+
+from survsim.engine.params import StrictModel
+from survsim.engine.rng import poisson_from_uniform, random_block, u32_below, uniform_from_words
+
+__all__ = ["DemographyParams", "Newborn", "demography_day"]
+
+_BLOCK = 4096
+
+#: The person arrays a newborn resets (and the case arrays it clears).
+Newborn = namedtuple(
+    "Newborn",
+    "role status release adult_day work_unit unit_role grievance grievance0 risk_aversion "
+    "pi_hat suspicion belief_day banned_media informant zeal ever_spoke phone internet "
+    "case_day case_evidence case_bits",
+)
+
+
+class DemographyParams(StrictModel):
+    """Deaths, births and coming of age; sources in docs/odd.md 4.10."""
+
+    natural_mortality: float = Field(
+        0.009, ge=0, le=0.1, description="UN WPP: crude death rate about 9 per 1,000 a year"
+    )
+    replacement: float = Field(1.0, ge=0, le=1, description="assumption: newborns per death")
+
+
+@nb.njit(cache=True)
+def demography_day(day, seed, streams, daily_death, replacement, majority_days, grievance_a,
+                   grievance_b, pi0, suspicion0, B, K, k_births, k_natural, k_age):  # fmt: skip
+    """Natural deaths, newborns in today's dead slots, coming of age (in that order)."""
+    s_death, s_pick, s_birth = streams[0], streams[1], streams[2]
+    n = B.status.shape[0]
+    for block in range((n + _BLOCK - 1) // _BLOCK):
+        lo = block * _BLOCK
+        size = min(_BLOCK, n - lo)
+        w0, w1, _, _ = random_block(seed, s_death, day, block, 0)
+        deaths = poisson_from_uniform(uniform_from_words(w0, w1), daily_death * size)
+        for d in range(deaths):
+            i = lo + u32_below(random_block(seed, s_pick, day, block, d)[0], size)
+            if B.status[i] == 0:
+                B.status[i] = 3
+                B.release[i] = day
+                K[k_natural] += 1
+    for i in range(n):
+        if B.status[i] == 3 and B.release[i] == day:
+            w0, w1, w2, w3 = random_block(seed, s_birth, day, i, 0)
+            if uniform_from_words(w0, w1) >= replacement:
+                continue
+            K[k_births] += 1
+            B.status[i] = 0
+            B.role[i] = 0
+            B.adult_day[i] = day + majority_days
+            B.release[i] = 0
+            u = uniform_from_words(w2, w3)
+            g0 = (1.0 - (1.0 - u) ** (1.0 / grievance_b)) ** (1.0 / grievance_a)
+            B.grievance0[i] = g0
+            B.grievance[i] = g0
+            B.risk_aversion[i] = uniform_from_words(w1 ^ w3, w0 ^ w2)
+            B.pi_hat[i] = pi0
+            B.suspicion[i] = suspicion0
+            B.belief_day[i] = day
+            B.banned_media[i] = False
+            B.informant[i] = False
+            B.zeal[i] = 0.0
+            B.ever_spoke[i] = False
+            B.phone[i] = 0
+            B.internet[i] = False
+            B.case_day[i] = -1
+            B.case_evidence[i] = 0.0
+            B.case_bits[i] &= np.uint8(32)  # a stale queue entry is closed when reached
+        elif B.role[i] == 0 and B.adult_day[i] == day and B.status[i] != 3:
+            B.role[i] = B.unit_role[B.work_unit[i]]
+            K[k_age] += 1
