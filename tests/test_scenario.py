@@ -18,13 +18,33 @@ def test_builtin_scenarios_load_with_mesas_defaults():
     assert (run2.legitimacy, run2.cop_density, run2.max_jail_term) == (0.82, 0.04, 30)
 
 
+def _explicit_leaves(model, prefix=""):
+    """Dotted paths of the values a scenario file spells out."""
+    for name in model.model_fields_set:
+        value = getattr(model, name)
+        if hasattr(value, "model_fields_set"):
+            yield from _explicit_leaves(value, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}"
+
+
 def test_every_builtin_parameter_names_its_source():
     for name in builtin_scenarios():
         scenario = load_scenario(name)
-        explicit = scenario.params.model_fields_set
-        assert explicit <= set(scenario.sources), (
-            f"{name}: unsourced {explicit - set(scenario.sources)}"
-        )
+        sources = set(scenario.sources)
+        for leaf in _explicit_leaves(scenario.params):
+            parts = leaf.split(".")
+            covered = any(".".join(parts[:n]) in sources for n in range(1, len(parts) + 1))
+            assert covered, f"{name}: {leaf} has no source"
+
+
+def test_nested_overrides_and_sources():
+    s = load_scenario("dprk", ["params.agencies.ssd.personnel=60000", "speech.delta=0.4",
+                               "params.policy.camera_purchase.cameras=0"])  # fmt: skip
+    assert s.params.agencies.ssd.personnel == 60000 and s.params.speech.delta == 0.4
+    assert s.params.policy.camera_purchase.cameras == 0
+    assert s.params.agencies.mps.personnel == 175000  # neighbours kept
+    assert "agencies.ssd.personnel" in s.sources
 
 
 def test_overrides_apply_in_order_and_fields_win():
@@ -59,7 +79,8 @@ BAD_OVERRIDES = [
     (["steps=-3"], "steps = -3", ">= 0"),
     (["seed=-1"], "seed = -1", ">= 0"),
     (["no_equals_sign"], "expected key=value", "legitimacy=0.7"),
-    (["params.a.b=1"], "unknown key 'params.a.b'", "legitimacy"),
+    (["params.a.b=1"], "unknown key 'params.a'", "legitimacy"),
+    (["params.legitimacy.x=1"], "params.legitimacy is a value", "--set"),
 ]
 
 

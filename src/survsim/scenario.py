@@ -109,9 +109,26 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _model_at(model: type[BaseModel], loc: tuple) -> tuple[type[BaseModel], str]:
+    """The pydantic model that holds the field at ``loc``, and that field's name."""
+    for step in loc[:-1]:
+        info = model.model_fields.get(str(step)) if isinstance(step, str) else None
+        sub = getattr(info, "annotation", None) if info else None
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            model = sub
+        elif info is not None and hasattr(sub, "__args__"):
+            inner = [a for a in sub.__args__ if isinstance(a, type) and issubclass(a, BaseModel)]
+            if inner:
+                model = inner[0]
+    return model, str(loc[-1]) if loc else ""
+
+
 def _one_line(err: ValidationError, where: str, model: type[BaseModel], prefix: str) -> str:
     first = err.errors()[0]
     loc = ".".join(str(x) for x in first["loc"])
+    if len(first["loc"]) > 1:
+        model, _ = _model_at(model, first["loc"])
+        first = {**first, "loc": (first["loc"][-1],)}
     key = f"{prefix}{loc}" if loc else prefix.rstrip(".")
     kind = first["type"]
     if kind == "extra_forbidden":
@@ -119,9 +136,11 @@ def _one_line(err: ValidationError, where: str, model: type[BaseModel], prefix: 
         return f"{where}: unknown key '{key}' (allowed: {allowed})"
     if kind == "missing":
         return f"{where}: missing key '{key}'"
-    if kind in ("value_error", "assertion_error") and not loc:
+    if kind in ("value_error", "assertion_error") and (
+        not loc or isinstance(first.get("input"), dict)
+    ):
         message = str(first.get("ctx", {}).get("error", first["msg"]))
-        return f"{where}: {message}"
+        return f"{where}: {key}: {message}" if loc else f"{where}: {message}"
     if kind == "literal_error":
         expected = first["ctx"]["expected"]
         return f"{where}: {key} = {_show(first['input'])} is not allowed (allowed: {expected})"
@@ -204,9 +223,7 @@ def validate(data: dict[str, Any], where: str, path: str | None = None) -> Scena
         params = params_class.model_validate(head.params)
     except ValidationError as err:
         raise ScenarioError(_one_line(err, where, params_class, "params.")) from None
-    unknown = sorted(set(head.sources) - set(params_class.model_fields))
-    if unknown:
-        raise ScenarioError(f"{where}: sources names unknown parameter '{unknown[0]}'")
+    _check_sources(head.sources, params, where)
     return Scenario(
         model=head.model,
         name=head.name,
@@ -234,11 +251,28 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
+def _set_path(params: dict[str, Any], path: list[str], value: Any, key: str) -> None:
+    """Set ``params[path[0]][path[1]]... = value``, creating mappings on the way."""
+    node = params
+    for depth, name in enumerate(path[:-1]):
+        child = node.get(name)
+        if child is None:
+            child = node[name] = {}
+        elif not isinstance(child, dict):
+            where = ".".join(path[: depth + 1])
+            raise ScenarioError(f"--set {key}: params.{where} is a value, not a group of keys")
+        else:
+            child = node[name] = dict(child)
+        node = child
+    node[path[-1]] = value
+
+
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply ``--set key=value`` overrides to scenario data (a new dict is returned).
 
-    A key is a top-level key (``steps``, ``seed``, ``description``), ``params.NAME`` or,
-    for short, a bare parameter name.
+    A key is a top-level key (``steps``, ``seed``, ``description``), ``params.PATH`` with
+    a dotted path of any depth (``params.agencies.ssd.personnel``) or, for short, the
+    path without ``params.``.
     """
     if not overrides:
         return dict(data)
@@ -250,15 +284,26 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     data = {**data, "params": dict(params)}
     for text in overrides:
         key, value = parse_override(text)
-        if key.startswith("params."):
-            data["params"][key[len("params.") :]] = value
-        elif key in ("steps", "seed", "description", "name"):
+        if key in ("steps", "seed", "description", "name"):
             data[key] = value
-        elif "." in key:
-            raise ScenarioError(f"--set {key}: unknown key (use a parameter name or params.NAME)")
-        else:
-            data["params"][key] = value
+            continue
+        path = key[len("params.") :] if key.startswith("params.") else key
+        parts = path.split(".")
+        if not all(parts):
+            raise ScenarioError(f"--set {key}: not a parameter path (example: params.speech.delta)")
+        _set_path(data["params"], parts, value, key)
     return data
+
+
+def _check_sources(sources: dict[str, str], params: BaseModel, where: str) -> None:
+    """Every key of ``sources`` must name a parameter (dotted paths for nested ones)."""
+    for key in sources:
+        node: Any = params
+        for name in key.split("."):
+            fields = getattr(type(node), "model_fields", None)
+            if fields is None or name not in fields:
+                raise ScenarioError(f"{where}: sources names unknown parameter '{key}'")
+            node = getattr(node, name)
 
 
 def load_scenario(

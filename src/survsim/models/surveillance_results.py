@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["DAILY", "open_speech", "record_day", "summary"]
 
 _INT = np.int64
+K = {name: i for i, name in enumerate(COUNTS)}
 #: The daily columns after ``day``, in order.
 DAILY: dict[str, type] = {
     "population": _INT,
@@ -52,12 +53,22 @@ DAILY: dict[str, type] = {
 
 
 def record_day(sim: SurveillanceState) -> None:
-    """Write row ``sim.t``: the census counted from the status field, and today's counts."""
+    """Write row ``sim.t``: today's counts, and the census counted from the status field.
+
+    ``population`` is kept from the flows (yesterday's, plus births, minus deaths), not
+    from the status field, so that ``free + detained + imprisoned = population`` is a
+    real check of the books.
+    """
     t, cols, s, tally = sim.t, sim.results.columns, sim.pop.people, sim.tally
     status = s.status
     census = np.bincount(status, minlength=4)
     free, detained, imprisoned = int(census[0]), int(census[1]), int(census[2])
-    cols["population"][t] = free + detained + imprisoned
+    n = sim.counts
+    if t == 0:
+        sim.population = free + detained + imprisoned
+    else:
+        sim.population += int(n[K["births"]] - n[K["deaths_natural"]] - n[K["deaths_in_prison"]])
+    cols["population"][t] = sim.population
     cols["free"][t] = free
     cols["detained"][t] = detained
     cols["imprisoned"][t] = imprisoned

@@ -1,0 +1,176 @@
+"""The whole surveillance-state model: the oracles of MODEL.md section 5 that need the
+apparatus, determinism, the golden baseline and the emergence of the "three or more" rule.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pyarrow.csv as pacsv
+import pytest
+
+from survsim.apparatus.punishment import expected_days_served
+from survsim.models.surveillance_results import speech_by_group_size
+from survsim.models.surveillance_state import SurveillanceState, SurveillanceStateParams
+from survsim.scenario import load_scenario
+
+GOLDEN = Path(__file__).parent / "data" / "golden_dprk.csv"
+
+
+def dprk(agents: int, steps: int, seed: int = 0, overrides: tuple[str, ...] = ()):
+    """The dprk scenario at another size (overrides as ``--set`` strings)."""
+    scenario = load_scenario("dprk", [f"params.agents={agents}", *overrides], steps=steps)
+    return SurveillanceState(scenario.params, seed=seed, steps=steps)
+
+
+def busy(agents=4000, steps=100, seed=1, **groups):
+    """A talkative society under a fast apparatus: many cases every day."""
+    data = {
+        "agents": agents,
+        "conversations": {"topic": dict.fromkeys(
+            ("household", "work", "neighbourhood", "friends", "phone", "letters", "public"),
+            0.2)},  # fmt: skip
+        "punishment": {"initial_prisoners": 0, "detention_days": 3},
+        **groups,
+    }
+    return SurveillanceState(SurveillanceStateParams.model_validate(data), seed=seed, steps=steps)
+
+
+def check_books(df):
+    """free + detained + imprisoned = population (kept from flows); the prison's flows."""
+    np.testing.assert_array_equal(df.free + df.detained + df.imprisoned, df.population)
+    np.testing.assert_array_equal(
+        np.diff(df.imprisoned), (df.admissions - df.releases - df.deaths_in_prison)[1:]
+    )
+    np.testing.assert_array_equal(df.dead_in_prison_total, df.deaths_in_prison.cumsum())
+
+
+def test_books_balance_every_day_with_deaths_births_and_family_punishment():
+    sim = busy(steps=120, agencies={"cases_per_day": 0.5},
+               punishment={"p_family": 0.5, "camp_mortality": 0.5, "detention_days": 2,
+                           "term_median_years": 0.1, "initial_prisoners": 20000},
+               demography={"natural_mortality": 0.05, "replacement": 0.7})  # fmt: skip
+    df = sim.run().timeseries().to_pandas()
+    check_books(df)
+    assert df.releases.sum() > 0 and df.deaths_in_prison.sum() > 0 and df.admissions.sum() > 0
+    assert df.convictions_family.sum() > 0 and df.births.sum() > 0
+    # The census agrees with the status field too.
+    status = sim.pop.people.status
+    assert (status != 3).sum() == df.population.iloc[-1]
+
+
+def test_a_queue_above_capacity_grows_by_arrivals_minus_capacity():
+    # Everything goes to the SSD, whose capacity is 2.5 cases a day; nothing is dropped.
+    personnel = 2.5 / (0.05 * 20_000 / 25_700_000)
+    sim = busy(agents=20_000, steps=40,
+               agencies={"ssd": {"personnel": personnel, "political_share": 1.0},
+                         "case_expiry_days": 0,
+                         "jurisdiction": {"soldier": "ssd", "officer": "ssd", "senior": "ssd",
+                                          "recordings": "ssd"}},
+               punishment={"p_family": 0.0, "initial_prisoners": 0},
+               demography={"natural_mortality": 0.0}, beliefs={"learning": False})  # fmt: skip
+    df = sim.run().timeseries().to_pandas()
+    assert (df.cases_opened[1:] > 3).all()  # arrivals above capacity every day
+    np.testing.assert_array_equal(np.diff(df.queue_ssd), (df.cases_opened - df.closed_ssd)[1:])
+    days = np.arange(len(df))
+    np.testing.assert_array_equal(df.closed_ssd.cumsum(), np.floor(2.5 * days + 1e-9))
+    assert (df[["queue_mps", "queue_msc", "queue_ogd"]] == 0).all().all()
+    assert df.cases_moot.sum() == 0 and df.cases_dropped.sum() == 0
+
+
+def test_littles_law_on_short_terms_after_burn_in():
+    burn_in, steps = 200, 600
+    sim = busy(agents=5000, steps=steps, agencies={"cases_per_day": 0.2},
+               punishment={"life_share": 0.0, "term_median_years": 0.1, "term_sigma": 0.5,
+                           "detention_days": 0, "camp_mortality": 0.2,
+                           "initial_prisoners": 0})  # fmt: skip
+    df = sim.run().timeseries().to_pandas()[burn_in + 1 :]
+    served = expected_days_served(sim.params.punishment)
+    stock = df.imprisoned.to_numpy(float)
+    implied = df.admissions.to_numpy(float) * served
+    # Tolerance from batch means (8 batches of 50 days, longer than a mean stay of ~40).
+    batches = (stock - implied).reshape(8, -1).mean(axis=1)
+    se = batches.std(ddof=1) / math.sqrt(8)
+    assert stock.mean() > 50
+    assert abs(stock.mean() - implied.mean()) < 4 * se + 0.01 * stock.mean()
+
+
+def test_same_seed_same_series_other_seed_other_series():
+    a = dprk(3000, 60, seed=4).run().timeseries()
+    b = dprk(3000, 60, seed=4).run().timeseries()
+    c = dprk(3000, 60, seed=5).run().timeseries()
+    assert a.equals(b)
+    assert not a.equals(c)
+
+
+def golden_run(overrides=()):
+    return dprk(5000, 150, seed=3, overrides=overrides).run().timeseries()
+
+
+def test_golden_baseline_and_its_negative_control():
+    """A fixed run must reproduce tests/data/golden_dprk.csv (scripts/update_golden.py)."""
+    stored = pacsv.read_csv(GOLDEN).to_pandas()
+    now = golden_run().to_pandas()
+    assert list(stored.columns) == list(now.columns)
+    for name in now.columns:
+        np.testing.assert_allclose(now[name], stored[name], rtol=1e-9, atol=1e-12, err_msg=name)
+    # Negative control: a slightly different parameter must not match the baseline.
+    perturbed = golden_run(("params.speech.delta=0.32",)).to_pandas()
+    assert not np.allclose(perturbed.statements, stored.statements)
+
+
+@pytest.mark.slow
+def test_default_scenario_stays_bounded_over_three_years_and_balances_its_books():
+    sim = dprk(100_000, 3 * 365).run()
+    df = sim.timeseries().to_pandas()
+    check_books(df)
+    steady = sim.summary()["prisoners_steady_state_simulated"]
+    assert df.imprisoned.max() < 1.5 * max(steady, df.imprisoned[0])
+    expiry = sim.params.agencies.case_expiry_days
+    opened = df.cases_opened.rolling(expiry + 1, min_periods=1).sum()
+    for agency in ("ssd", "mps", "msc", "ogd"):
+        assert (df[f"queue_{agency}"] <= opened).all()
+    last_year = df.iloc[-365:]
+    assert last_year.queue_ssd.max() < 1.2 * last_year.queue_ssd.iloc[0] + 100
+
+
+@pytest.mark.slow
+def test_per_capita_outputs_do_not_depend_on_population_size():
+    def per_capita(sim):
+        df = sim.timeseries().to_pandas()[1:]
+        n = sim.params.agents
+        return np.array([df.statements.mean() / n, df.convictions_true.sum() / n * 1e3,
+                         df.imprisoned.iloc[-1] / n * 1e3, df.dissenters.iloc[-1] / n])  # fmt: skip
+
+    small = np.array([per_capita(dprk(20_000, 365, seed=s).run()) for s in range(4)])
+    large = per_capita(dprk(80_000, 365, seed=11).run())
+    sd = small.std(axis=0, ddof=1)
+    # The large run's noise is about half the small runs' (four times the people).
+    tolerance = 4 * np.sqrt(sd**2 / 4 + (sd / 2) ** 2)
+    assert (np.abs(small.mean(axis=0) - large) < tolerance).all(), (small.mean(0), large, sd)
+
+
+@pytest.mark.slow
+def test_the_three_or_more_rule_emerges_and_its_control_does_not_break_as_much():
+    """MODEL.md section 4: the drop 2 -> 3 exceeds the drop 3 -> 4 by more than its spread,
+    and with defensive reporting and corroboration off the break (mostly) goes away."""
+    off = ("params.speech.anticipate_defensive=false", "params.listening.defensive=false",
+           "params.cases.corroboration=false")  # fmt: skip
+
+    def breaks(overrides):
+        out = []
+        for seed in range(3):
+            sim = dprk(20_000, 365, seed=seed,
+                       overrides=("params.speech.delta=1.0", *overrides)).run()  # fmt: skip
+            r = speech_by_group_size(sim.tally, ("work", "public"))
+            out.append(((r[2] - r[3]) - (r[3] - r[4]), (r[3] - r[4]) / (r[2] - r[3])))
+        return np.array(out)
+
+    on, control = breaks(()), breaks(off)
+    margin, spread = on[:, 0].mean(), on[:, 0].std(ddof=1)
+    assert margin > 3 * spread  # the rule emerged
+    se = math.sqrt((on[:, 0].var(ddof=1) + control[:, 0].var(ddof=1)) / 3)
+    assert margin - control[:, 0].mean() > 2 * se  # the control's break is smaller
+    assert on[:, 1].mean() < 0.5 * control[:, 1].mean()  # drop34/drop23: far flatter after 3
