@@ -51,8 +51,7 @@ def test_terms_follow_the_log_normal_law_and_life_share():
 
 
 def test_expected_days_served_matches_a_direct_simulation():
-    p = PunishmentParams(term_median_years=0.2, term_sigma=0.7, life_share=0.2,
-                         camp_mortality=0.3)  # fmt: skip
+    p = PunishmentParams(term_median_years=0.2, term_sigma=0.7, life_share=0.2, camp_mortality=0.3)
     mu = daily_mortality(p.camp_mortality)
     rng = np.random.default_rng(0)
     n = 200_000
@@ -62,8 +61,9 @@ def test_expected_days_served_matches_a_direct_simulation():
     served = np.minimum(terms, death)
     se = served.std() / math.sqrt(n)
     assert abs(served.mean() - expected_days_served(p)) < 4 * se
-    assert expected_days_served(PunishmentParams(life_share=0, camp_mortality=0,
-                                                 term_sigma=0, term_median_years=1)) == pytest.approx(365)  # fmt: skip
+    assert expected_days_served(
+        PunishmentParams(life_share=0, camp_mortality=0, term_sigma=0, term_median_years=1)
+    ) == pytest.approx(365)
 
 
 # -- channels, border teams, the timeline ------------------------------------------------
@@ -124,9 +124,17 @@ def test_the_timeline_applies_border_cut_cameras_and_amnesty():
 def busy_state(**extra):
     """A small, talkative society with a fast apparatus: many cases every day."""
     return {
-        "conversations": {"topic": {"household": 0.2, "work": 0.2, "neighbourhood": 0.1,
-                                    "friends": 0.2, "phone": 0.2, "letters": 0.2,
-                                    "public": 0.2}},  # fmt: skip
+        "conversations": {
+            "topic": {
+                "household": 0.2,
+                "work": 0.2,
+                "neighbourhood": 0.1,
+                "friends": 0.2,
+                "phone": 0.2,
+                "letters": 0.2,
+                "public": 0.2,
+            }
+        },
         "agencies": {"cases_per_day": 0.5},
         "punishment": {"initial_prisoners": 0, "detention_days": 3},
         **extra,
@@ -145,11 +153,15 @@ def test_corroboration_off_counts_one_witness_at_most():
 
 
 def test_convictions_split_by_kind_and_the_family_follows():
-    sim = make(agents=6000, steps=60,
-               **busy_state(punishment={"initial_prisoners": 0, "p_family": 0.5},
-                            listening={"fabrication_base": 0.01, "reward": 10.0},
-                            agencies={"cases_per_day": 1.0,
-                                      "ssd": {"personnel": 2e6, "political_share": 1.0}}))  # fmt: skip
+    sim = make(
+        agents=6000,
+        steps=60,
+        **busy_state(
+            punishment={"initial_prisoners": 0, "p_family": 0.5},
+            listening={"fabrication_base": 0.01, "reward": 10.0},
+            agencies={"cases_per_day": 1.0, "ssd": {"personnel": 2e6, "political_share": 1.0}},
+        ),
+    )
     sim.run()
     df = sim.timeseries().to_pandas()[1:]
     assert df.convictions_true.sum() > 0 and df.convictions_false.sum() > 0
@@ -171,8 +183,7 @@ def test_recruitment_keeps_the_informant_density():
 
 
 def test_deaths_are_replaced_by_newborns_and_children_come_of_age():
-    sim = make(agents=4000, steps=100,
-               **busy_state(demography={"natural_mortality": 0.1}))  # fmt: skip
+    sim = make(agents=4000, steps=100, **busy_state(demography={"natural_mortality": 0.1}))
     adult_day = sim.pop.people.adult_day.copy()
     sim.run()
     df = sim.timeseries().to_pandas()
@@ -185,8 +196,11 @@ def test_deaths_are_replaced_by_newborns_and_children_come_of_age():
 
 
 def test_without_replacement_the_dead_leave_the_population():
-    sim = make(agents=3000, steps=40,
-               **busy_state(demography={"natural_mortality": 0.1, "replacement": 0.0}))  # fmt: skip
+    sim = make(
+        agents=3000,
+        steps=40,
+        **busy_state(demography={"natural_mortality": 0.1, "replacement": 0.0}),
+    )
     df = sim.run().timeseries().to_pandas()
     deaths = df.deaths_natural.cumsum() + df.deaths_in_prison.cumsum()
     np.testing.assert_array_equal(df.population, 3000 - deaths)
@@ -194,13 +208,20 @@ def test_without_replacement_the_dead_leave_the_population():
 
 
 def test_computer_checks_find_only_banned_media_users():
-    sim = make(agents=6000, steps=30,
-               **busy_state(channels={"check_rate": 0.1},
-                            population={"banned_media0": 0.3}))  # fmt: skip
+    sim = make(
+        agents=6000,
+        steps=30,
+        **busy_state(channels={"check_rate": 0.1}, population={"banned_media0": 0.3}),
+    )
     sim.run()
     assert sim.timeseries().column("reports_computer").to_numpy().sum() > 0
-    off = make(agents=6000, steps=30,
-               **busy_state(channels={"check_rate": 0.1},
-                            population={"banned_media0": 0.0},
-                            beliefs={"media_start": 0.0}))  # fmt: skip
+    off = make(
+        agents=6000,
+        steps=30,
+        **busy_state(
+            channels={"check_rate": 0.1},
+            population={"banned_media0": 0.0},
+            beliefs={"media_start": 0.0},
+        ),
+    )
     assert off.run().timeseries().column("reports_computer").to_numpy().sum() == 0

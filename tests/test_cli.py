@@ -46,10 +46,83 @@ def test_same_seed_gives_identical_data_files(tmp_path):
 
 def test_default_output_folder_is_new_under_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert main(["run", "--steps", "3", "--set", "width=15", "--set", "height=15"]) == 0
-    assert main(["run", "--steps", "3", "--set", "width=15", "--set", "height=15"]) == 0
+    assert main(["run", "--steps", "3", "--agents", "300"]) == 0
+    assert main(["run", "--steps", "3", "--agents", "300"]) == 0
     runs = sorted((tmp_path / "runs").iterdir())
     assert len(runs) == 2 and all((r / "manifest.json").exists() for r in runs)
+    assert all(r.name.startswith("dprk-") for r in runs)  # the main job is the default
+
+
+REQUIRED = [
+    "day",
+    "population",
+    "free",
+    "detained",
+    "imprisoned",
+    "dead_in_prison_total",
+    "dissenters",
+    "spoke_openly",
+    "reports_informant",
+    "reports_defensive",
+    "reports_ordinary",
+    "reports_wiretap",
+    "reports_microphone",
+    "reports_cctv",
+    "reports_computer",
+    "reports_correspondence",
+    "reports_fabricated",
+    "queue_ssd",
+    "queue_mps",
+    "queue_msc",
+    "queue_ogd",
+    "convictions_true",
+    "convictions_false",
+    "convictions_family",
+    "convictions_failure_to_report",
+    "admissions",
+    "releases",
+    "deaths_in_prison",
+    "informants",
+    "mean_perceived_risk",
+]
+
+
+def test_the_main_job_writes_every_output(tmp_path, capsys):
+    out = tmp_path / "dprk"
+    assert main(["run", "--agents", "3000", "--steps", "40", "--out", str(out)]) == 0
+    table = pq.read_table(out / "timeseries.parquet")
+    assert set(REQUIRED) <= set(table.column_names)
+    assert table.column("day").to_pylist() == list(range(41))
+    speech = pq.read_table(out / "open_speech.parquet")
+    assert speech.column_names[:5] == ["context", "group_size", "present", "spoke",
+                                       "open_speech_rate"]  # fmt: skip
+    summary = json.loads((out / "summary.json").read_text())
+    national = summary["national"]
+    scale = 25_700_000 / 3000
+    assert national["prisoners"] == pytest.approx(summary["prisoners"] * scale, rel=1e-5)
+    assert national["prisoners_steady_state"] == pytest.approx(
+        summary["prisoners_steady_state_simulated"] * scale, rel=1e-5
+    )
+    for png in ("daily_story", "open_speech", "reports_by_channel", "prisoners"):
+        assert (out / f"{png}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = (out / "report.html").read_text()
+    assert report.count("data:image/png;base64,") == 4
+    assert "http://" not in report and "https://" not in report and "<script" not in report
+    assert "seed article" in report  # the sources travel with the run
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["parameters"]["agents"] == 3000 and manifest["scenario"] == "dprk"
+    printed = capsys.readouterr().out
+    assert "national-scale estimates" in printed and "prisoners steady state" in printed
+
+
+def test_agents_is_checked(tmp_path, capsys):
+    assert main(["run", "epstein", "--agents", "500", "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert "--agents: model civil_violence has no agents parameter" in err
+    assert main(["run", "--agents", "50", "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "params.agents = 50" in err
+    assert list(tmp_path.iterdir()) == []
 
 
 BAD = [
@@ -95,6 +168,9 @@ def test_scenario_list_and_show(capsys):
     assert main(["scenario", "show", "epstein_run2"]) == 0
     shown = capsys.readouterr().out
     assert "legitimacy: 0.82" in shown and "Run 2" in shown
+    assert main(["scenario", "show", "dprk"]) == 0
+    shown = capsys.readouterr().out
+    assert "personnel: 50000" in shown and "at least 50,000" in shown
 
 
 def test_installed_command_reports_errors_without_traceback(tmp_path):

@@ -29,9 +29,11 @@ def busy(agents=4000, steps=100, seed=1, **groups):
     """A talkative society under a fast apparatus: many cases every day."""
     data = {
         "agents": agents,
-        "conversations": {"topic": dict.fromkeys(
-            ("household", "work", "neighbourhood", "friends", "phone", "letters", "public"),
-            0.2)},  # fmt: skip
+        "conversations": {
+            "topic": dict.fromkeys(
+                ("household", "work", "neighbourhood", "friends", "phone", "letters", "public"), 0.2
+            )
+        },
         "punishment": {"initial_prisoners": 0, "detention_days": 3},
         **groups,
     }
@@ -48,10 +50,18 @@ def check_books(df):
 
 
 def test_books_balance_every_day_with_deaths_births_and_family_punishment():
-    sim = busy(steps=120, agencies={"cases_per_day": 0.5},
-               punishment={"p_family": 0.5, "camp_mortality": 0.5, "detention_days": 2,
-                           "term_median_years": 0.1, "initial_prisoners": 20000},
-               demography={"natural_mortality": 0.05, "replacement": 0.7})  # fmt: skip
+    sim = busy(
+        steps=120,
+        agencies={"cases_per_day": 0.5},
+        punishment={
+            "p_family": 0.5,
+            "camp_mortality": 0.5,
+            "detention_days": 2,
+            "term_median_years": 0.1,
+            "initial_prisoners": 20000,
+        },
+        demography={"natural_mortality": 0.05, "replacement": 0.7},
+    )
     df = sim.run().timeseries().to_pandas()
     check_books(df)
     assert df.releases.sum() > 0 and df.deaths_in_prison.sum() > 0 and df.admissions.sum() > 0
@@ -64,13 +74,23 @@ def test_books_balance_every_day_with_deaths_births_and_family_punishment():
 def test_a_queue_above_capacity_grows_by_arrivals_minus_capacity():
     # Everything goes to the SSD, whose capacity is 2.5 cases a day; nothing is dropped.
     personnel = 2.5 / (0.05 * 20_000 / 25_700_000)
-    sim = busy(agents=20_000, steps=40,
-               agencies={"ssd": {"personnel": personnel, "political_share": 1.0},
-                         "case_expiry_days": 0,
-                         "jurisdiction": {"soldier": "ssd", "officer": "ssd", "senior": "ssd",
-                                          "recordings": "ssd"}},
-               punishment={"p_family": 0.0, "initial_prisoners": 0},
-               demography={"natural_mortality": 0.0}, beliefs={"learning": False})  # fmt: skip
+    sim = busy(
+        agents=20_000,
+        steps=40,
+        agencies={
+            "ssd": {"personnel": personnel, "political_share": 1.0},
+            "case_expiry_days": 0,
+            "jurisdiction": {
+                "soldier": "ssd",
+                "officer": "ssd",
+                "senior": "ssd",
+                "recordings": "ssd",
+            },
+        },
+        punishment={"p_family": 0.0, "initial_prisoners": 0},
+        demography={"natural_mortality": 0.0},
+        beliefs={"learning": False},
+    )
     df = sim.run().timeseries().to_pandas()
     assert (df.cases_opened[1:] > 3).all()  # arrivals above capacity every day
     np.testing.assert_array_equal(np.diff(df.queue_ssd), (df.cases_opened - df.closed_ssd)[1:])
@@ -82,10 +102,19 @@ def test_a_queue_above_capacity_grows_by_arrivals_minus_capacity():
 
 def test_littles_law_on_short_terms_after_burn_in():
     burn_in, steps = 200, 600
-    sim = busy(agents=5000, steps=steps, agencies={"cases_per_day": 0.2},
-               punishment={"life_share": 0.0, "term_median_years": 0.1, "term_sigma": 0.5,
-                           "detention_days": 0, "camp_mortality": 0.2,
-                           "initial_prisoners": 0})  # fmt: skip
+    sim = busy(
+        agents=5000,
+        steps=steps,
+        agencies={"cases_per_day": 0.2},
+        punishment={
+            "life_share": 0.0,
+            "term_median_years": 0.1,
+            "term_sigma": 0.5,
+            "detention_days": 0,
+            "camp_mortality": 0.2,
+            "initial_prisoners": 0,
+        },
+    )
     df = sim.run().timeseries().to_pandas()[burn_in + 1 :]
     served = expected_days_served(sim.params.punishment)
     stock = df.imprisoned.to_numpy(float)
@@ -141,8 +170,14 @@ def test_per_capita_outputs_do_not_depend_on_population_size():
     def per_capita(sim):
         df = sim.timeseries().to_pandas()[1:]
         n = sim.params.agents
-        return np.array([df.statements.mean() / n, df.convictions_true.sum() / n * 1e3,
-                         df.imprisoned.iloc[-1] / n * 1e3, df.dissenters.iloc[-1] / n])  # fmt: skip
+        return np.array(
+            [
+                df.statements.mean() / n,
+                df.convictions_true.sum() / n * 1e3,
+                df.imprisoned.iloc[-1] / n * 1e3,
+                df.dissenters.iloc[-1] / n,
+            ]
+        )
 
     small = np.array([per_capita(dprk(20_000, 365, seed=s).run()) for s in range(4)])
     large = per_capita(dprk(80_000, 365, seed=11).run())
@@ -156,14 +191,18 @@ def test_per_capita_outputs_do_not_depend_on_population_size():
 def test_the_three_or_more_rule_emerges_and_its_control_does_not_break_as_much():
     """MODEL.md section 4: the drop 2 -> 3 exceeds the drop 3 -> 4 by more than its spread,
     and with defensive reporting and corroboration off the break (mostly) goes away."""
-    off = ("params.speech.anticipate_defensive=false", "params.listening.defensive=false",
-           "params.cases.corroboration=false")  # fmt: skip
+    off = (
+        "params.speech.anticipate_defensive=false",
+        "params.listening.defensive=false",
+        "params.cases.corroboration=false",
+    )
 
     def breaks(overrides):
         out = []
         for seed in range(3):
-            sim = dprk(20_000, 365, seed=seed,
-                       overrides=("params.speech.delta=1.0", *overrides)).run()  # fmt: skip
+            sim = dprk(
+                20_000, 365, seed=seed, overrides=("params.speech.delta=1.0", *overrides)
+            ).run()
             r = speech_by_group_size(sim.tally, ("work", "public"))
             out.append(((r[2] - r[3]) - (r[3] - r[4]), (r[3] - r[4]) / (r[2] - r[3])))
         return np.array(out)

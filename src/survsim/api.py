@@ -19,7 +19,8 @@ from survsim.engine import Sim, environment, write_json_atomic, write_parquet_at
 from survsim.engine.memory import check_fits
 from survsim.engine.sim import Hook
 from survsim.models import MEMORY_ESTIMATES, MODELS
-from survsim.report.plots import FIGURES
+from survsim.report.html import write_report
+from survsim.report.plots import CAPTIONS, FIGURES
 from survsim.scenario import Scenario
 
 __all__ = ["build_sim", "manifest", "run_scenario", "save_run", "summary"]
@@ -57,6 +58,8 @@ def summary(sim: Sim) -> dict[str, Any]:
     """The headline numbers of a run, as plain data."""
     table = sim.timeseries()
     out: dict[str, Any] = {"model": sim.model_name, "steps": sim.t, "seed": sim.seed}
+    if hasattr(sim, "summary"):
+        out.update(sim.summary())
     if sim.model_name == "civil_violence":
         citizens = max(sim.n_citizens, 1)
         active = table.column("active").to_numpy() / citizens
@@ -108,8 +111,22 @@ def save_run(sim: Sim, scenario: Scenario, out: str | Path) -> Path:
     writers: dict[str, Any] = {
         "timeseries.parquet": lambda path: write_parquet_atomic(sim.timeseries(), path)
     }
+    if hasattr(sim, "open_speech"):
+        writers["open_speech.parquet"] = lambda path: write_parquet_atomic(sim.open_speech(), path)
+    facts = summary(sim)
+    writers["summary.json"] = lambda path: write_json_atomic(facts, path)
+    figures = [name for name, _ in FIGURES.get(sim.model_name, [])]
     for name, draw in FIGURES.get(sim.model_name, []):
         writers[name] = lambda path, draw=draw: draw(sim, path, title)
+    writers["report.html"] = lambda path: write_report(
+        path,
+        title=f"survsim: {scenario.name}, seed {sim.seed}, {sim.t} steps",
+        description=scenario.description,
+        summary=facts,
+        figures={name: (path.parent / name, CAPTIONS.get(name, "")) for name in figures},
+        sources=scenario.sources,
+        parameters=scenario.params.model_dump(),
+    )
     files = [*writers, "manifest.json"]
     writers["manifest.json"] = lambda path: write_json_atomic(manifest(sim, scenario, files), path)
     return write_run_dir(out, writers)

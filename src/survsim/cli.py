@@ -24,11 +24,13 @@ from survsim import __version__
 from survsim.api import build_sim, save_run, summary
 from survsim.engine import OutputExistsError, Sim, check_output_dir
 from survsim.errors import SurvsimError
+from survsim.models import MODELS
 from survsim.scenario import builtin_scenarios, load_scenario
 
 __all__ = ["app", "main"]
 
-DEFAULT_SCENARIO = "epstein"
+#: The main job: ``survsim run`` with no scenario runs this one.
+DEFAULT_SCENARIO = "dprk"
 
 app = typer.Typer(
     add_completion=False,
@@ -95,6 +97,9 @@ def run(
         str, typer.Argument(help="a built-in scenario name or a YAML file")
     ] = DEFAULT_SCENARIO,
     steps: Annotated[int | None, typer.Option(help="steps to simulate")] = None,
+    agents: Annotated[
+        int | None, typer.Option(help="simulated people (surveillance_state; default 100,000)")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="seed of all random streams")] = None,
     set_: Annotated[
         list[str] | None,
@@ -107,8 +112,17 @@ def run(
         bool | None, typer.Option("--progress/--no-progress", help="progress bar")
     ] = None,
 ) -> None:
-    """Run a scenario and write its time series, manifest and plot."""
-    loaded = load_scenario(scenario, set_ or [], steps=steps, seed=seed)
+    """Run a scenario and write its time series, tables, plots, report and manifest."""
+    overrides = list(set_ or [])
+    if agents is not None:
+        model = load_scenario(scenario).model
+        if "agents" not in MODELS[model][1].model_fields:
+            raise SurvsimError(
+                f"--agents: model {model} has no agents parameter (allowed only for "
+                f"{', '.join(m for m, (_, p) in MODELS.items() if 'agents' in p.model_fields)})"
+            )
+        overrides.insert(0, f"params.agents={agents}")
+    loaded = load_scenario(scenario, overrides, steps=steps, seed=seed)
     out_dir = check_output_dir(out) if out is not None else _default_out(loaded.name, loaded.seed)
     _check_writable(out_dir)
     console = Console()
@@ -128,14 +142,30 @@ def run(
     _print_summary(console, loaded.name, sim, folder)
 
 
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
+    return str(value)
+
+
 def _print_summary(console: Console, name: str, sim: Sim, folder: Path) -> None:
     facts = summary(sim)
+    national = facts.pop("national", None)
     table = Table(title=f"survsim run {name}", show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
     for key, value in facts.items():
-        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-        table.add_row(key.replace("_", " "), shown)
+        table.add_row(key.replace("_", " "), _shown(value))
+    if isinstance(national, dict):
+        table.add_section()
+        table.add_row("[underline]national-scale estimates[/underline]", "")
+        for key, value in national.items():
+            table.add_row(key.replace("_", " "), _shown(value))
+        table.add_section()
     rate = sim.agents * sim.t / max(sim.timings["run_s"], 1e-9) if hasattr(sim, "agents") else 0
     table.add_row("build time", f"{sim.timings['build_s']:.3f} s")
     table.add_row(
@@ -149,9 +179,9 @@ def _print_summary(console: Console, name: str, sim: Sim, folder: Path) -> None:
 @scenario_app.command("list")
 def scenario_list() -> None:
     """List the built-in scenarios."""
-    table = Table("scenario", "description")
+    table = Table("scenario", "model", "description")
     for name, description in builtin_scenarios().items():
-        table.add_row(name, description)
+        table.add_row(name, load_scenario(name).model, description)
     Console().print(table)
 
 

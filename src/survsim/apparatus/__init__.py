@@ -1,2 +1,5 @@
-"""The apparatus that watches the people: channels, cases, agencies, punishment,
-informant recruitment, border teams and the policy timeline (docs/odd.md 4.7-4.9)."""
+"""The apparatus that watches the people (docs/odd.md 4.7-4.9).
+
+Channels, cases, agencies, punishment, informant recruitment, border teams and the
+policy timeline.
+"""

@@ -69,18 +69,21 @@ class AgenciesParams(StrictModel):
         """Cases each agency can close per simulated day (``scale``: simulated/national)."""
         return np.array(
             [
-                getattr(self, a).personnel * getattr(self, a).political_share
-                * self.cases_per_day * scale
+                getattr(self, a).personnel
+                * getattr(self, a).political_share
+                * self.cases_per_day
+                * scale
                 for a in AGENCIES
             ]
-        )  # fmt: skip
+        )
 
     def routing(self, witness_kinds: int, n_kinds: int) -> tuple[np.ndarray, np.ndarray]:
         """``(by_role, by_kind)``: agency codes by role (-1: by evidence) and by kind."""
         j = self.jurisdiction
         code = {name: i for i, name in enumerate(AGENCIES)} | {"channel": -1}
-        by_role = np.array([-1, code[j.civilian], code[j.soldier], code[j.officer],
-                            code[j.senior]], dtype=np.int64)  # fmt: skip
+        by_role = np.array(
+            [-1, code[j.civilian], code[j.soldier], code[j.officer], code[j.senior]], dtype=np.int64
+        )
         by_kind = np.full(n_kinds, code[j.recordings], dtype=np.int64)
         by_kind[:witness_kinds] = code[j.witness_reports]
         return by_role, by_kind

@@ -1,5 +1,4 @@
-"""Channels that record conversations: microphones, wiretaps, the post, cameras, and
-computer checks (docs/odd.md 4.7).
+"""Channels that record conversations, cameras, computer checks (docs/odd.md 4.7).
 
 A microphone records a conversation of its context and region with probability
 ``mic[context][region]``; a wiretap records a phone call with probability ``wiretap``; the
@@ -16,9 +15,15 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
-from survsim.engine.params import StrictModel
 from survsim.apparatus.cases import add_evidence
-from survsim.engine.rng import poisson_from_uniform, random_block, u32_below, uniform_from_words
+from survsim.engine.params import StrictModel
+from survsim.engine.rng import (
+    block_size,
+    poisson_from_uniform,
+    random_block,
+    u32_below,
+    uniform_from_words,
+)
 from survsim.society.population import RegionalShares
 from survsim.society.speech import CONTEXTS
 
@@ -91,8 +96,9 @@ def recording_table(p: ChannelParams, kinds: dict[str, int]) -> tuple[np.ndarray
 
 
 @nb.njit(cache=True)
-def computer_checks(day, seed, stream, rate, computer_households, household_start,
-                    banned_media, cases, kind):  # fmt: skip
+def computer_checks(
+    day, seed, stream, rate, computer_households, household_start, banned_media, cases, kind
+):
     """Check registered computers: each household with one is checked with ``rate`` a day.
 
     The number of checks is drawn per block of 1024 households (Poisson, by inversion),
@@ -105,9 +111,10 @@ def computer_checks(day, seed, stream, rate, computer_households, household_star
     """
     n = computer_households.shape[0]
     n_found = 0
-    for block in range((n + 1023) // 1024):
-        lo = block * 1024
-        size = min(1024, n - lo)
+    width = block_size(rate, 1024)
+    for block in range((n + width - 1) // width):
+        lo = block * width
+        size = min(width, n - lo)
         w0, w1, _, _ = random_block(seed, stream, day, block, 0)
         checks = poisson_from_uniform(uniform_from_words(w0, w1), rate * size)
         for c in range(checks):

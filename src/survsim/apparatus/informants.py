@@ -29,8 +29,9 @@ class RecruitmentParams(StrictModel):
 
 
 @nb.njit(cache=True)
-def recruit(day, seed, stream, target, rate, carry, role, status, informant, zeal, zeal_mean,
-            zeal_spread):  # fmt: skip
+def recruit(
+    day, seed, stream, target, rate, carry, role, status, informant, zeal, zeal_mean, zeal_spread
+):
     """Recruit toward ``target`` free informants; ``carry[0]`` keeps the fraction.
 
     Returns:
@@ -45,7 +46,7 @@ def recruit(day, seed, stream, target, rate, carry, role, status, informant, zea
         carry[0] = 0.0
         return count, 0
     wanted = carry[0] + rate * shortfall
-    n_new = int(math.floor(wanted))
+    n_new = math.floor(wanted)
     carry[0] = wanted - n_new
     n = status.shape[0]
     done = 0

@@ -1,5 +1,4 @@
-"""The policy timeline: scenario events that change parameters on given days
-(docs/odd.md 4.9; MODEL.md 3.9).
+"""The policy timeline: events that change parameters on given days (docs/odd.md 4.9).
 
 Cameras are bought along a linear ramp (the seed article's 100,000 over four years).
 Other events name a day and change parameters (``set``: dotted paths such as
@@ -16,8 +15,19 @@ from survsim.engine.params import StrictModel
 __all__ = ["CameraPurchase", "PolicyEvent", "PolicyParams"]
 
 #: Parameter groups an event may change (the population is built once and stays).
-CHANGEABLE = ("speech", "listening", "beliefs", "channels", "cases", "agencies",
-              "punishment", "recruitment", "border", "conversations", "demography")  # fmt: skip
+CHANGEABLE = (
+    "speech",
+    "listening",
+    "beliefs",
+    "channels",
+    "cases",
+    "agencies",
+    "punishment",
+    "recruitment",
+    "border",
+    "conversations",
+    "demography",
+)
 
 
 class CameraPurchase(StrictModel):

@@ -1,5 +1,4 @@
-"""Verdicts, detention, prison terms, family punishment, purges, camp mortality
-(docs/odd.md 4.8).
+"""Verdicts, detention, terms, family punishment, purges, deaths (docs/odd.md 4.8).
 
 Each day every agency closes up to its capacity of cases, oldest first. A case convicts
 with probability ``c(e)``; the convicted person is detained for ``detention_days``, then
@@ -102,8 +101,9 @@ def expected_days_served(p: PunishmentParams) -> float:
     z = np.linspace(-9, 9, 18001)
     weight = np.exp(-0.5 * z * z)
     weight /= weight.sum()
-    terms = np.clip(np.floor(p.term_median_years * 365.25 * np.exp(p.term_sigma * z) + 0.5),
-                    1, 200 * 365)  # fmt: skip
+    terms = np.clip(
+        np.floor(p.term_median_years * 365.25 * np.exp(p.term_sigma * z) + 0.5), 1, 200 * 365
+    )
     served = terms if mu == 0 else (1 - (1 - mu) ** terms) / mu
     fixed = float(np.sum(weight * served))
     life = math.inf if mu == 0 else 1.0 / mu
@@ -124,8 +124,25 @@ def _detain(i, day, release, status, n_arrests, arrested, recorded, rec):
 
 
 @nb.njit(cache=True)
-def close_cases(day, seed, stream, budget, C, c1, c_max, expiry, detention_days, p_family,
-                household, household_start, release, arrested, recorded, K, closed):  # fmt: skip
+def close_cases(
+    day,
+    seed,
+    stream,
+    budget,
+    C,
+    c1,
+    c_max,
+    expiry,
+    detention_days,
+    p_family,
+    household,
+    household_start,
+    release,
+    arrested,
+    recorded,
+    K,
+    closed,
+):
     """Each agency closes up to ``floor(budget[a])`` cases, oldest first (docs/odd.md 4.8).
 
     ``budget`` holds the capacity plus yesterday's fractional carry and keeps the new
@@ -139,7 +156,7 @@ def close_cases(day, seed, stream, budget, C, c1, c_max, expiry, detention_days,
     """
     n_arrests = 0
     for a in range(budget.shape[0]):
-        whole = int(math.floor(budget[a]))
+        whole = math.floor(budget[a])
         budget[a] -= whole
         while C.queue[a, 2] > 0:
             head = C.queue[a, 0]
@@ -177,21 +194,49 @@ def close_cases(day, seed, stream, budget, C, c1, c_max, expiry, detention_days,
                 K[_FALSE] += 1
             if C.role[i] == _SENIOR:
                 K[_PURGED] += 1
-            n_arrests = _detain(i, day + detention_days, release, C.status, n_arrests,
-                                arrested, recorded, (bits & RECORDED) != 0)  # fmt: skip
+            n_arrests = _detain(
+                i,
+                day + detention_days,
+                release,
+                C.status,
+                n_arrests,
+                arrested,
+                recorded,
+                (bits & RECORDED) != 0,
+            )
             if uniform_from_words(w2, w0 ^ w1) < p_family:
                 h = household[i]
                 for j in range(household_start[h], household_start[h + 1]):
                     if C.status[j] == 0:
                         K[_FAMILY] += 1
-                        n_arrests = _detain(j, day + detention_days, release, C.status,
-                                            n_arrests, arrested, recorded, False)  # fmt: skip
+                        n_arrests = _detain(
+                            j,
+                            day + detention_days,
+                            release,
+                            C.status,
+                            n_arrests,
+                            arrested,
+                            recorded,
+                            False,
+                        )
     return n_arrests
 
 
 @nb.njit(cache=True)
-def prison_day(day, seed, s_term, s_death, status, release, admitted, median_days, sigma,
-               life_share, mortality, K):  # fmt: skip
+def prison_day(
+    day,
+    seed,
+    s_term,
+    s_death,
+    status,
+    release,
+    admitted,
+    median_days,
+    sigma,
+    life_share,
+    mortality,
+    K,
+):
     """Deaths and releases in prison, then transfers of the detained due today.
 
     A prisoner first may die (``mortality`` a day), else is released on its release day.

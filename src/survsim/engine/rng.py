@@ -27,6 +27,7 @@ import numpy as np
 
 __all__ = [
     "Streams",
+    "block_size",
     "philox4x32",
     "poisson_from_uniform",
     "random_block",
@@ -149,6 +150,17 @@ def poisson_from_uniform(u, lam):
         p *= lam / k
         cdf += p
     return k
+
+
+@nb.njit(cache=True, inline="always")
+def block_size(rate, largest):
+    """Ids per block when events at ``rate`` per id are drawn as a Poisson count per block.
+
+    ``largest``, or fewer so that a block's mean stays at most 64 (inversion stays exact).
+    """
+    if rate * largest <= 64.0:
+        return largest
+    return max(1, int(64.0 / rate))
 
 
 @nb.njit(cache=True)

@@ -1,5 +1,7 @@
-"""What the surveillance-state model measures: the daily series, the open-speech table
-and the headline numbers with their national-scale estimates (docs/odd.md 6).
+"""What the surveillance-state model measures (docs/odd.md 6).
+
+The daily series, the open-speech table and the headline numbers with their
+national-scale estimates.
 
 National estimates multiply simulated counts by ``national_population / agents``. The
 prison stock is reported twice: as simulated on the last day, and as the steady state
@@ -11,12 +13,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numba as nb
 import numpy as np
 
 from survsim.apparatus.agencies import AGENCIES, LENGTH
 from survsim.apparatus.cases import EVIDENCE
 from survsim.apparatus.punishment import COUNTS, expected_days_served
 from survsim.society import conversations as conv
+from survsim.society.beliefs import current
 from survsim.society.speech import CONTEXTS
 
 if TYPE_CHECKING:
@@ -52,6 +56,49 @@ DAILY: dict[str, type] = {
 }
 
 
+@nb.njit(cache=True)
+def _census(
+    t,
+    status,
+    role,
+    grievance,
+    grievance0,
+    belief_day,
+    ever_spoke,
+    informant,
+    banned_media,
+    decay,
+    threshold,
+):
+    """One pass over the people: dissenters, the silent ones, informants, media users.
+
+    Dissenters are living adults with g > T; the silent ones never spoke openly.
+    """
+    dissenters = silent = informants = media = 0
+    for i in range(status.shape[0]):
+        s = status[i]
+        if s == 3:
+            continue
+        if s == 0 and informant[i]:
+            informants += 1
+        if banned_media[i]:
+            media += 1
+        g, g0 = grievance[i], grievance0[i]
+        if role[i] == 0:
+            continue
+        # g decays from its stored value toward g0: only a value on each side of T needs
+        # the decay computed.
+        if (g > threshold) == (g0 > threshold):
+            above = g0 > threshold
+        else:
+            above = current(g, g0, t - belief_day[i], decay) > threshold
+        if above:
+            dissenters += 1
+            if not ever_spoke[i]:
+                silent += 1
+    return dissenters, silent, informants, media
+
+
 def record_day(sim: SurveillanceState) -> None:
     """Write row ``sim.t``: today's counts, and the census counted from the status field.
 
@@ -73,10 +120,19 @@ def record_day(sim: SurveillanceState) -> None:
     cols["detained"][t] = detained
     cols["imprisoned"][t] = imprisoned
     cols["dead_in_prison_total"][t] = sim.dead_total
-    decay = sim.params.beliefs.grievance_decay
-    g = s.grievance0 + (s.grievance - s.grievance0) * ((1 - decay) ** (t - s.belief_day))
-    dissenters = (status != 3) & (s.role != 0) & (g > sim.params.speech.threshold)
-    n_dissenters = int(dissenters.sum())
+    n_dissenters, silent, informants, media = _census(
+        t,
+        status,
+        s.role,
+        s.grievance,
+        s.grievance0,
+        s.belief_day,
+        s.ever_spoke,
+        s.informant,
+        s.banned_media,
+        sim.params.beliefs.grievance_decay,
+        sim.params.speech.threshold,
+    )
     cols["dissenters"][t] = n_dissenters
     before = sim._previous
     statements = int(tally.statements.sum())
@@ -102,14 +158,13 @@ def record_day(sim: SurveillanceState) -> None:
     for k, name in enumerate(COUNTS):
         if name != "closed":
             cols[name][t] = sim.counts[k]
-    cols["informants"][t] = int((s.informant & (status == 0)).sum())
+    cols["informants"][t] = informants
     cols["cameras"][t] = sim.cameras
     cols["cctv_coverage"][t] = sim.watch.cctv[0]
     cols["border_coverage"][t] = sim.watch.border[0]
-    silent = dissenters & ~s.ever_spoke
-    cols["falsification_gap"][t] = silent.sum() / max(n_dissenters, 1)
+    cols["falsification_gap"][t] = silent / max(n_dissenters, 1)
     cols["mean_perceived_risk"][t] = tally.risk[0] / tally.risk[1] if tally.risk[1] else 0.0
-    cols["banned_media_users"][t] = int((s.banned_media & (status != 3)).sum())
+    cols["banned_media_users"][t] = media
     tally.risk[:] = 0.0
 
 
@@ -167,8 +222,9 @@ def summary(sim: SurveillanceState) -> dict[str, Any]:
     admissions = per_day("admissions")
     steady = admissions * served
     scale = p.national_population / p.agents
-    convictions = {k: total(f"convictions_{k}")
-                   for k in ("true", "false", "failure_to_report", "family")}  # fmt: skip
+    convictions = {
+        k: total(f"convictions_{k}") for k in ("true", "false", "failure_to_report", "family")
+    }
     judged = convictions["true"] + convictions["false"] + convictions["failure_to_report"]
     speech = speech_by_group_size(sim.tally, ("work", "public"))
     capacity = sim.capacity
@@ -199,8 +255,12 @@ def summary(sim: SurveillanceState) -> dict[str, Any]:
         "prisoners_steady_state_simulated": _round(steady),
         "deaths_in_prison": total("deaths_in_prison"),
         "queue_longest": int(max(col[f"queue_{a}"].max() for a in AGENCIES)),
-        **{f"utilisation_{a}": _round(closed[a] / (capacity[i] * max(days, 1)))
-           if capacity[i] > 0 else 0.0 for i, a in enumerate(AGENCIES)},  # fmt: skip
+        **{
+            f"utilisation_{a}": _round(closed[a] / (capacity[i] * max(days, 1)))
+            if capacity[i] > 0
+            else 0.0
+            for i, a in enumerate(AGENCIES)
+        },
     }
     out["national"] = {
         "scale_factor": _round(scale),

@@ -1,5 +1,4 @@
-"""The surveillance-state model (docs/odd.md): the society and the apparatus, one day
-at a time.
+"""The surveillance-state model (docs/odd.md): the society and the apparatus, by day.
 
 People live in households, neighbourhood units and work units, talk in seven contexts,
 speak or keep silent by the speech rule, and report what they hear
@@ -76,32 +75,68 @@ class SurveillanceState(Sim):
         self.pop = build_population(p.population, p.agents, self.streams)
         s = self.pop.people
         self.case = State.allocate(CASE_ATTRIBUTES, people=p.agents)
-        self.people = conv.People(s.role, s.status, s.informant, s.zeal, s.grievance,
-                                  s.grievance0, s.risk_aversion, s.pi_hat, s.suspicion,
-                                  s.belief_day, s.ever_spoke, s.busy_day, s.busy, s.phone)  # fmt: skip
+        self.people = conv.People(
+            s.role,
+            s.status,
+            s.informant,
+            s.zeal,
+            s.grievance,
+            s.grievance0,
+            s.risk_aversion,
+            s.pi_hat,
+            s.suspicion,
+            s.belief_day,
+            s.ever_spoke,
+            s.busy_day,
+            s.busy,
+            s.phone,
+        )
         n_contexts, k_bins = len(CONTEXTS), conv.K_BINS
         counts = lambda: np.zeros((n_contexts, k_bins), dtype=np.int64)  # noqa: E731
-        self.tally = conv.Tally(counts(), counts(), np.zeros((n_contexts, k_bins)),
-                                np.zeros((n_contexts, k_bins)), counts(), counts(),
-                                np.zeros(4, dtype=np.int64), np.zeros(1, dtype=np.int64),
-                                np.zeros(1, dtype=np.int64), np.zeros(2),
-                                np.zeros((n_contexts, 0), dtype=np.int32))  # fmt: skip
-        widest = max(int(np.diff(self.pop.work_start).max(initial=0)),
-                     int(np.diff(self.pop.nunit_person_start).max(initial=0)),
-                     int(self._district_sizes().max(initial=0)), 16)  # fmt: skip
+        self.tally = conv.Tally(
+            counts(),
+            counts(),
+            np.zeros((n_contexts, k_bins)),
+            np.zeros((n_contexts, k_bins)),
+            counts(),
+            counts(),
+            np.zeros(4, dtype=np.int64),
+            np.zeros(1, dtype=np.int64),
+            np.zeros(1, dtype=np.int64),
+            np.zeros(2),
+            np.zeros((n_contexts, 0), dtype=np.int32),
+        )
+        widest = max(
+            int(np.diff(self.pop.work_start).max(initial=0)),
+            int(np.diff(self.pop.nunit_person_start).max(initial=0)),
+            int(self._district_sizes().max(initial=0)),
+            16,
+        )
         self._order = np.empty(widest, dtype=np.int32)
         self._attendees = np.empty(widest, dtype=np.int32)
         self._scratch = np.empty(2 * widest + 64, dtype=np.int32)
+        self._starters = np.empty(0, dtype=np.int32)
         self._seed = np.uint64(self.seed)
         ids = self.streams.id
         self._ids = {
-            name: np.array([ids(f"{name}/{x}") for x in ("a", "b", "speak", "listen")],
-                           dtype=np.uint64)
+            name: np.array(
+                [ids(f"{name}/{x}") for x in ("a", "b", "speak", "listen")], dtype=np.uint64
+            )
             for name in CONTEXTS
-        }  # fmt: skip
-        self._stream = {name: np.uint64(ids(name)) for name in
-                        ("media", "fabricate", "verdict", "term", "prison_death", "recruit",
-                         "computer_checks", "amnesty")}  # fmt: skip
+        }
+        self._stream = {
+            name: np.uint64(ids(name))
+            for name in (
+                "media",
+                "fabricate",
+                "verdict",
+                "term",
+                "prison_death",
+                "recruit",
+                "computer_checks",
+                "amnesty",
+            )
+        }
         self._demography_streams = np.array(
             [ids("natural_death"), ids("natural_death/pick"), ids("birth")], dtype=np.uint64
         )
@@ -116,30 +151,65 @@ class SurveillanceState(Sim):
         self.queue = queue
         # With the apparatus off nobody can be charged: cases read an all-"not free" status.
         status_for_cases = s.status if p.apparatus else np.ones(p.agents, dtype=np.uint8)
-        self.cases = ca.Cases(status_for_cases, s.role, self.case.case_day,
-                              self.case.case_evidence, self.case.case_bits,
-                              self.case.case_agency, self.case.next_in_queue, self.queue,
-                              np.zeros(5, dtype=np.int64), np.zeros(len(ca.EVIDENCE), np.int64),
-                              np.zeros(len(ca.EVIDENCE)), p.cases.corroboration,
-                              np.zeros(len(ca.EVIDENCE) + 1, dtype=np.int64))  # fmt: skip
-        self.watch = conv.Watch(s.region, np.full(n_contexts, NO_CHANNEL, dtype=np.int64),
-                                np.zeros((n_contexts, 3)), np.zeros(1), np.zeros(1),
-                                p.channels.k_cctv, p.cases.failure_to_report,
-                                np.uint64(ids("record")), np.uint64(ids("failure_to_report")),
-                                np.zeros(widest + 64, dtype=np.int8), ca.CODE["border"],
-                                ca.CODE["cctv"], ca.CODE["failure_to_report"],
-                                self.cases)  # fmt: skip
+        self.cases = ca.Cases(
+            status_for_cases,
+            s.role,
+            self.case.case_day,
+            self.case.case_evidence,
+            self.case.case_bits,
+            self.case.case_agency,
+            self.case.next_in_queue,
+            self.queue,
+            np.zeros(5, dtype=np.int64),
+            np.zeros(len(ca.EVIDENCE), np.int64),
+            np.zeros(len(ca.EVIDENCE)),
+            p.cases.corroboration,
+            np.zeros(len(ca.EVIDENCE) + 1, dtype=np.int64),
+        )
+        self.watch = conv.Watch(
+            s.region,
+            np.full(n_contexts, NO_CHANNEL, dtype=np.int64),
+            np.zeros((n_contexts, 3)),
+            np.zeros(1),
+            np.zeros(1),
+            p.channels.k_cctv,
+            p.cases.failure_to_report,
+            np.uint64(ids("record")),
+            np.uint64(ids("failure_to_report")),
+            np.zeros(widest + 64, dtype=np.int8),
+            ca.CODE["border"],
+            ca.CODE["cctv"],
+            ca.CODE["failure_to_report"],
+            self.cases,
+        )
         region_of_household = s.region[self.pop.household_start[:-1]]
         self._border_households = int((region_of_household == BORDER).sum())
         self._computer_households = np.flatnonzero(
             s.computer[self.pop.household_start[:-1]]
         ).astype(np.int64)
-        self.newborn = Newborn(s.role, s.status, self.case.release_day, s.adult_day,
-                               s.work_unit, self.pop.unit_role, s.grievance, s.grievance0,
-                               s.risk_aversion, s.pi_hat, s.suspicion, s.belief_day,
-                               s.banned_media, s.informant, s.zeal, s.ever_spoke, s.phone,
-                               s.internet, self.case.case_day, self.case.case_evidence,
-                               self.case.case_bits)  # fmt: skip
+        self.newborn = Newborn(
+            s.role,
+            s.status,
+            self.case.release_day,
+            s.adult_day,
+            s.work_unit,
+            self.pop.unit_role,
+            s.grievance,
+            s.grievance0,
+            s.risk_aversion,
+            s.pi_hat,
+            s.suspicion,
+            s.belief_day,
+            s.banned_media,
+            s.informant,
+            s.zeal,
+            s.ever_spoke,
+            s.phone,
+            s.internet,
+            self.case.case_day,
+            self.case.case_evidence,
+            self.case.case_bits,
+        )
         self._media_days: set[int] = set()
         self.dead_total = 0
         self._n_arrests = 0
@@ -167,14 +237,21 @@ class SurveillanceState(Sim):
             return
         chance = min(1.0, wanted / adults.size)
         picked = adults[self.streams.uniform("initial_prisoners", 0, p.agents)[adults] < chance]
-        words = [self.streams.integers(f"initial_term/{x}", 0, 0, 2**32, p.agents)
-                 for x in range(4)]  # fmt: skip
+        words = [
+            self.streams.integers(f"initial_term/{x}", 0, 0, 2**32, p.agents) for x in range(4)
+        ]
         fraction = self.streams.uniform("initial_term/elapsed", 0, p.agents)
         pu = p.punishment
         for i in picked:
-            term = term_days(np.uint64(words[0][i]), np.uint64(words[1][i]),
-                             np.uint64(words[2][i]), np.uint64(words[3][i]),
-                             pu.term_median_years * 365.25, pu.term_sigma, pu.life_share)  # fmt: skip
+            term = term_days(
+                np.uint64(words[0][i]),
+                np.uint64(words[1][i]),
+                np.uint64(words[2][i]),
+                np.uint64(words[3][i]),
+                pu.term_median_years * 365.25,
+                pu.term_sigma,
+                pu.life_share,
+            )
             s.status[i] = 2
             self.case.release_day[i] = LIFE if term == LIFE else max(1, int(term * fraction[i]))
 
@@ -199,10 +276,25 @@ class SurveillanceState(Sim):
         )
         self._update_cameras()
         sp, li, be = p.speech, p.listening, p.beliefs
-        self.rules = conv.Rules(sp.threshold, sp.tau, sp.delta, sp.anticipate_defensive,
-                                sp.closeness.array(), sp.believed_bugging.array(), li.q0,
-                                li.defensive, li.head_zeal, p.population.pi_hat0,
-                                be.belief_decay, be.grievance_decay)  # fmt: skip
+        self.rules = conv.Rules(
+            sp.threshold,
+            sp.tau,
+            sp.delta,
+            sp.anticipate_defensive,
+            sp.closeness.array(),
+            sp.believed_bugging.array(),
+            li.q0,
+            li.defensive,
+            li.head_zeal,
+            p.population.pi_hat0,
+            be.belief_decay,
+            be.grievance_decay,
+        )
+        # Starters of a day: about rate * N; room for 8 standard deviations more.
+        c = p.conversations
+        most = max(c.friend_meeting_rate, c.call_rate, c.letter_rate) * p.agents
+        if self._starters.size < most + 8 * most**0.5 + 64:
+            self._starters = np.empty(int(most + 8 * most**0.5) + 64, dtype=np.int32)
         self._jobs = self._bind_contexts()
 
     def _update_cameras(self) -> None:
@@ -233,30 +325,102 @@ class SurveillanceState(Sim):
         shared = (self.people, self.rules, self.tally, self.watch)
         topic = {name: float(getattr(c.topic, name)) for name in CONTEXTS}
         public_groups = np.array(
-            [self.streams.id("public/groups"), self.streams.id("public/order"),
-             ids["public"][2], ids["public"][3]], dtype=np.uint64,
-        )  # fmt: skip
-        friends = (pop.friend_start, pop.friends, scratch, *shared)
+            [
+                self.streams.id("public/groups"),
+                self.streams.id("public/order"),
+                ids["public"][2],
+                ids["public"][3],
+            ],
+            dtype=np.uint64,
+        )
+        friends = (pop.friend_start, pop.friends, scratch, self._starters, *shared)
         return {
-            "household": (conv.households_day, (seed, ids["household"], topic["household"],
-                          c.military_home, pop.household_start, scratch, *shared)),
-            "work": (conv.work_day, (seed, ids["work"], topic["work"], c.work_group_extra,
-                     pop.work_start, pop.work_members, self._order, scratch, *shared)),
-            "neighbourhood": (conv.neighbourhood_day, (seed, ids["neighbourhood"],
-                              topic["neighbourhood"], c.nunit_meeting_rate,
-                              c.nunit_attendance, pop.nunit_person_start, pop.nunit_head,
-                              scratch, *shared)),
-            "friends": (conv.friends_day, (seed, ids["friends"], topic["friends"],
-                        c.friend_meeting_rate, *friends)),
-            "phone": (conv.pairs_day, (CONTEXTS.index("phone"), seed, ids["phone"],
-                      topic["phone"], c.call_rate, True, *friends)),
-            "letters": (conv.pairs_day, (CONTEXTS.index("letters"), seed, ids["letters"],
-                        topic["letters"], c.letter_rate, False, *friends)),
-            "public": (conv.public_day, (seed, ids["public"], public_groups, topic["public"],
-                       c.public_rate, c.public_group_extra, c.district_nunits,
-                       pop.nunit_person_start, self._attendees, self._order, scratch,
-                       *shared)),
-        }  # fmt: skip
+            "household": (
+                conv.households_day,
+                (
+                    seed,
+                    ids["household"],
+                    topic["household"],
+                    c.military_home,
+                    pop.household_start,
+                    scratch,
+                    *shared,
+                ),
+            ),
+            "work": (
+                conv.work_day,
+                (
+                    seed,
+                    ids["work"],
+                    topic["work"],
+                    c.work_group_extra,
+                    pop.work_start,
+                    pop.work_members,
+                    self._order,
+                    scratch,
+                    *shared,
+                ),
+            ),
+            "neighbourhood": (
+                conv.neighbourhood_day,
+                (
+                    seed,
+                    ids["neighbourhood"],
+                    topic["neighbourhood"],
+                    c.nunit_meeting_rate,
+                    c.nunit_attendance,
+                    pop.nunit_person_start,
+                    pop.nunit_head,
+                    scratch,
+                    *shared,
+                ),
+            ),
+            "friends": (
+                conv.friends_day,
+                (seed, ids["friends"], topic["friends"], c.friend_meeting_rate, *friends),
+            ),
+            "phone": (
+                conv.pairs_day,
+                (
+                    CONTEXTS.index("phone"),
+                    seed,
+                    ids["phone"],
+                    topic["phone"],
+                    c.call_rate,
+                    True,
+                    *friends,
+                ),
+            ),
+            "letters": (
+                conv.pairs_day,
+                (
+                    CONTEXTS.index("letters"),
+                    seed,
+                    ids["letters"],
+                    topic["letters"],
+                    c.letter_rate,
+                    False,
+                    *friends,
+                ),
+            ),
+            "public": (
+                conv.public_day,
+                (
+                    seed,
+                    ids["public"],
+                    public_groups,
+                    topic["public"],
+                    c.public_rate,
+                    c.public_group_extra,
+                    c.district_nunits,
+                    pop.nunit_person_start,
+                    self._attendees,
+                    self._order,
+                    scratch,
+                    *shared,
+                ),
+            ),
+        }
 
     def make_plan(self) -> Plan:
         """One day, in the order of docs/odd.md 1.3."""
@@ -333,12 +497,33 @@ class SurveillanceState(Sim):
         start = be.media_start
         if self.t in self._media_days:  # a foreign-media event today
             start *= be.media_event_boost
-            b.foreign_media_event(self.t, s.status, s.banned_media, s.grievance, s.grievance0,
-                                  s.belief_day, be.belief_decay, be.grievance_decay, s.pi_hat,
-                                  self.params.population.pi_hat0, be.media_kick)  # fmt: skip
-        b.update_banned_media(self._seed, self._stream["media"], self.t, s.role, s.status,
-                              s.banned_media, s.grievance, s.grievance0, s.belief_day,
-                              be.grievance_decay, start, be.media_stop)  # fmt: skip
+            b.foreign_media_event(
+                self.t,
+                s.status,
+                s.banned_media,
+                s.grievance,
+                s.grievance0,
+                s.belief_day,
+                be.belief_decay,
+                be.grievance_decay,
+                s.pi_hat,
+                self.params.population.pi_hat0,
+                be.media_kick,
+            )
+        b.update_banned_media(
+            self._seed,
+            self._stream["media"],
+            self.t,
+            s.role,
+            s.status,
+            s.banned_media,
+            s.grievance,
+            s.grievance0,
+            s.belief_day,
+            be.grievance_decay,
+            start,
+            be.media_stop,
+        )
 
     def schedule_foreign_media(self, day: int) -> None:
         """A foreign-media event on ``day``: users' grievance rises, more people start."""
@@ -346,17 +531,35 @@ class SurveillanceState(Sim):
 
     def _fabrication(self) -> None:
         pop = self.pop
-        conv.fabricate(self.t, self._seed, self._stream["fabricate"],
-                       self.params.listening.fabrication_rate, pop.household_start,
-                       pop.people.household, pop.people.work_unit, pop.work_start,
-                       pop.work_members, pop.friend_start, pop.friends, self.people,
-                       self.tally, self.watch)  # fmt: skip
+        conv.fabricate(
+            self.t,
+            self._seed,
+            self._stream["fabricate"],
+            self.params.listening.fabrication_rate,
+            pop.household_start,
+            pop.people.household,
+            pop.people.work_unit,
+            pop.work_start,
+            pop.work_members,
+            pop.friend_start,
+            pop.friends,
+            self.people,
+            self.tally,
+            self.watch,
+        )
 
     def _computer_checks(self) -> None:
-        computer_checks(self.t, self._seed, self._stream["computer_checks"],
-                        self.params.channels.check_rate, self._computer_households,
-                        self.pop.household_start, self.pop.people.banned_media, self.cases,
-                        ca.CODE["computer"])  # fmt: skip
+        computer_checks(
+            self.t,
+            self._seed,
+            self._stream["computer_checks"],
+            self.params.channels.check_rate,
+            self._computer_households,
+            self.pop.household_start,
+            self.pop.people.banned_media,
+            self.cases,
+            ca.CODE["computer"],
+        )
 
     def _agencies(self) -> None:
         self.budget += self.capacity
@@ -366,20 +569,43 @@ class SurveillanceState(Sim):
             self._arrested = np.empty(worst, dtype=np.int32)
             self._recorded = np.empty(worst, dtype=np.bool_)
         pu, pop = self.params.punishment, self.pop
-        self._n_arrests = close_cases(self.t, self._seed, self._stream["verdict"], self.budget,
-                                      self.cases, self.params.cases.c1, self.params.cases.c_max,
-                                      self.params.agencies.case_expiry_days, pu.detention_days, pu.p_family, pop.people.household,
-                                      pop.household_start, self.case.release_day,
-                                      self._arrested, self._recorded, self.counts,
-                                      self.closed)  # fmt: skip
+        self._n_arrests = close_cases(
+            self.t,
+            self._seed,
+            self._stream["verdict"],
+            self.budget,
+            self.cases,
+            self.params.cases.c1,
+            self.params.cases.c_max,
+            self.params.agencies.case_expiry_days,
+            pu.detention_days,
+            pu.p_family,
+            pop.people.household,
+            pop.household_start,
+            self.case.release_day,
+            self._arrested,
+            self._recorded,
+            self.counts,
+            self.closed,
+        )
 
     def _prison(self) -> None:
         pu = self.params.punishment
         before = self.counts[K["deaths_in_prison"]]
-        prison_day(self.t, self._seed, self._stream["term"], self._stream["prison_death"],
-                   self.pop.people.status, self.case.release_day, self.case.admitted_day,
-                   pu.term_median_years * 365.25, pu.term_sigma, pu.life_share,
-                   daily_mortality(pu.camp_mortality), self.counts)  # fmt: skip
+        prison_day(
+            self.t,
+            self._seed,
+            self._stream["term"],
+            self._stream["prison_death"],
+            self.pop.people.status,
+            self.case.release_day,
+            self.case.admitted_day,
+            pu.term_median_years * 365.25,
+            pu.term_sigma,
+            pu.life_share,
+            daily_mortality(pu.camp_mortality),
+            self.counts,
+        )
         self.dead_total += int(self.counts[K["deaths_in_prison"]] - before)
 
     def _learning(self) -> None:
@@ -390,20 +616,42 @@ class SurveillanceState(Sim):
     def _recruitment(self) -> None:
         p, s = self.params, self.pop.people
         target = p.population.informant_density * p.agents
-        _, done = recruit(self.t, self._seed, self._stream["recruit"], target,
-                          p.recruitment.recruit_rate, self._recruit_carry, s.role, s.status,
-                          s.informant, s.zeal, p.population.zeal_mean,
-                          p.population.zeal_spread)  # fmt: skip
+        _, done = recruit(
+            self.t,
+            self._seed,
+            self._stream["recruit"],
+            target,
+            p.recruitment.recruit_rate,
+            self._recruit_carry,
+            s.role,
+            s.status,
+            s.informant,
+            s.zeal,
+            p.population.zeal_mean,
+            p.population.zeal_spread,
+        )
         self.counts[K["recruited"]] += done
 
     def _demography(self) -> None:
         p = self.params
         pp = p.population
-        demography_day(self.t, self._seed, self._demography_streams,
-                       daily_mortality(p.demography.natural_mortality),
-                       p.demography.replacement, pp.age_of_majority * 365, pp.grievance_a,
-                       pp.grievance_b, pp.pi_hat0, pp.suspicion0, self.newborn, self.counts,
-                       K["births"], K["deaths_natural"], K["came_of_age"])  # fmt: skip
+        demography_day(
+            self.t,
+            self._seed,
+            self._demography_streams,
+            daily_mortality(p.demography.natural_mortality),
+            p.demography.replacement,
+            pp.age_of_majority * 365,
+            pp.grievance_a,
+            pp.grievance_b,
+            pp.pi_hat0,
+            pp.suspicion0,
+            self.newborn,
+            self.counts,
+            K["births"],
+            K["deaths_natural"],
+            K["came_of_age"],
+        )
 
     # -- outside events ------------------------------------------------------------------
 
@@ -416,14 +664,35 @@ class SurveillanceState(Sim):
         if not p.beliefs.learning:
             return
         be = p.beliefs
-        minds = b.Minds(s.status, s.role, s.pi_hat, s.suspicion, s.grievance, s.grievance0,
-                        s.belief_day)  # fmt: skip
-        lessons = b.Lessons(p.population.pi_hat0, be.belief_decay, be.grievance_decay, be.eta,
-                            be.eta_m, be.suspicion_max)  # fmt: skip
-        b.observe_arrests(ids, rec, imp, self.t, pop.household_start, s.household, s.nunit,
-                          pop.nunit_person_start, s.work_unit, pop.work_start,
-                          pop.work_members, pop.friend_start, pop.friends, minds, lessons,
-                          be.grievance_kick)  # fmt: skip
+        minds = b.Minds(
+            s.status, s.role, s.pi_hat, s.suspicion, s.grievance, s.grievance0, s.belief_day
+        )
+        lessons = b.Lessons(
+            p.population.pi_hat0,
+            be.belief_decay,
+            be.grievance_decay,
+            be.eta,
+            be.eta_m,
+            be.suspicion_max,
+        )
+        b.observe_arrests(
+            ids,
+            rec,
+            imp,
+            self.t,
+            pop.household_start,
+            s.household,
+            s.nunit,
+            pop.nunit_person_start,
+            s.work_unit,
+            pop.work_start,
+            pop.work_members,
+            pop.friend_start,
+            pop.friends,
+            minds,
+            lessons,
+            be.grievance_kick,
+        )
 
     # -- records -------------------------------------------------------------------------
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import pyarrow as pa
 from matplotlib.figure import Figure
 
-__all__ = ["FIGURES", "plot_civil_violence"]
+from survsim.report import surveillance as sv
+
+__all__ = ["CAPTIONS", "FIGURES", "plot_civil_violence"]
 
 
 def plot_civil_violence(table: pa.Table, citizens: int, path: str | Path, title: str = "") -> Path:
@@ -47,4 +49,45 @@ FIGURES: dict[str, list[tuple[str, Callable[..., Path]]]] = {
             ),
         )
     ],
+    "surveillance_state": [
+        (
+            "daily_story.png",
+            lambda sim, path, title="": sv.plot_daily_story(
+                sim.timeseries(), path, f"The daily story: {title}"
+            ),
+        ),
+        (
+            "open_speech.png",
+            lambda sim, path, title="": sv.plot_open_speech(
+                sim.open_speech(), path, f"Open speech by group size: {title}"
+            ),
+        ),
+        (
+            "reports_by_channel.png",
+            lambda sim, path, title="": sv.plot_reports_by_channel(
+                sim.timeseries(), path, f"Reports by channel: {title}"
+            ),
+        ),
+        (
+            "prisoners.png",
+            lambda sim, path, title="": sv.plot_prisoners(
+                sim.timeseries(),
+                path,
+                f"Prisoners: {title}",
+                sim.summary().get("prisoners_steady_state_simulated"),
+            ),
+        ),
+    ],
+}
+
+#: One-sentence captions of the figures in the HTML report.
+CAPTIONS = {
+    "active_jailed.png": "Active and jailed citizens as shares of all citizens.",
+    "daily_story.png": "People who spoke openly each day, the evidence and cases it "
+    "produced, convictions by kind, and the share of dissenters never heard.",
+    "open_speech.png": "Of the people present when a sensitive topic came up, the share "
+    "who spoke openly, by the number present and the context (95% intervals).",
+    "reports_by_channel.png": "Every piece of evidence the apparatus received, by channel.",
+    "prisoners.png": "Imprisoned and detained people; the dashed line is the stock that "
+    "today's admissions imply in the long run (Little's law).",
 }

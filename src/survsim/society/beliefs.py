@@ -13,7 +13,13 @@ import numba as nb
 from pydantic import Field
 
 from survsim.engine.params import StrictModel
-from survsim.engine.rng import random_block, uniform_from_words
+from survsim.engine.rng import (
+    block_size,
+    poisson_from_uniform,
+    random_block,
+    u32_below,
+    uniform_from_words,
+)
 
 __all__ = [
     "BeliefParams",
@@ -142,24 +148,38 @@ def update_banned_media(
 ):
     """Free adults start banned media with probability ``start * g``, users stop with ``stop``.
 
+    Users are found by a scan and draw whether they stop; candidates to start are drawn
+    per block of people (1,024 or fewer) at the rate ``start`` (Poisson count, uniform picks) and
+    start with probability g, so the random draws cost the users and the candidates,
+    not the people.
+
     Returns:
         The number of users after the update.
     """
+    n = role.shape[0]
     users = 0
-    for i in range(role.shape[0]):
-        if role[i] == 0 or status[i] != 0:
-            continue
-        w0, w1, _, _ = random_block(seed, stream, day, i, 0)
-        u = uniform_from_words(w0, w1)
-        if banned_media[i]:
-            if u < stop:
+    for i in range(n):
+        if banned_media[i] and role[i] != 0 and status[i] == 0:
+            w0, w1, _, _ = random_block(seed, stream, day, i, 0)
+            if uniform_from_words(w0, w1) < stop:
                 banned_media[i] = False
-        else:
+            else:
+                users += 1
+    width = block_size(start, 1024)
+    for block in range((n + width - 1) // width):
+        lo = block * width
+        size = min(width, n - lo)
+        w0, w1, _, _ = random_block(seed, stream, day, n + block, 0)
+        count = poisson_from_uniform(uniform_from_words(w0, w1), start * size)
+        for c in range(count):
+            w0, w1, w2, _ = random_block(seed, stream, day, n + block, 1 + c)
+            i = lo + u32_below(w0, size)
+            if banned_media[i] or role[i] == 0 or status[i] != 0:
+                continue
             g = current(grievance[i], grievance0[i], day - belief_day[i], g_decay)
-            if u < start * g:
+            if uniform_from_words(w1, w2) < g:
                 banned_media[i] = True
-        if banned_media[i]:
-            users += 1
+                users += 1
     return users
 
 

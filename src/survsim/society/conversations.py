@@ -22,7 +22,13 @@ from pydantic import Field
 
 from survsim.apparatus.cases import add_evidence
 from survsim.engine.params import StrictModel
-from survsim.engine.rng import poisson_from_uniform, random_block, u32_below, uniform_from_words
+from survsim.engine.rng import (
+    block_size,
+    poisson_from_uniform,
+    random_block,
+    u32_below,
+    uniform_from_words,
+)
 from survsim.society.beliefs import current
 from survsim.society.listening import FABRICATED, listener_report
 from survsim.society.speech import ContextValues, perceived_risk, speak_probability
@@ -286,7 +292,9 @@ def _cut_and_converse(
 
 
 @nb.njit(cache=True)
-def work_day(day, seed, streams, topic, extra, work_start, work_members, order, scratch, P, R, T, W):
+def work_day(
+    day, seed, streams, topic, extra, work_start, work_members, order, scratch, P, R, T, W
+):
     """Work conversations, six days in seven: each unit cut into small groups."""
     if day % 7 == 6:
         return
@@ -346,36 +354,61 @@ def neighbourhood_day(
             )
 
 
-@nb.njit(cache=True, inline="always")
-def _start(i, day, seed, s_start, rate, friend_start, bit, P):
-    """Does free adult i start a meeting of the context with flag ``bit`` today?
-
-    Returns:
-        ``(degree, w2, w3)``: i's number of friends (0 when it starts nothing: no draw
-        below ``rate``, no friends, or already busy in this context) and two spare words
-        of its start block.
-    """
-    w0, w1, w2, w3 = random_block(seed, s_start, day, i, 0)
-    if uniform_from_words(w0, w1) >= rate:
-        return 0, w2, w3
-    degree = friend_start[i + 1] - friend_start[i]
-    if degree == 0 or _flags(P, i, day) & bit:
-        return 0, w2, w3
-    return degree, w2, w3
+_BLOCK = 1024
 
 
 @nb.njit(cache=True)
-def friends_day(day, seed, streams, topic, rate, friend_start, friends, scratch, P, R, T, W):
+def _starters(day, seed, s_start, rate, n, out):
+    """Today's starters of a context: each person with probability about ``rate``.
+
+    People are taken in blocks of 1,024 ids (fewer at high rates): a block's number of
+    starters is drawn from Poisson(``rate * block``) and each starter uniformly inside the
+    block, so the cost is
+    the number of starters, not of people (a person drawn twice starts once: the busy
+    flag refuses the second). Writes ids to ``out`` in a fixed order.
+
+    Returns:
+        How many starters were written.
+    """
+    m = 0
+    width = block_size(rate, _BLOCK)
+    for block in range((n + width - 1) // width):
+        lo = block * width
+        size = min(width, n - lo)
+        w0, w1, _, _ = random_block(seed, s_start, day, block, 0)
+        count = poisson_from_uniform(uniform_from_words(w0, w1), rate * size)
+        for c in range(count):
+            if m < out.shape[0]:
+                out[m] = lo + u32_below(random_block(seed, s_start, day, block, 1 + c)[0], size)
+                m += 1
+    return m
+
+
+@nb.njit(cache=True, inline="always")
+def _can_start(i, day, friend_start, bit, P):
+    """I's number of friends if free adult i can start a meeting of ``bit`` today, else 0."""
+    if P.role[i] == 0 or P.status[i] != 0:
+        return 0
+    degree = friend_start[i + 1] - friend_start[i]
+    if degree == 0 or _flags(P, i, day) & bit:
+        return 0
+    return degree
+
+
+@nb.njit(cache=True)
+def friends_day(
+    day, seed, streams, topic, rate, friend_start, friends, scratch, starters, P, R, T, W
+):
     """Friends meetings: a starter and 1-3 friends not yet in a friends group today."""
     s_start, s_pick, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
     bit = np.uint8(1 << FRIENDS)
-    for i in range(P.role.shape[0]):
-        if P.role[i] == 0 or P.status[i] != 0:
-            continue
-        degree, w2, w3 = _start(i, day, seed, s_start, rate, friend_start, bit, P)
+    for x in range(_starters(day, seed, s_start, rate, P.role.shape[0], starters)):
+        i = starters[x]
+        degree = _can_start(i, day, friend_start, bit, P)
         if degree == 0:
             continue
-        u = uniform_from_words(w2, w3)
+        w0, w1, w2, w3 = random_block(seed, s_pick, day, i, 4)
+        u = uniform_from_words(w0, w1)
         wanted = 1 if u < 0.6 else (2 if u < 0.9 else 3)
         scratch[0] = i
         k = 1
@@ -386,33 +419,49 @@ def friends_day(day, seed, streams, topic, rate, friend_start, friends, scratch,
             if P.status[f] != 0 or _flags(P, f, day) & bit:
                 continue
             dup = False
-            for x in range(k):
-                dup = dup or scratch[x] == f
+            for y in range(k):
+                dup = dup or scratch[y] == f
             if not dup:
                 scratch[k] = f
                 k += 1
         if k < 2:
             continue
-        for x in range(k):
-            P.busy[scratch[x]] = _flags(P, scratch[x], day) | bit
-        if _uniform(seed, s_start, day, i, 1) < topic:
+        for y in range(k):
+            P.busy[scratch[y]] = _flags(P, scratch[y], day) | bit
+        if uniform_from_words(w2, w3) < topic:
             converse(scratch, k, FRIENDS, day, -1, seed, s_speak, s_listen, P, R, T, W)
 
 
 @nb.njit(cache=True)
 def pairs_day(
-    day, c, seed, streams, topic, rate, need_phone, friend_start, friends, scratch, P, R, T, W
+    day,
+    c,
+    seed,
+    streams,
+    topic,
+    rate,
+    need_phone,
+    friend_start,
+    friends,
+    scratch,
+    starters,
+    P,
+    R,
+    T,
+    W,
 ):
     """Phone calls or letters: a starter and one friend not yet in a pair of ``c`` today."""
     s_start, s_pick, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
     bit = np.uint8(1 << c)
-    for i in range(P.role.shape[0]):
-        if P.role[i] == 0 or P.status[i] != 0 or (need_phone and P.phone[i] == 0):
+    for x in range(_starters(day, seed, s_start, rate, P.role.shape[0], starters)):
+        i = starters[x]
+        if need_phone and P.phone[i] == 0:
             continue
-        degree, w2, w3 = _start(i, day, seed, s_start, rate, friend_start, bit, P)
+        degree = _can_start(i, day, friend_start, bit, P)
         if degree == 0:
             continue
-        f = friends[friend_start[i] + u32_below(random_block(seed, s_pick, day, i, 0)[0], degree)]
+        w0, _, w2, w3 = random_block(seed, s_pick, day, i, 0)
+        f = friends[friend_start[i] + u32_below(w0, degree)]
         if P.status[f] != 0 or (need_phone and P.phone[f] == 0) or _flags(P, f, day) & bit:
             continue
         P.busy[i] = _flags(P, i, day) | bit

@@ -1,5 +1,4 @@
-"""Demography: natural deaths, births into the slots of the dead, coming of age
-(docs/odd.md 4.10).
+"""Demography: deaths, births into the slots of the dead, coming of age (odd.md 4.10).
 
 The population keeps its arrays: a person who dies (in prison or of natural causes)
 leaves the population, and with probability ``replacement`` a newborn child takes the
@@ -7,7 +6,8 @@ same slot, a new free member of the same household (MODEL.md 3.6: "births and en
 as free members of existing households"). Free people die of natural causes at
 ``natural_mortality`` a year; the deaths of a day are drawn per block of 4096 people, so
 the cost is the number of deaths, not of people. Children come of age at
-``age_of_majority`` (a population parameter) and join the work unit they were listed in at the start.
+``age_of_majority`` (a population parameter) and join the work unit they were listed
+in at the start.
 """
 
 from __future__ import annotations
@@ -19,7 +19,13 @@ import numpy as np
 from pydantic import Field
 
 from survsim.engine.params import StrictModel
-from survsim.engine.rng import poisson_from_uniform, random_block, u32_below, uniform_from_words
+from survsim.engine.rng import (
+    block_size,
+    poisson_from_uniform,
+    random_block,
+    u32_below,
+    uniform_from_words,
+)
 
 __all__ = ["DemographyParams", "Newborn", "demography_day"]
 
@@ -44,14 +50,30 @@ class DemographyParams(StrictModel):
 
 
 @nb.njit(cache=True)
-def demography_day(day, seed, streams, daily_death, replacement, majority_days, grievance_a,
-                   grievance_b, pi0, suspicion0, B, K, k_births, k_natural, k_age):  # fmt: skip
+def demography_day(
+    day,
+    seed,
+    streams,
+    daily_death,
+    replacement,
+    majority_days,
+    grievance_a,
+    grievance_b,
+    pi0,
+    suspicion0,
+    B,
+    K,
+    k_births,
+    k_natural,
+    k_age,
+):
     """Natural deaths, newborns in today's dead slots, coming of age (in that order)."""
     s_death, s_pick, s_birth = streams[0], streams[1], streams[2]
     n = B.status.shape[0]
-    for block in range((n + _BLOCK - 1) // _BLOCK):
-        lo = block * _BLOCK
-        size = min(_BLOCK, n - lo)
+    width = block_size(daily_death, _BLOCK)
+    for block in range((n + width - 1) // width):
+        lo = block * width
+        size = min(width, n - lo)
         w0, w1, _, _ = random_block(seed, s_death, day, block, 0)
         deaths = poisson_from_uniform(uniform_from_words(w0, w1), daily_death * size)
         for d in range(deaths):
