@@ -30,6 +30,7 @@ __all__ = [
     "close_cases",
     "daily_mortality",
     "expected_days_served",
+    "initial_terms",
     "prison_day",
     "term_days",
 ]
@@ -110,6 +111,25 @@ def expected_days_served(p: PunishmentParams) -> float:
     if p.life_share == 0:
         return fixed
     return p.life_share * life + (1 - p.life_share) * fixed
+
+
+@nb.njit(cache=True)
+def initial_terms(seed, stream, picked, median_days, sigma, life_share, status, release):
+    """Day 0's prisoners: each is part way through a term drawn from the term law.
+
+    The remaining term is a uniform fraction of a drawn term (at least a day); life
+    stays life.
+    """
+    for n in range(picked.shape[0]):
+        i = picked[n]
+        w0, w1, w2, w3 = random_block(seed, stream, 0, i, 0)
+        term = term_days(w0, w1, w2, w3, median_days, sigma, life_share)
+        status[i] = 2
+        if term == LIFE:
+            release[i] = LIFE
+        else:
+            v0, v1, _, _ = random_block(seed, stream, 0, i, 1)
+            release[i] = max(1, int(term * uniform_from_words(v0, v1)))
 
 
 @nb.njit(cache=True)

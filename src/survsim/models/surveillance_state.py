@@ -20,11 +20,10 @@ from survsim.apparatus.channels import NO_CHANNEL, computer_checks, recording_ta
 from survsim.apparatus.informants import recruit
 from survsim.apparatus.punishment import (
     COUNTS,
-    LIFE,
     close_cases,
     daily_mortality,
+    initial_terms,
     prison_day,
-    term_days,
 )
 from survsim.engine import Attribute, Plan, Sim, State
 from survsim.models import surveillance_results as results
@@ -237,23 +236,10 @@ class SurveillanceState(Sim):
             return
         chance = min(1.0, wanted / adults.size)
         picked = adults[self.streams.uniform("initial_prisoners", 0, p.agents)[adults] < chance]
-        words = [
-            self.streams.integers(f"initial_term/{x}", 0, 0, 2**32, p.agents) for x in range(4)
-        ]
-        fraction = self.streams.uniform("initial_term/elapsed", 0, p.agents)
         pu = p.punishment
-        for i in picked:
-            term = term_days(
-                np.uint64(words[0][i]),
-                np.uint64(words[1][i]),
-                np.uint64(words[2][i]),
-                np.uint64(words[3][i]),
-                pu.term_median_years * 365.25,
-                pu.term_sigma,
-                pu.life_share,
-            )
-            s.status[i] = 2
-            self.case.release_day[i] = LIFE if term == LIFE else max(1, int(term * fraction[i]))
+        initial_terms(self._seed, np.uint64(self.streams.id("initial_term")), picked,
+                      pu.term_median_years * 365.25, pu.term_sigma, pu.life_share,
+                      s.status, self.case.release_day)  # fmt: skip
 
     def _derive(self) -> None:
         """Values that follow from the parameters (again after a policy event)."""
