@@ -127,8 +127,14 @@ def run(
     _check_writable(out_dir)
     console = Console()
     err_console = Console(stderr=True)
-    sim = build_sim(loaded)
     show_bar = err_console.is_terminal if progress is None else progress
+    if show_bar:
+        note = "building the population and loading the compiled kernels (the first run "
+        note += "on a machine compiles them with numba: a few minutes, once)"
+        with err_console.status(note):
+            sim = build_sim(loaded)
+    else:
+        sim = build_sim(loaded)
     if show_bar:
         bar = _ProgressBar(sim, err_console, loaded.name)
         with bar.progress:
