@@ -9,7 +9,9 @@ import sys
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
+from survsim import cli
 from survsim.cli import main
 
 
@@ -118,7 +120,9 @@ def test_the_main_job_writes_every_output(tmp_path, capsys):
 def test_agents_is_checked(tmp_path, capsys):
     assert main(["run", "epstein", "--agents", "500", "--out", str(tmp_path / "a")]) == 2
     err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("survsim: error: ")
     assert "--agents: model civil_violence has no agents parameter" in err
+    assert "surveillance_state" in err  # says where --agents applies
     assert main(["run", "--agents", "50", "--out", str(tmp_path / "b")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "params.agents = 50" in err
@@ -201,3 +205,74 @@ def test_unwritable_output_is_refused_before_the_run(tmp_path, capsys):
     code = main(["run", "epstein", "--out", str(blocker / "run")])
     err = capsys.readouterr().err
     assert code == 2 and "cannot write" in err and err.count("\n") == 1
+
+
+def test_agents_wins_over_set_like_steps(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["run", "--agents", "300", "--set", "agents=50", "--steps", "1", "--out", str(out)]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert json.loads((out / "manifest.json").read_text())["parameters"]["agents"] == 300
+
+
+def test_default_scenario_is_the_main_job_once_installed(tmp_path, monkeypatch):
+    assert cli.default_scenario() == "dprk"
+    monkeypatch.setattr(cli, "builtin_scenarios", lambda: {"epstein": "Epstein (2002)"})
+    assert cli.default_scenario() == "epstein"
+    assert main(["run", "--steps", "2", "--out", str(tmp_path / "run")]) == 0
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["scenario"] == "epstein"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (25_700_000, "25,700,000"),
+        (3000, "3,000"),
+        (94_233.37, "94,230"),  # four significant digits, thousands separated
+        (8567.12, "8,567"),
+        (0.0085471, "0.008547"),
+        (0.5, "0.5"),
+        (-123_456.0, "-123,500"),
+        (0.0, "0"),
+        (float("nan"), "nan"),
+        (True, "true"),
+        ("civil_violence", "civil_violence"),
+    ],
+)
+def test_summary_values_are_readable(value, shown):
+    assert cli._shown(value) == shown
+
+
+def test_summary_prints_nested_sections_after_the_top_level(tmp_path, capsys, monkeypatch):
+    facts = {"model": "civil_violence", "prisoners": 11, "national": {"prisoners": 94_233.4,
+             "informants": 197_033}, "queues": {"ssd": 41, "longest": {"day": 3}}}  # fmt: skip
+    monkeypatch.setattr(cli, "summary", lambda sim: facts)
+    assert main(["run", "epstein", "--steps", "2", "--out", str(tmp_path / "run")]) == 0
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    labels = [line.split("  ")[0] for line in lines if line]
+    at = -1
+    for label in ["run", "model", "prisoners", "national-scale estimates", "prisoners",
+                  "informants", "queues", "ssd", "longest: day", "time", "build"]:  # fmt: skip
+        at = labels.index(label, at + 1)  # each after the one before, or ValueError
+    assert any(line.startswith("prisoners") and line.endswith("94,230") for line in lines)
+    assert any(line.startswith("informants") and line.endswith("197,033") for line in lines)
+    assert any(line.startswith("longest: day") and line.endswith("3") for line in lines)
+
+
+def test_scenario_list_shows_each_model(capsys):
+    assert main(["scenario", "list"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    for name, model in [("dprk", "surveillance_state"), ("epstein_run2", "civil_violence")]:
+        row = next(r for r in rows if f" {name} " in r)
+        assert model in row
+
+
+def test_scenario_show_prints_nested_parameters_and_dotted_sources(capsys):
+    argv = ["scenario", "show", "dprk", "--set", "agencies.ssd.personnel=60000"]
+    assert main(argv) == 0
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert shown["params"]["agencies"]["ssd"] == {"personnel": 60000, "political_share": 0.5}
+    assert shown["params"]["agencies"]["mps"]["personnel"] == 175_000
+    assert "at least 50,000" in shown["sources"]["agencies.ssd.personnel"]
+    assert main(["scenario", "show", "dprk", "--set", "agencies.ssd.rank=1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "(allowed: personnel, political_share)" in err

@@ -55,11 +55,21 @@ def run_scenario(
 
 
 def summary(sim: Sim) -> dict[str, Any]:
-    """The headline numbers of a run, as plain data."""
+    """The headline numbers of a run, as plain data.
+
+    Args:
+        sim: a finished (or running) simulation.
+
+    Returns:
+        ``model, steps, seed`` and the model's own numbers: those of its ``summary()`` method
+        where it has one (surveillance_state, with national estimates under ``national``),
+        computed here from the time series for civil_violence.
+    """
     table = sim.timeseries()
     out: dict[str, Any] = {"model": sim.model_name, "steps": sim.t, "seed": sim.seed}
-    if hasattr(sim, "summary"):
-        out.update(sim.summary())
+    model_summary = getattr(sim, "summary", None)
+    if callable(model_summary):
+        out.update(model_summary())
     if sim.model_name == "civil_violence":
         citizens = max(sim.n_citizens, 1)
         active = table.column("active").to_numpy() / citizens
@@ -103,27 +113,42 @@ def manifest(sim: Sim, scenario: Scenario, files: list[str]) -> dict[str, Any]:
 
 
 def save_run(sim: Sim, scenario: Scenario, out: str | Path) -> Path:
-    """Write the run folder: ``timeseries.parquet``, figures, ``manifest.json``.
+    """Write the run folder, which appears complete or not at all.
 
-    The folder appears complete or not at all.
+    It holds ``timeseries.parquet``, ``open_speech.parquet`` (models that tally open
+    speech), ``summary.json``, the model's figures (PNG), ``report.html`` (one
+    self-contained file embedding those figures) and ``manifest.json``.
+
+    Args:
+        sim: the finished simulation.
+        scenario: the scenario it ran (name, description, parameters, sources).
+        out: the folder to create; it must not exist or be empty.
+
+    Returns:
+        The created folder.
+
+    Raises:
+        OutputExistsError: ``out`` exists and is not empty.
     """
     title = f"{scenario.name} (seed {sim.seed})"
+    # write_run_dir calls the writers in this dict's insertion order, all in one temporary
+    # folder: the figures come before report.html (which reads them) and the manifest last.
     writers: dict[str, Any] = {
         "timeseries.parquet": lambda path: write_parquet_atomic(sim.timeseries(), path)
     }
-    if hasattr(sim, "open_speech"):
+    if callable(getattr(sim, "open_speech", None)):
         writers["open_speech.parquet"] = lambda path: write_parquet_atomic(sim.open_speech(), path)
     facts = summary(sim)
     writers["summary.json"] = lambda path: write_json_atomic(facts, path)
-    figures = [name for name, _ in FIGURES.get(sim.model_name, [])]
-    for name, draw in FIGURES.get(sim.model_name, []):
+    figures = FIGURES.get(sim.model_name, [])
+    for name, draw in figures:
         writers[name] = lambda path, draw=draw: draw(sim, path, title)
     writers["report.html"] = lambda path: write_report(
         path,
         title=f"survsim: {scenario.name}, seed {sim.seed}, {sim.t} steps",
         description=scenario.description,
         summary=facts,
-        figures={name: (path.parent / name, CAPTIONS.get(name, "")) for name in figures},
+        figures={name: (path.parent / name, CAPTIONS.get(name, "")) for name, _ in figures},
         sources=scenario.sources,
         parameters=scenario.params.model_dump(),
     )

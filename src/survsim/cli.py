@@ -6,16 +6,18 @@ nothing is written.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import yaml
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -29,8 +31,10 @@ from survsim.scenario import builtin_scenarios, load_scenario
 
 __all__ = ["app", "main"]
 
-#: The main job: ``survsim run`` with no scenario runs this one.
+#: The main job: ``survsim run`` with no scenario runs this one (once it is installed).
 DEFAULT_SCENARIO = "dprk"
+#: What ``survsim run`` runs while the main job's scenario file is not installed.
+FALLBACK_SCENARIO = "epstein"
 
 app = typer.Typer(
     add_completion=False,
@@ -66,6 +70,24 @@ def _check_writable(out: Path) -> None:
         raise SurvsimError(f"--out {out}: cannot write in {parent}: {exc.strerror}") from None
 
 
+def default_scenario() -> str:
+    """The scenario ``survsim run`` runs when none is named: the main job, if installed."""
+    return DEFAULT_SCENARIO if DEFAULT_SCENARIO in builtin_scenarios() else FALLBACK_SCENARIO
+
+
+def _agents_override(scenario: str, agents: int) -> str:
+    """``--agents N`` as an override; like ``--steps`` it wins over ``--set``."""
+    model = load_scenario(scenario).model
+    if "agents" not in MODELS[model][1].model_fields:
+        having = [m for m, (_, p) in MODELS.items() if "agents" in p.model_fields]
+        raise SurvsimError(
+            f"--agents: model {model} has no agents parameter (its size is set by its own "
+            f"parameters, see 'survsim scenario show {scenario}'; --agents is for "
+            f"{', '.join(having) or 'no installed model'})"
+        )
+    return f"params.agents={agents}"
+
+
 class _ProgressBar:
     """A rich progress bar fed by the simulation's step hook (refreshes a few times/s)."""
 
@@ -94,8 +116,12 @@ class _ProgressBar:
 @app.command()
 def run(
     scenario: Annotated[
-        str, typer.Argument(help="a built-in scenario name or a YAML file")
-    ] = DEFAULT_SCENARIO,
+        str | None,
+        typer.Argument(
+            help=f"a built-in scenario name or a YAML file (default: {DEFAULT_SCENARIO})",
+            show_default=False,
+        ),
+    ] = None,
     steps: Annotated[int | None, typer.Option(help="steps to simulate")] = None,
     agents: Annotated[
         int | None, typer.Option(help="simulated people (surveillance_state; default 100,000)")
@@ -113,15 +139,11 @@ def run(
     ] = None,
 ) -> None:
     """Run a scenario and write its time series, tables, plots, report and manifest."""
+    if scenario is None:
+        scenario = default_scenario()
     overrides = list(set_ or [])
     if agents is not None:
-        model = load_scenario(scenario).model
-        if "agents" not in MODELS[model][1].model_fields:
-            raise SurvsimError(
-                f"--agents: model {model} has no agents parameter (allowed only for "
-                f"{', '.join(m for m, (_, p) in MODELS.items() if 'agents' in p.model_fields)})"
-            )
-        overrides.insert(0, f"params.agents={agents}")
+        overrides.append(_agents_override(scenario, agents))
     loaded = load_scenario(scenario, overrides, steps=steps, seed=seed)
     out_dir = check_output_dir(out) if out is not None else _default_out(loaded.name, loaded.seed)
     _check_writable(out_dir)
@@ -149,35 +171,64 @@ def run(
 
 
 def _shown(value: object) -> str:
+    """A value as the summary shows it: ints with separators, floats to 4 significant digits."""
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
+        if not math.isfinite(value) or abs(value) < 1e4:
+            return f"{value:,.4g}"
+        digits = 3 - math.floor(math.log10(abs(value)))
+        return f"{round(value, digits):,.0f}"
     return str(value)
 
 
+def _rows(facts: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """(label, shown value) for each fact; nested mappings become ``outer: inner`` labels."""
+    rows = []
+    for key, value in facts.items():
+        label = f"{prefix}{key.replace('_', ' ')}"
+        if isinstance(value, dict):
+            rows += _rows(value, f"{label}: ")
+        else:
+            rows.append((label, _shown(value)))
+    return rows
+
+
+#: Titles of the summary's nested sections (others are titled by their key).
+SECTION_TITLES = {"national": "national-scale estimates"}
+
+
+def _summary_sections(facts: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The summary as titled sections: top-level facts first, then each nested mapping."""
+    top = {k: v for k, v in facts.items() if not isinstance(v, dict)}
+    sections = [("run", _rows(top))]
+    for key, value in facts.items():
+        if isinstance(value, dict):
+            sections.append((SECTION_TITLES.get(key, key.replace("_", " ")), _rows(value)))
+    return sections
+
+
 def _print_summary(console: Console, name: str, sim: Sim, folder: Path) -> None:
-    facts = summary(sim)
-    national = facts.pop("national", None)
-    table = Table(title=f"survsim run {name}", show_header=False, box=None, pad_edge=False)
+    table = Table(
+        title=f"survsim run {name}", title_justify="left", box=box.SIMPLE_HEAD, show_header=False
+    )
     table.add_column(style="bold")
     table.add_column(justify="right")
-    for key, value in facts.items():
-        table.add_row(key.replace("_", " "), _shown(value))
-    if isinstance(national, dict):
+    run_s = sim.timings["run_s"]
+    rate = sim.agents * sim.t / max(run_s, 1e-9) if hasattr(sim, "agents") else 0.0
+    timings = [
+        ("build", f"{sim.timings['build_s']:.3f} s"),
+        ("compile (numba, cached after the first run)", f"{sim.timings['jit_s']:.3f} s"),
+        ("run", f"{run_s:.3f} s"),
+        ("speed", f"{rate / 1e6:.1f} M agent-steps/s"),
+    ]
+    for title, rows in [*_summary_sections(summary(sim)), ("time", timings)]:
+        table.add_row(f"[underline]{title}[/underline]", "")
+        for label, shown in rows:
+            table.add_row(label, shown)
         table.add_section()
-        table.add_row("[underline]national-scale estimates[/underline]", "")
-        for key, value in national.items():
-            table.add_row(key.replace("_", " "), _shown(value))
-        table.add_section()
-    rate = sim.agents * sim.t / max(sim.timings["run_s"], 1e-9) if hasattr(sim, "agents") else 0
-    table.add_row("build time", f"{sim.timings['build_s']:.3f} s")
-    table.add_row(
-        "compile time", f"{sim.timings['jit_s']:.3f} s (numba; cached after the first run)"
-    )
-    table.add_row("run time", f"{sim.timings['run_s']:.3f} s ({rate / 1e6:.1f} M agent-steps/s)")
     console.print(table)
     console.print(f"results in {folder}", soft_wrap=True, highlight=False)
 

@@ -12,10 +12,14 @@ A scenario file looks like this (the built-in ones live in ``survsim/scenarios/`
     sources:
       legitimacy: Epstein (2002) Run 5; Mesa 3.3.1 default
 
+Parameters may be nested groups (``agencies: {ssd: {personnel: 50000}}``); ``sources``
+then names them by dotted path (``agencies.ssd.personnel: "seed article: ..."``), and so
+do ``--set`` overrides (``params.agencies.ssd.personnel=60000``, or without ``params.``).
+
 Files are read with ``yaml.safe_load`` only. Every key is checked: an unknown key, a
 value of the wrong type or out of range, or parameters that do not fit together is a
-:class:`~survsim.errors.ScenarioError` with one line that names the key, the value and
-what is allowed.
+:class:`~survsim.errors.ScenarioError` with one line that names the full dotted key, the
+value and what is allowed (for an unknown key: the keys allowed at that level).
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ from __future__ import annotations
 import math
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, NamedTuple, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
 
 from survsim.errors import ScenarioError
 from survsim.models import MODELS
@@ -86,22 +92,104 @@ class Scenario(BaseModel):
 # -- error messages ---------------------------------------------------------------------
 
 
-def _allowed(model: type[BaseModel], field: str) -> str:
-    """What a field allows, from its type and its bounds."""
-    info = model.model_fields.get(field)
-    if info is None:
-        return ""
-    bounds = {}
-    for item in info.metadata:
-        for key in ("ge", "gt", "le", "lt", "min_length", "max_length"):
+def _options(annotation: Any) -> list[Any]:
+    """The types an annotation allows: unions and ``Optional`` opened, ``Annotated`` unwrapped."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _options(get_args(annotation)[0])
+    if origin is Union or origin is UnionType:
+        return [o for a in get_args(annotation) for o in _options(a) if o is not type(None)]
+    return [annotation]
+
+
+def _is_model(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, BaseModel)
+
+
+def _group(annotation: Any) -> type[BaseModel] | None:
+    """The parameter group (pydantic model) a field holds, if it holds exactly one."""
+    models = [o for o in _options(annotation) if _is_model(o)]
+    return models[0] if len(models) == 1 else None
+
+
+def _type_name(annotation: Any) -> str:
+    """``int``, ``float | None``, ``list[PolicyEvent]``: a type as a user reads it."""
+    options = _options(annotation)
+    if len(options) > 1:
+        return " | ".join(_type_name(o) for o in options)
+    kind = options[0] if options else annotation
+    origin = get_origin(kind)
+    if origin is not None and get_args(kind):
+        inner = ", ".join("..." if a is Ellipsis else _type_name(a) for a in get_args(kind))
+        return f"{getattr(origin, '__name__', str(origin))}[{inner}]"
+    return getattr(kind, "__name__", str(kind))
+
+
+def _is_tag(step: Any, option: Any) -> bool:
+    """Whether ``step`` is pydantic's label for one member of a union (not a key)."""
+    if not isinstance(step, str):
+        return False
+    tag = _type_name(option).replace(" ", "")
+    return step.replace(" ", "") == tag or step.endswith((f", {tag}]", f"[{tag}]"))
+
+
+class _Where(NamedTuple):
+    """Where an error's ``loc`` points, found by walking the parameter classes."""
+
+    key: str  # dotted, list indices included, union labels left out
+    group: type[BaseModel] | None  # the model one level up, whose keys are allowed there
+    field: FieldInfo | None  # the field the key names, if it is one
+    annotation: Any  # the declared type at the key, if known
+
+
+def _locate(model: type[BaseModel], loc: tuple[Any, ...]) -> _Where:
+    """Walk ``loc`` (field names, list indices, dict keys) through the model classes."""
+    parts: list[str] = []
+    current: Any = model
+    group: type[BaseModel] | None = None
+    field: FieldInfo | None = None
+    declared: Any = model
+    for step in loc:
+        options = _options(current) if current is not None else []
+        if len(options) > 1 and any(_is_tag(step, o) for o in options):
+            current = next(o for o in options if _is_tag(step, o))
+            continue  # a union member's label: the key and its declared type stay
+        parts.append(str(step))
+        group, field, current = _group(current) if current is not None else None, None, None
+        for option in options:
+            origin, args = get_origin(option), get_args(option)
+            if _is_model(option) and isinstance(step, str) and step in option.model_fields:
+                group, field = option, option.model_fields[step]
+                current = field.annotation
+            elif origin in (list, tuple, set, frozenset) and isinstance(step, int) and args:
+                fixed = origin is tuple and Ellipsis not in args and step < len(args)
+                current = args[step] if fixed else args[0]
+            elif origin is dict and len(args) == 2:
+                current = args[1]
+            else:
+                continue
+            break
+        declared = current
+    return _Where(".".join(parts), group, field, declared)
+
+
+def _allowed(where: _Where) -> str:
+    """What the value at ``where`` allows, from its type and its bounds."""
+    if where.field is None:
+        return _type_name(where.annotation) if where.annotation is not None else ""
+    limits = {}
+    for item in where.field.metadata:
+        for key in ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern"):
             if getattr(item, key, None) is not None:
-                bounds[key] = getattr(item, key)
-    kind = getattr(info.annotation, "__name__", str(info.annotation))
-    lo = f">= {bounds['ge']}" if "ge" in bounds else f"> {bounds['gt']}" if "gt" in bounds else ""
-    hi = f"<= {bounds['le']}" if "le" in bounds else f"< {bounds['lt']}" if "lt" in bounds else ""
-    if lo or hi:
-        return f"{kind} {' and '.join(x for x in (lo, hi) if x)}"
-    return kind
+                limits[key] = getattr(item, key)
+    words = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    bounds = [f"{words[k]} {v}" for k, v in limits.items() if k in words]
+    bounds += [f"length {'>=' if k == 'min_length' else '<='} {v}"
+               for k, v in limits.items() if k.endswith("_length")]  # fmt: skip
+    if "pattern" in limits:
+        bounds.append(f"matching {limits['pattern']!r}")
+    kind = _type_name(where.field.annotation)
+    return f"{kind} {' and '.join(bounds)}" if bounds else kind
 
 
 def _show(value: Any) -> str:
@@ -109,43 +197,26 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _model_at(model: type[BaseModel], loc: tuple) -> tuple[type[BaseModel], str]:
-    """The pydantic model that holds the field at ``loc``, and that field's name."""
-    for step in loc[:-1]:
-        info = model.model_fields.get(str(step)) if isinstance(step, str) else None
-        sub = getattr(info, "annotation", None) if info else None
-        if isinstance(sub, type) and issubclass(sub, BaseModel):
-            model = sub
-        elif info is not None and hasattr(sub, "__args__"):
-            inner = [a for a in sub.__args__ if isinstance(a, type) and issubclass(a, BaseModel)]
-            if inner:
-                model = inner[0]
-    return model, str(loc[-1]) if loc else ""
-
-
 def _one_line(err: ValidationError, where: str, model: type[BaseModel], prefix: str) -> str:
+    """The first error of ``err`` as one line: the full dotted key, the value, what is allowed."""
     first = err.errors()[0]
-    loc = ".".join(str(x) for x in first["loc"])
-    if len(first["loc"]) > 1:
-        model, _ = _model_at(model, first["loc"])
-        first = {**first, "loc": (first["loc"][-1],)}
-    key = f"{prefix}{loc}" if loc else prefix.rstrip(".")
+    at = _locate(model, tuple(first["loc"]))
+    key = f"{prefix}{at.key}" if at.key else prefix.rstrip(".")
     kind = first["type"]
+    value = first.get("input")
     if kind == "extra_forbidden":
-        allowed = ", ".join(model.model_fields)
-        return f"{where}: unknown key '{key}' (allowed: {allowed})"
+        if at.group is None:
+            return f"{where}: unknown key '{key}'"
+        return f"{where}: unknown key '{key}' (allowed: {', '.join(at.group.model_fields)})"
     if kind == "missing":
         return f"{where}: missing key '{key}'"
-    if kind in ("value_error", "assertion_error") and (
-        not loc or isinstance(first.get("input"), dict)
-    ):
+    if kind in ("value_error", "assertion_error") and (not at.key or isinstance(value, dict)):
         message = str(first.get("ctx", {}).get("error", first["msg"]))
-        return f"{where}: {key}: {message}" if loc else f"{where}: {message}"
+        return f"{where}: {key}: {message}" if at.key else f"{where}: {message}"
     if kind == "literal_error":
         expected = first["ctx"]["expected"]
-        return f"{where}: {key} = {_show(first['input'])} is not allowed (allowed: {expected})"
-    allowed = _allowed(model, str(first["loc"][0])) if first["loc"] else ""
-    value = first.get("input")
+        return f"{where}: {key} = {_show(value)} is not allowed (allowed: {expected})"
+    allowed = _allowed(at)
     reason = first["msg"][0].lower() + first["msg"][1:]
     if isinstance(value, float) and not math.isfinite(value):
         reason = "must be a finite number"
@@ -223,7 +294,7 @@ def validate(data: dict[str, Any], where: str, path: str | None = None) -> Scena
         params = params_class.model_validate(head.params)
     except ValidationError as err:
         raise ScenarioError(_one_line(err, where, params_class, "params.")) from None
-    _check_sources(head.sources, params, where)
+    _check_sources(head.sources, params_class, where)
     return Scenario(
         model=head.model,
         name=head.name,
@@ -251,28 +322,56 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
-def _set_path(params: dict[str, Any], path: list[str], value: Any, key: str) -> None:
-    """Set ``params[path[0]][path[1]]... = value``, creating mappings on the way."""
+def _not_a_group(path: list[str], value: Any = None, annotation: Any = None) -> str:
+    what = "a list" if isinstance(value, list) or get_origin(annotation) is list else "a value"
+    return f"params.{'.'.join(path)} is {what}, not a group of keys"
+
+
+def _default_values(info: FieldInfo | None) -> dict[str, Any]:
+    """The values a group the file leaves out gets from its field's default.
+
+    ``mps: Agency = Agency(personnel=175_000, ...)`` must keep 175,000 when only
+    ``mps.political_share`` is set, so the group starts from what its default spells out.
+    """
+    default = info.get_default(call_default_factory=True, validated_data={}) if info else None
+    if isinstance(default, BaseModel):
+        return default.model_dump(exclude_unset=True)
+    return dict(default) if isinstance(default, dict) else {}
+
+
+def _set_path(
+    params: dict[str, Any], path: list[str], value: Any, key: str, group: type[BaseModel] | None
+) -> None:
+    """Set ``params[path[0]][path[1]]... = value``, creating groups on the way.
+
+    ``group`` is the parameter class (``None`` if unknown): it refuses a path through a
+    declared value (``agents.x``) and gives a created group its default's values. Unknown
+    names are left to validation, which lists the keys allowed there.
+    """
     node = params
     for depth, name in enumerate(path[:-1]):
+        info = group.model_fields.get(name) if group is not None else None
+        group = _group(info.annotation) if info is not None else None
+        free = info is not None and any(get_origin(o) is dict for o in _options(info.annotation))
         child = node.get(name)
-        if child is None:
-            child = node[name] = {}
-        elif not isinstance(child, dict):
-            where = ".".join(path[: depth + 1])
-            raise ScenarioError(f"--set {key}: params.{where} is a value, not a group of keys")
-        else:
-            child = node[name] = dict(child)
-        node = child
+        if (info is not None and group is None and not free) or not isinstance(child, dict | None):
+            where = _not_a_group(path[: depth + 1], child, info.annotation if info else None)
+            raise ScenarioError(f"--set {key}: {where}")
+        node[name] = dict(child) if child is not None else _default_values(info)
+        node = node[name]
     node[path[-1]] = value
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply ``--set key=value`` overrides to scenario data (a new dict is returned).
 
-    A key is a top-level key (``steps``, ``seed``, ``description``), ``params.PATH`` with
-    a dotted path of any depth (``params.agencies.ssd.personnel``) or, for short, the
-    path without ``params.``.
+    A key is a top-level key (``steps``, ``seed``, ``description``, ``name``),
+    ``params.PATH`` with a dotted path of any depth (``params.agencies.ssd.personnel``) or,
+    for short, the path without ``params.`` (``legitimacy``, ``agencies.ssd.personnel``).
+    Groups the file does not spell out are created; a path through a value is an error.
+
+    Raises:
+        ScenarioError: a malformed override, or a path through a value (one line).
     """
     if not overrides:
         return dict(data)
@@ -281,6 +380,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         raise ScenarioError(
             f"params: expected a mapping of parameter names to values, got {params!r}"
         )
+    model = data.get("model")
+    params_class = MODELS[model][1] if isinstance(model, str) and model in MODELS else None
     data = {**data, "params": dict(params)}
     for text in overrides:
         key, value = parse_override(text)
@@ -289,21 +390,29 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             continue
         path = key[len("params.") :] if key.startswith("params.") else key
         parts = path.split(".")
-        if not all(parts):
+        if key == "params" or not all(parts):
             raise ScenarioError(f"--set {key}: not a parameter path (example: params.speech.delta)")
-        _set_path(data["params"], parts, value, key)
+        _set_path(data["params"], parts, value, key, params_class)
     return data
 
 
-def _check_sources(sources: dict[str, str], params: BaseModel, where: str) -> None:
+def _check_sources(sources: dict[str, str], params_class: type[BaseModel], where: str) -> None:
     """Every key of ``sources`` must name a parameter (dotted paths for nested ones)."""
     for key in sources:
-        node: Any = params
-        for name in key.split("."):
-            fields = getattr(type(node), "model_fields", None)
-            if fields is None or name not in fields:
-                raise ScenarioError(f"{where}: sources names unknown parameter '{key}'")
-            node = getattr(node, name)
+        parts = key.split(".")
+        group: type[BaseModel] | None = params_class
+        annotation: Any = None
+        for depth, name in enumerate(parts):
+            if group is None:
+                reason = _not_a_group(parts[:depth], annotation=annotation)
+            elif name not in group.model_fields:
+                level = f" under params.{'.'.join(parts[:depth])}" if depth else ""
+                reason = f"allowed{level}: {', '.join(group.model_fields)}"
+            else:
+                annotation = group.model_fields[name].annotation
+                group = _group(annotation)
+                continue
+            raise ScenarioError(f"{where}: sources names unknown parameter '{key}' ({reason})")
 
 
 def load_scenario(

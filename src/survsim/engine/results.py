@@ -28,6 +28,7 @@ __all__ = [
     "write_json_atomic",
     "write_parquet_atomic",
     "write_run_dir",
+    "write_text_atomic",
 ]
 
 
@@ -62,6 +63,28 @@ def write_json_atomic(data: Mapping[str, Any], path: str | Path) -> Path:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2, sort_keys=False, default=str)
             handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text_atomic(text: str, path: str | Path) -> Path:
+    """Write ``text`` to ``path`` as UTF-8, atomically.
+
+    Args:
+        text: the whole content of the file.
+        path: where to write; the folder must exist.
+
+    Returns:
+        The written path.
+    """
+    path = Path(path)
+    fd, tmp = _atomic_target(path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

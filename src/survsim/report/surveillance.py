@@ -11,8 +11,21 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
-__all__ = ["plot_daily_story", "plot_open_speech", "plot_prisoners", "plot_reports_by_channel"]
+__all__ = [
+    "CHANNELS",
+    "open_speech_points",
+    "plot_daily_story",
+    "plot_open_speech",
+    "plot_prisoners",
+    "plot_reports_by_channel",
+]
+
+#: Bins with fewer people present than this are left out of the open-speech figure.
+MIN_PRESENT = 30
+#: The largest group-size bin of ``open_speech``: it holds groups of 16 or more.
+K_TOP = 16
 
 CHANNELS = (
     "informant",
@@ -40,6 +53,10 @@ COLOURS = {
     "failure_to_report": "#8e44ad",
     "family": "#e67e22",
 }
+#: Evidence that people gave (listeners, informants) and evidence that machines or
+#: officials collected; the bars of the channel figure are coloured by the two.
+PEOPLE = frozenset({"informant", "ordinary", "defensive", "fabricated", "failure_to_report"})
+CHANNEL_COLOURS = {"people": "#c0392b", "technical": "#34495e"}
 
 
 def _rolling(x: np.ndarray, days: int = 7) -> np.ndarray:
@@ -56,7 +73,18 @@ def _col(table: pa.Table, name: str) -> np.ndarray:
 
 
 def plot_daily_story(table: pa.Table, path: str | Path, title: str = "") -> Path:
-    """Four panels: speech, reports, convictions by kind, the falsification gap."""
+    """Four panels: speech, reports, convictions by kind, the falsification gap.
+
+    Daily flows are drawn from day 1 (day 0 is the starting state) as 7-day trailing means.
+
+    Args:
+        table: the run's time series (one row per day, the columns of ``sim.timeseries()``).
+        path: where to write the PNG.
+        title: the figure's title.
+
+    Returns:
+        The written path.
+    """
     day = _col(table, "day")[1:]
     rows = table.slice(1)
     fig = Figure(figsize=(11, 7), dpi=100, layout="constrained")
@@ -67,7 +95,7 @@ def plot_daily_story(table: pa.Table, path: str | Path, title: str = "") -> Path
     a.set_title("Who says what they think")
     b = a.twinx()
     b.plot(day, _col(rows, "dissenters"), color="#7f8c8d", ls="--", label="dissenters (g > T)")
-    b.set_ylabel("dissenters")
+    b.set_ylabel("dissenters (people)")
     a.legend(loc="upper left", fontsize=8)
     b.legend(loc="upper right", fontsize=8)
     a = ax[0, 1]
@@ -79,16 +107,16 @@ def plot_daily_story(table: pa.Table, path: str | Path, title: str = "") -> Path
     a.set_title("Reports and cases")
     a.legend(fontsize=8)
     a = ax[1, 0]
-    for kind in ("true", "false", "failure_to_report", "family"):
+    for kind in ("true", "false", "family", "failure_to_report"):
         a.plot(
             day,
-            np.cumsum(_col(rows, f"convictions_{kind}")),
+            _rolling(_col(rows, f"convictions_{kind}")),
             color=COLOURS[kind],
             label=kind.replace("_", " "),
         )
-    a.set_ylabel("convictions so far")
+    a.set_ylabel("convictions per day (7-day mean)")
     a.set_xlabel("day")
-    a.set_title("Convictions by kind (cumulative)")
+    a.set_title("Convictions by kind")
     a.legend(fontsize=8)
     a = ax[1, 1]
     a.plot(day, _col(rows, "falsification_gap"), color="#8e44ad")
@@ -103,41 +131,79 @@ def plot_daily_story(table: pa.Table, path: str | Path, title: str = "") -> Path
     return Path(path)
 
 
+def open_speech_points(
+    speech: pa.Table, min_present: int = MIN_PRESENT
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The points of the open-speech figure: per context, k, rate and 95% half-width.
+
+    The half-width is the binomial ``1.96 * sqrt(p (1 - p) / present)``; bins with fewer
+    than ``min_present`` people present are left out, and so are contexts with no bin left.
+
+    Args:
+        speech: the table of ``sim.open_speech()``.
+        min_present: the fewest people present for a bin to be shown.
+
+    Returns:
+        Context -> (group sizes, open-speech rates, half-widths), in increasing group size,
+        contexts in their order of first appearance in the table.
+    """
+    contexts = np.asarray(speech.column("context").to_pylist(), dtype=object)
+    k = _col(speech, "group_size").astype(np.int64)
+    present = _col(speech, "present").astype(np.int64)
+    rate = _col(speech, "open_speech_rate").astype(float)
+    out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for context in dict.fromkeys(contexts.tolist()):
+        mask = (contexts == context) & (present >= min_present) & (k >= 2)
+        if not mask.any():
+            continue
+        order = np.argsort(k[mask], kind="stable")
+        p, n = rate[mask][order], present[mask][order]
+        out[context] = (k[mask][order], p, 1.96 * np.sqrt(p * (1 - p) / n))
+    return out
+
+
 def plot_open_speech(speech: pa.Table, path: str | Path, title: str = "") -> Path:
-    """Open-speech rate by group size k per context, with 95% binomial intervals."""
+    """Open-speech rate by group size k, one line per context, with 95% binomial intervals.
+
+    Only bins with at least ``MIN_PRESENT`` people present are drawn; the last bin, k = 16,
+    holds groups of 16 or more. A dotted line marks k = 3, where "three or more" begins.
+
+    Args:
+        speech: the table of ``sim.open_speech()``.
+        path: where to write the PNG.
+        title: the figure's title.
+
+    Returns:
+        The written path.
+    """
     fig = Figure(figsize=(8, 5), dpi=100, layout="constrained")
     ax = fig.add_subplot()
-    contexts = speech.column("context").to_pylist()
-    k = _col(speech, "group_size")
-    present = _col(speech, "present")
-    rate = _col(speech, "open_speech_rate")
-    drawn = 0
-    for context in dict.fromkeys(contexts):
-        mask = (np.array(contexts) == context) & (present >= 30) & (k <= 12)
-        if mask.sum() == 0:
-            continue
-        drawn += 1
-        err = 1.96 * np.sqrt(rate[mask] * (1 - rate[mask]) / present[mask])
+    points = open_speech_points(speech)
+    for context, (k, rate, half_width) in points.items():
         ax.errorbar(
-            k[mask],
-            rate[mask],
-            yerr=err,
+            k,
+            rate,
+            yerr=half_width,
             marker="o",
             ms=4,
             capsize=2,
             color=COLOURS.get(context),
             label=context,
         )
+    ax.set_xlim(1.5, K_TOP + 0.5)
+    ticks = np.arange(2, K_TOP + 1)
+    ax.set_xticks(ticks, [f"{t}+" if t == K_TOP else str(t) for t in ticks])
+    ax.set_ylim(0, 1.05 * max([1e-9, *(float(np.max(r + h)) for _, r, h in points.values())]))
     ax.axvline(3, color="#555", ls=":", lw=1)
-    ax.text(3.05, ax.get_ylim()[1] * 0.95, "three people", fontsize=8, va="top")
+    ax.text(3.1, 0.97, "three or more", transform=ax.get_xaxis_transform(), fontsize=8,
+            va="top")  # fmt: skip
     ax.set_xlabel("people present (k)")
     ax.set_ylabel("share of those present who spoke openly")
-    ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    if drawn:
-        ax.legend(fontsize=8)
+    if points:
+        ax.legend(fontsize=8, title="context")
     else:
-        ax.text(0.5, 0.5, "fewer than 30 people present in every group size",
+        ax.text(0.5, 0.5, f"fewer than {MIN_PRESENT} people present in every bin",
                 transform=ax.transAxes, ha="center")  # fmt: skip
     ax.set_title(title or "Open speech by group size: the 'three or more' curve")
     fig.savefig(path, format="png")
@@ -145,18 +211,33 @@ def plot_open_speech(speech: pa.Table, path: str | Path, title: str = "") -> Pat
 
 
 def plot_reports_by_channel(table: pa.Table, path: str | Path, title: str = "") -> Path:
-    """Evidence received over the run, by channel (horizontal bars)."""
+    """Evidence received over the run (day 1 on), by channel, as horizontal bars.
+
+    Bars of evidence that people gave are red, those of technical channels dark blue.
+
+    Args:
+        table: the run's time series (the ``reports_<channel>`` columns are used).
+        path: where to write the PNG.
+        title: the figure's title.
+
+    Returns:
+        The written path.
+    """
     totals = [int(_col(table, f"reports_{c}")[1:].sum()) for c in CHANNELS]
     fig = Figure(figsize=(8, 5), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     y = np.arange(len(CHANNELS))
-    ax.barh(y, totals, color="#34495e")
+    colours = [CHANNEL_COLOURS["people" if c in PEOPLE else "technical"] for c in CHANNELS]
+    ax.barh(y, totals, color=colours)
     ax.set_yticks(y, [c.replace("_", " ") for c in CHANNELS])
     ax.invert_yaxis()
     for yi, v in zip(y, totals, strict=True):
         ax.text(v, yi, f" {v:,}", va="center", fontsize=8)
-    ax.set_xlabel("pieces of evidence over the run")
+    ax.set_xlim(0, max(totals, default=0) * 1.15 or 1)
+    ax.set_xlabel("pieces of evidence over the run (simulated)")
     ax.grid(alpha=0.3, axis="x")
+    handles = [Patch(color=c, label=f"{k} channels") for k, c in CHANNEL_COLOURS.items()]
+    ax.legend(handles=handles, fontsize=8, loc="lower right")
     ax.set_title(title or "Reports by channel")
     fig.savefig(path, format="png")
     return Path(path)
@@ -165,16 +246,29 @@ def plot_reports_by_channel(table: pa.Table, path: str | Path, title: str = "") 
 def plot_prisoners(
     table: pa.Table, path: str | Path, title: str = "", steady_state: float | None = None
 ) -> Path:
-    """Imprisoned and detained people, with the Little's-law steady state if given."""
+    """Imprisoned and detained people over time, with the Little's-law steady state if given.
+
+    Args:
+        table: the run's time series (``day, imprisoned, detained``).
+        path: where to write the PNG.
+        title: the figure's title.
+        steady_state: the long-run number of prisoners that the admissions imply (admissions
+            per day times mean days served); no line when None or not finite.
+
+    Returns:
+        The written path.
+    """
     day = _col(table, "day")
     fig = Figure(figsize=(8, 4.5), dpi=100, layout="constrained")
     ax = fig.add_subplot()
-    ax.plot(day, _col(table, "imprisoned"), color="#2c3e50", label="imprisoned")
-    ax.plot(day, _col(table, "detained"), color="#e67e22", label="detained")
+    ax.plot(day, _col(table, "imprisoned"), color=COLOURS["true"], label="imprisoned")
+    ax.plot(day, _col(table, "detained"), color=COLOURS["family"], label="detained")
     if steady_state is not None and np.isfinite(steady_state):
-        ax.axhline(steady_state, color="#c0392b", ls="--", label="steady state (Little's law)")
+        ax.axhline(steady_state, color=COLOURS["false"], ls="--",
+                   label="steady state (Little's law)")  # fmt: skip
     ax.set_xlabel("day")
     ax.set_ylabel("people (simulated)")
+    ax.set_xlim(day[0], max(day[-1], 1))
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
