@@ -13,6 +13,8 @@ import pyarrow as pa
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from survsim.apparatus.cases import EVIDENCE
+
 __all__ = [
     "CHANNELS",
     "open_speech_points",
@@ -27,19 +29,8 @@ MIN_PRESENT = 30
 #: The largest group-size bin of ``open_speech``: it holds groups of 16 or more.
 K_TOP = 16
 
-CHANNELS = (
-    "informant",
-    "ordinary",
-    "defensive",
-    "fabricated",
-    "failure_to_report",
-    "microphone",
-    "wiretap",
-    "correspondence",
-    "border",
-    "cctv",
-    "computer",
-)
+#: Evidence channels, in the order of the ``reports_*`` columns.
+CHANNELS = EVIDENCE
 COLOURS = {
     "household": "#1b9e77",
     "work": "#d95f02",
