@@ -19,15 +19,15 @@ from survsim.apparatus.border import border_coverage
 from survsim.apparatus.channels import NO_CHANNEL, recording_table
 from survsim.apparatus.punishment import (
     COUNTS,
-    close_cases,
     initial_terms,
 )
 from survsim.engine import Attribute, Plan, Sim, State
 from survsim.models import surveillance_results as results
 from survsim.models.surveillance_day import DaySteps
 from survsim.models.surveillance_params import SurveillanceStateParams
+from survsim.society import beliefs as b
 from survsim.society import conversations as conv
-from survsim.society.demography import Newborn, demography_day
+from survsim.society.demography import Newborn
 from survsim.society.population import BORDER, build_population
 from survsim.society.speech import CONTEXTS
 
@@ -440,10 +440,13 @@ class SurveillanceState(DaySteps, Sim):
 
     def compile(self) -> None:
         """Compile (or load from numba's cache) every kernel with one tiny run."""
-        if conv.converse.signatures and close_cases.signatures and demography_day.signatures:
+        if b.observe_arrests.signatures and b.foreign_media_event.signatures:
             return
-        tiny = SurveillanceStateParams(agents=300)
-        SurveillanceState(tiny, seed=0, steps=2, compile=False).run()
+        tiny = SurveillanceState(SurveillanceStateParams(agents=300), seed=0, steps=2,
+                                 compile=False)  # fmt: skip
+        tiny.schedule_foreign_media(1)  # kernels that only run on some days
+        tiny.run()
+        tiny.observe_arrests(np.zeros(1, dtype=np.int64), np.zeros(1, np.bool_))
 
     # -- records -------------------------------------------------------------------------
 
