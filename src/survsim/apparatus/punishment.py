@@ -24,6 +24,7 @@ from survsim.engine.params import StrictModel
 from survsim.engine.rng import random_block, uniform_from_words
 
 __all__ = [
+    "COUNT",
     "COUNTS",
     "LIFE",
     "PunishmentParams",
@@ -53,9 +54,10 @@ COUNTS = (
     "came_of_age",
     "recruited",
 )
-K = {name: i for i, name in enumerate(COUNTS)}
+#: Index of each counter in the day's counts array, by name.
+COUNT = {name: i for i, name in enumerate(COUNTS)}
 _CLOSED, _ACQUITTED, _TRUE, _FALSE, _FTR, _FAMILY, _PURGED, _MOOT, _DROPPED = range(9)
-_ADMITTED, _RELEASED, _DIED = K["admissions"], K["releases"], K["deaths_in_prison"]
+_ADMITTED, _RELEASED, _DIED = COUNT["admissions"], COUNT["releases"], COUNT["deaths_in_prison"]
 LIFE = np.int32(2**31 - 1)  # release day of a life term
 _SENIOR = 4
 

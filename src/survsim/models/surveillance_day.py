@@ -12,15 +12,14 @@ import numpy as np
 from survsim.apparatus import cases as ca
 from survsim.apparatus.channels import computer_checks
 from survsim.apparatus.informants import recruit
-from survsim.apparatus.punishment import COUNTS, close_cases, daily_mortality, prison_day
+from survsim.apparatus.punishment import COUNT as K
+from survsim.apparatus.punishment import close_cases, daily_mortality, prison_day
 from survsim.models.surveillance_params import apply_event
 from survsim.society import beliefs as b
 from survsim.society import conversations as conv
 from survsim.society.demography import demography_day
 
 __all__ = ["DaySteps"]
-
-K = {name: i for i, name in enumerate(COUNTS)}
 
 
 class DaySteps:

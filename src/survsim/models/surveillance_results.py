@@ -18,6 +18,7 @@ import numpy as np
 
 from survsim.apparatus.agencies import AGENCIES, LENGTH
 from survsim.apparatus.cases import EVIDENCE
+from survsim.apparatus.punishment import COUNT as K
 from survsim.apparatus.punishment import COUNTS, expected_days_served
 from survsim.society import conversations as conv
 from survsim.society.beliefs import current
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["DAILY", "open_speech", "record_day", "summary"]
 
 _INT = np.int64
-K = {name: i for i, name in enumerate(COUNTS)}
 #: The daily columns after ``day``, in order.
 DAILY: dict[str, type] = {
     "population": _INT,

@@ -42,7 +42,6 @@ CASE_ATTRIBUTES = [
     Attribute("release_day", np.int32, 0, "people", "end of detention or term; day of death"),
     Attribute("admitted_day", np.int32, -1, "people", "day of admission to prison"),
 ]
-K = {name: i for i, name in enumerate(COUNTS)}
 
 
 class SurveillanceState(DaySteps, Sim):
