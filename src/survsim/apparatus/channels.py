@@ -18,11 +18,10 @@ from pydantic import Field
 from survsim.apparatus.cases import add_evidence
 from survsim.engine.params import StrictModel
 from survsim.engine.rng import (
+    block_count,
     block_size,
-    poisson_from_uniform,
     random_block,
     u32_below,
-    uniform_from_words,
 )
 from survsim.society.population import RegionalShares
 from survsim.society.speech import CONTEXTS
@@ -115,8 +114,7 @@ def computer_checks(
     for block in range((n + width - 1) // width):
         lo = block * width
         size = min(width, n - lo)
-        w0, w1, _, _ = random_block(seed, stream, day, block, 0)
-        checks = poisson_from_uniform(uniform_from_words(w0, w1), rate * size)
+        checks = block_count(seed, stream, day, block, rate * size)
         for c in range(checks):
             word = random_block(seed, stream, day, block, 1 + c)[0]
             h = computer_households[lo + u32_below(word, size)]

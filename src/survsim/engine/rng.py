@@ -27,6 +27,7 @@ import numpy as np
 
 __all__ = [
     "Streams",
+    "block_count",
     "block_size",
     "philox4x32",
     "poisson_from_uniform",
@@ -161,6 +162,17 @@ def block_size(rate, largest):
     if rate * largest <= 64.0:
         return largest
     return max(1, int(64.0 / rate))
+
+
+@nb.njit(cache=True, inline="always")
+def block_count(seed, stream, step, block, lam):
+    """How many events fall in a block of ids: Poisson(``lam``) from the block's sub-0 draw.
+
+    The shared first half of the "events per block" draws (see :func:`block_size`); the
+    events themselves are then picked with the block's later subs.
+    """
+    w0, w1, _, _ = random_block(seed, stream, step, block, 0)
+    return poisson_from_uniform(uniform_from_words(w0, w1), lam)
 
 
 @nb.njit(cache=True)

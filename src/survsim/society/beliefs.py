@@ -14,8 +14,8 @@ from pydantic import Field
 
 from survsim.engine.params import StrictModel
 from survsim.engine.rng import (
+    block_count,
     block_size,
-    poisson_from_uniform,
     random_block,
     u32_below,
     uniform_from_words,
@@ -169,8 +169,7 @@ def update_banned_media(
     for block in range((n + width - 1) // width):
         lo = block * width
         size = min(width, n - lo)
-        w0, w1, _, _ = random_block(seed, stream, day, n + block, 0)
-        count = poisson_from_uniform(uniform_from_words(w0, w1), start * size)
+        count = block_count(seed, stream, day, n + block, start * size)
         for c in range(count):
             w0, w1, w2, _ = random_block(seed, stream, day, n + block, 1 + c)
             i = lo + u32_below(w0, size)

@@ -18,6 +18,7 @@ from pydantic import Field
 from survsim.apparatus.cases import add_evidence
 from survsim.engine.params import StrictModel
 from survsim.engine.rng import (
+    block_count,
     block_size,
     poisson_from_uniform,
     random_block,
@@ -246,8 +247,7 @@ def _starters(day, seed, s_start, rate, n, out):
     for block in range((n + width - 1) // width):
         lo = block * width
         size = min(width, n - lo)
-        w0, w1, _, _ = random_block(seed, s_start, day, block, 0)
-        count = poisson_from_uniform(uniform_from_words(w0, w1), rate * size)
+        count = block_count(seed, s_start, day, block, rate * size)
         for c in range(count):
             if m < out.shape[0]:
                 out[m] = lo + u32_below(random_block(seed, s_start, day, block, 1 + c)[0], size)

@@ -20,8 +20,8 @@ from pydantic import Field
 
 from survsim.engine.params import StrictModel
 from survsim.engine.rng import (
+    block_count,
     block_size,
-    poisson_from_uniform,
     random_block,
     u32_below,
     uniform_from_words,
@@ -74,8 +74,7 @@ def demography_day(
     for block in range((n + width - 1) // width):
         lo = block * width
         size = min(width, n - lo)
-        w0, w1, _, _ = random_block(seed, s_death, day, block, 0)
-        deaths = poisson_from_uniform(uniform_from_words(w0, w1), daily_death * size)
+        deaths = block_count(seed, s_death, day, block, daily_death * size)
         for d in range(deaths):
             i = lo + u32_below(random_block(seed, s_pick, day, block, d)[0], size)
             if B.status[i] == 0:
