@@ -142,8 +142,12 @@ def busy_state(**extra):
 
 
 def test_corroboration_off_counts_one_witness_at_most():
-    on = make(agents=3000, steps=20, **busy_state()).run()
-    off = make(agents=3000, steps=20, **busy_state(cases={"corroboration": False})).run()
+    # No computer checks: a computer finding weighs like a recording but sets no bit.
+    checks_off = {"check_rate": 0.0}
+    on = make(agents=3000, steps=20, **busy_state(channels=checks_off)).run()
+    off = make(
+        agents=3000, steps=20, **busy_state(cases={"corroboration": False}, channels=checks_off)
+    ).run()
     # Same reports until the first verdict differs; evidence per open case is lower.
     open_on = on.case.case_day >= 0
     open_off = off.case.case_day >= 0

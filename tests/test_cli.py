@@ -199,6 +199,29 @@ def test_a_run_too_big_for_memory_is_refused_up_front(tmp_path, capsys):
     assert err.count("\n") == 1 and not out.exists()
 
 
+def test_a_national_run_is_refused_with_its_estimate_where_memory_is_short(
+    tmp_path, capsys, monkeypatch
+):
+    import survsim.engine.memory as memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 2_000_000_000)
+    out = tmp_path / "national"
+    code = main(["run", "dprk", "--agents", "25700000", "--steps", "365", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and not out.exists()
+    assert "needs about 3.9 GB, 2.0 GB available" in err, err
+
+
+def test_the_memory_estimate_covers_the_arrays_a_run_holds():
+    from survsim.models import MEMORY_ESTIMATES, SurveillanceState, SurveillanceStateParams
+
+    p = SurveillanceStateParams(agents=200_000)
+    sim = SurveillanceState(p, seed=1, steps=2)
+    held = sim.pop.nbytes + sim.case.nbytes
+    per_agent = (MEMORY_ESTIMATES["surveillance_state"](p, 2) - 300_000_000) / p.agents
+    assert held / p.agents <= per_agent <= 1.5 * held / p.agents
+
+
 def test_unwritable_output_is_refused_before_the_run(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

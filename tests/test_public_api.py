@@ -22,6 +22,7 @@ EXPECTED = {
     "__version__",
     "build_sim",
     "builtin_scenarios",
+    "check_memory",
     "load_scenario",
     "manifest",
     "run_scenario",

@@ -197,9 +197,11 @@ def test_the_three_or_more_rule_emerges_and_its_control_does_not_break_as_much()
         "params.cases.corroboration=false",
     )
 
+    seeds = 8  # a run of 20,000 people x 365 days takes well under a second
+
     def breaks(overrides):
         out = []
-        for seed in range(3):
+        for seed in range(seeds):
             sim = dprk(
                 20_000, 365, seed=seed, overrides=("params.speech.delta=1.0", *overrides)
             ).run()
@@ -210,6 +212,8 @@ def test_the_three_or_more_rule_emerges_and_its_control_does_not_break_as_much()
     on, control = breaks(()), breaks(off)
     margin, spread = on[:, 0].mean(), on[:, 0].std(ddof=1)
     assert margin > 3 * spread  # the rule emerged
-    se = math.sqrt((on[:, 0].var(ddof=1) + control[:, 0].var(ddof=1)) / 3)
+    se = math.sqrt((on[:, 0].var(ddof=1) + control[:, 0].var(ddof=1)) / seeds)
     assert margin - control[:, 0].mean() > 2 * se  # the control's break is smaller
-    assert on[:, 1].mean() < 0.5 * control[:, 1].mean()  # drop34/drop23: far flatter after 3
+    # drop34 / drop23: flatter after 3 with defensive reporting, beyond the seeds' spread.
+    se = math.sqrt((on[:, 1].var(ddof=1) + control[:, 1].var(ddof=1)) / seeds)
+    assert control[:, 1].mean() - on[:, 1].mean() > 2 * se

@@ -11,7 +11,7 @@ Example:
 
 from importlib.metadata import PackageNotFoundError, version
 
-from survsim.api import build_sim, manifest, run_scenario, save_run, summary
+from survsim.api import build_sim, check_memory, manifest, run_scenario, save_run, summary
 from survsim.errors import ScenarioError, SurvsimError
 from survsim.models import CivilViolence, CivilViolenceParams
 from survsim.models.surveillance_state import SurveillanceState, SurveillanceStateParams
@@ -33,6 +33,7 @@ __all__ = [
     "__version__",
     "build_sim",
     "builtin_scenarios",
+    "check_memory",
     "load_scenario",
     "manifest",
     "run_scenario",

@@ -23,7 +23,7 @@ from survsim.report.html import write_report
 from survsim.report.plots import CAPTIONS, FIGURES
 from survsim.scenario import Scenario
 
-__all__ = ["build_sim", "manifest", "run_scenario", "save_run", "summary"]
+__all__ = ["build_sim", "check_memory", "manifest", "run_scenario", "save_run", "summary"]
 
 
 def build_sim(scenario: Scenario, *, steps: int | None = None, seed: int | None = None) -> Sim:
@@ -34,13 +34,29 @@ def build_sim(scenario: Scenario, *, steps: int | None = None, seed: int | None 
     """
     sim_class = MODELS[scenario.model][0]
     n_steps = scenario.steps if steps is None else steps
-    needed = MEMORY_ESTIMATES[scenario.model](scenario.params, n_steps)
-    check_fits(needed, f"scenario '{scenario.name}'")
+    check_memory(scenario, steps=n_steps)
     return sim_class(
         scenario.params,
         seed=scenario.seed if seed is None else seed,
         steps=n_steps,
     )
+
+
+def check_memory(scenario: Scenario, *, steps: int | None = None) -> int:
+    """Refuse up front a run that would not fit in the memory available now.
+
+    The CLI and the dashboard call this before building anything.
+
+    Returns:
+        The estimated peak bytes of the run.
+
+    Raises:
+        InsufficientMemoryError: "... needs about X GB, Y GB available".
+    """
+    n_steps = scenario.steps if steps is None else steps
+    needed = MEMORY_ESTIMATES[scenario.model](scenario.params, n_steps)
+    check_fits(needed, f"scenario '{scenario.name}'")
+    return needed
 
 
 def run_scenario(

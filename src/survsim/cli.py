@@ -95,8 +95,9 @@ class _ProgressBar:
         self.progress = Progress(
             TextColumn(f"[bold]{label}"),
             BarColumn(),
-            TextColumn("step {task.completed}/{task.total}"),
-            TextColumn("{task.fields[rate]:.0f} steps/s"),
+            TextColumn(f"{sim.step_name} {{task.completed:,}}/{{task.total:,}}"),
+            TextColumn(f"{{task.fields[rate]:.1f}} {sim.step_name}s/s"),
+            TextColumn("time left"),
             TimeRemainingColumn(),
             console=console,
             transient=True,

@@ -1,9 +1,14 @@
 """Cases and evidence: one open case per person (docs/odd.md 4.8).
 
 Every report, recording, camera flag or computer finding about a free person is a piece
-of evidence. The first one opens the person's case and routes it to an agency's queue
-(:mod:`survsim.apparatus.agencies`); later ones add to it until an investigator closes
-it. The evidence of a case is the number of independent witness reports (at most one
+of evidence. The first one opens the person's case and routes it to an agency; at the end
+of the day's evidence, :func:`queue_new_cases` puts the day's new cases at the tail of
+their agency's queue (:mod:`survsim.apparatus.agencies`) in a random order, and later
+evidence adds to a case until an investigator closes it. (Queueing once a day, rather
+than as each case opens, lets the conversations run in parallel with the same result
+whatever the number of threads.)
+
+The evidence of a case is the number of independent witness reports (at most one
 counts when ``corroboration`` is off) plus ``recording_weight`` per recording or computer
 finding plus ``flag_weight`` per camera flag, and the case convicts with probability
 ``c(e) = min(c_max, 1 - (1 - c1)^e)``.
@@ -23,7 +28,9 @@ import numpy as np
 from pydantic import Field
 
 from survsim.apparatus.agencies import enqueue
+from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.params import StrictModel
+from survsim.engine.rng import uniform
 
 __all__ = [
     "EVIDENCE",
@@ -31,7 +38,9 @@ __all__ = [
     "CaseParams",
     "Cases",
     "add_evidence",
+    "chunk_cases",
     "conviction_probability",
+    "queue_new_cases",
 ]
 
 #: Kinds of evidence, in the order of the ``reports_*`` columns. The first four are the
@@ -59,7 +68,8 @@ FABRICATED = CODE["fabricated"]
 #: Bits of ``case_bits``.
 TRUE, FALSE_REPORT, FTR, RECORDED, WITNESS, IN_QUEUE = 1, 2, 4, 8, 16, 32
 
-#: The per-person case arrays and today's counters the kernels write.
+#: The per-person case arrays and today's counters the kernels write (``counts`` has a
+#: row per chunk of :mod:`survsim.engine.parallel`; :func:`chunk_cases` gives one row).
 Cases = namedtuple(
     "Cases",
     "status role day evidence bits agency next_in_queue queue routing_role routing_kind "
@@ -95,12 +105,34 @@ def conviction_probability(evidence, c1: float, c_max: float):
 
 
 @nb.njit(cache=True)
+def chunk_cases(C, chunk):
+    """The cases with chunk ``chunk``'s row of counters (for :func:`add_evidence`)."""
+    return Cases(
+        C.status,
+        C.role,
+        C.day,
+        C.evidence,
+        C.bits,
+        C.agency,
+        C.next_in_queue,
+        C.queue,
+        C.routing_role,
+        C.routing_kind,
+        C.weights,
+        C.corroboration,
+        C.counts[chunk],
+    )
+
+
+@nb.njit(cache=True)
 def add_evidence(C, person, kind, day):
     """One piece of evidence of ``kind`` about ``person``; opens and routes a case if none.
 
     Nothing happens if the person is not free (cases against prisoners are closed), or if
-    the evidence is a camera flag and no case is open. ``C.counts[kind]`` counts the
-    evidence received, ``C.counts[-1]`` the cases opened.
+    the evidence is a camera flag and no case is open. ``C.counts`` is one chunk's row
+    (:func:`chunk_cases`): ``counts[kind]`` counts the evidence received, ``counts[-1]``
+    the cases opened. A new case joins its agency's queue at the end of the day's
+    evidence (:func:`queue_new_cases`).
 
     Returns:
         True if the evidence was taken.
@@ -118,8 +150,6 @@ def add_evidence(C, person, kind, day):
             if agency < 0:
                 agency = C.routing_kind[kind]
             C.agency[person] = agency
-            enqueue(C.queue, C.next_in_queue, agency, person)
-            bits = IN_QUEUE
         C.bits[person] = bits
         C.counts[C.counts.shape[0] - 1] += 1
     bits = C.bits[person]
@@ -140,3 +170,63 @@ def add_evidence(C, person, kind, day):
     C.evidence[person] += weight
     C.counts[kind] += 1
     return True
+
+
+@nb.njit(cache=True, inline="always")
+def _waiting(i, day, case_day, bits):
+    return case_day[i] == day and bits[i] & IN_QUEUE == 0
+
+
+@nb.njit(cache=True, parallel=True)
+def _new_cases(day, case_day, bits):
+    """Ids of the cases opened on ``day`` and not yet queued, in id order (parallel)."""
+    n = case_day.shape[0]
+    found = np.zeros(CHUNKS + 1, dtype=np.int64)
+    for chunk in nb.prange(CHUNKS):
+        lo, hi = chunk_bounds(n, chunk)
+        count = 0
+        for i in range(lo, hi):
+            if _waiting(i, day, case_day, bits):
+                count += 1
+        found[chunk + 1] = count
+    offsets = np.cumsum(found)
+    out = np.empty(offsets[-1], dtype=np.int64)
+    for chunk in nb.prange(CHUNKS):
+        lo, hi = chunk_bounds(n, chunk)
+        m = offsets[chunk]
+        for i in range(lo, hi):
+            if _waiting(i, day, case_day, bits):
+                out[m] = i
+                m += 1
+    return out
+
+
+@nb.njit(cache=True)
+def _enqueue_all(C, ids, key):
+    for x in np.argsort(key, kind="mergesort"):
+        person = ids[x]
+        enqueue(C.queue, C.next_in_queue, C.agency[person], person)
+        C.bits[person] |= IN_QUEUE
+
+
+@nb.njit(cache=True)
+def _keys(seed, stream, day, ids):
+    key = np.empty(ids.shape[0])
+    for x in range(ids.shape[0]):
+        key[x] = uniform(seed, stream, day, ids[x])
+    return key
+
+
+def queue_new_cases(day: int, seed, stream, C: Cases) -> int:
+    """Put the cases opened on ``day`` at the tail of their agencies' queues.
+
+    The day's new cases join in a random order (a key drawn per person and day), so no
+    context, region or id range is examined first.
+
+    Returns:
+        How many cases joined a queue.
+    """
+    ids = _new_cases(day, C.day, C.bits)
+    if ids.size:
+        _enqueue_all(C, ids, _keys(seed, stream, day, ids))
+    return int(ids.size)

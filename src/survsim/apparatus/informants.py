@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 
 import numba as nb
+import numpy as np
 from pydantic import Field
 
+from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.params import StrictModel
 from survsim.engine.rng import random_block, u32_below, uniform_from_words
 
@@ -28,6 +30,17 @@ class RecruitmentParams(StrictModel):
     recruit_rate: float = Field(0.01, ge=0, le=1, description="assumption: shortfall per day")
 
 
+@nb.njit(cache=True, parallel=True)
+def _free_informants(status, informant):
+    found = np.zeros(CHUNKS, dtype=np.int64)
+    for chunk in nb.prange(CHUNKS):
+        lo, hi = chunk_bounds(status.shape[0], chunk)
+        for i in range(lo, hi):
+            if informant[i] and status[i] == 0:
+                found[chunk] += 1
+    return found.sum()
+
+
 @nb.njit(cache=True)
 def recruit(
     day, seed, stream, target, rate, carry, role, status, informant, zeal, zeal_mean, zeal_spread
@@ -37,10 +50,7 @@ def recruit(
     Returns:
         ``(free informants before, recruited today)``.
     """
-    count = 0
-    for i in range(status.shape[0]):
-        if informant[i] and status[i] == 0:
-            count += 1
+    count = _free_informants(status, informant)
     shortfall = target - count
     if shortfall <= 0:
         carry[0] = 0.0

@@ -20,6 +20,7 @@ from pydantic import Field
 
 from survsim.apparatus.agencies import dequeue
 from survsim.apparatus.cases import FTR, RECORDED, TRUE
+from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.params import StrictModel
 from survsim.engine.rng import random_block, uniform_from_words
 
@@ -113,6 +114,23 @@ def expected_days_served(p: PunishmentParams) -> float:
     if p.life_share == 0:
         return fixed
     return p.life_share * life + (1 - p.life_share) * fixed
+
+
+@nb.njit(cache=True)
+def adults_drawn(seed, stream, role, chance):
+    """Ids of the adults drawn independently with ``chance`` (day 0's prison stock)."""
+    picked = np.empty(16, dtype=np.int64)
+    m = 0
+    for i in range(role.shape[0]):
+        if role[i] == 0:
+            continue
+        w0, w1, _, _ = random_block(seed, stream, 0, i, 0)
+        if uniform_from_words(w0, w1) < chance:
+            if m == picked.shape[0]:
+                picked = np.concatenate((picked, np.empty(m, dtype=np.int64)))
+            picked[m] = i
+            m += 1
+    return picked[:m]
 
 
 @nb.njit(cache=True)
@@ -244,7 +262,7 @@ def close_cases(
     return n_arrests
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, parallel=True)
 def prison_day(
     day,
     seed,
@@ -265,21 +283,34 @@ def prison_day(
     A detained person whose detention ends today is admitted to prison with a new term.
     The dead keep their day of death in ``release`` (read by the demography step).
     """
-    for i in range(status.shape[0]):
+    found = np.zeros((CHUNKS, 3), dtype=np.int64)  # died, released, admitted, by chunk
+    for chunk in nb.prange(CHUNKS):
+        _prison_chunk(chunk, day, seed, s_term, s_death, status, release, admitted,
+                      median_days, sigma, life_share, mortality, found)  # fmt: skip
+    K[_DIED] += found[:, 0].sum()
+    K[_RELEASED] += found[:, 1].sum()
+    K[_ADMITTED] += found[:, 2].sum()
+
+
+@nb.njit(cache=True)
+def _prison_chunk(chunk, day, seed, s_term, s_death, status, release, admitted, median_days,
+                  sigma, life_share, mortality, found):  # fmt: skip
+    lo, hi = chunk_bounds(status.shape[0], chunk)
+    for i in range(lo, hi):
         s = status[i]
         if s == 2:
             w0, w1, _, _ = random_block(seed, s_death, day, i, 0)
             if uniform_from_words(w0, w1) < mortality:
                 status[i] = 3
                 release[i] = day
-                K[_DIED] += 1
+                found[chunk, 0] += 1
             elif day >= release[i]:
                 status[i] = 0
-                K[_RELEASED] += 1
+                found[chunk, 1] += 1
         elif s == 1 and day >= release[i]:
             w0, w1, w2, w3 = random_block(seed, s_term, day, i, 0)
             term = term_days(w0, w1, w2, w3, median_days, sigma, life_share)
             status[i] = 2
             admitted[i] = day
             release[i] = LIFE if term == LIFE else day + term
-            K[_ADMITTED] += 1
+            found[chunk, 2] += 1

@@ -6,8 +6,13 @@ from survsim.models.surveillance_state import SurveillanceState
 
 
 def _surveillance_bytes(params: SurveillanceStateParams, steps: int) -> int:
-    """Peak bytes of a surveillance-state run: people arrays, build temporaries, series."""
-    return 200_000_000 + params.agents * 700 + steps * 60 * 8  # measured: 672 B at 1 M
+    """Peak bytes of a surveillance-state run: people arrays, build temporaries, series.
+
+    Measured (benchmarks/scaling.py): a slope of 112 bytes per agent over 1-10 million
+    people, on a fixed cost of about 250 MB (Python, numpy, numba, the kernels); 140
+    bytes per agent leaves a margin.
+    """
+    return 300_000_000 + params.agents * 140 + steps * 60 * 8
 
 
 #: Model name (as scenario files spell it) -> (simulation class, parameter class).

@@ -107,8 +107,9 @@ class DaySteps:
             pop.friend_start,
             pop.friends,
             self.people,
-            self.tally,
+            self._chunk_tally,
             self.watch,
+            self.cases,
         )
 
     def _computer_checks(self) -> None:
@@ -120,9 +121,12 @@ class DaySteps:
             self._computer_households,
             self.pop.household_start,
             self.pop.people.banned_media,
-            self.cases,
+            self.cases._replace(counts=self.cases.counts[0]),
             ca.CODE["computer"],
         )
+
+    def _queue(self) -> None:
+        ca.queue_new_cases(self.t, self._seed, self._stream["queue"], self.cases)
 
     def _agencies(self) -> None:
         self.budget += self.capacity

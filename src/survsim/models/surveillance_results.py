@@ -20,6 +20,7 @@ from survsim.apparatus.agencies import AGENCIES, LENGTH
 from survsim.apparatus.cases import EVIDENCE
 from survsim.apparatus.punishment import COUNT as K
 from survsim.apparatus.punishment import COUNTS, expected_days_served
+from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.society import conversations as conv
 from survsim.society.beliefs import current
 from survsim.society.speech import CONTEXTS
@@ -57,6 +58,35 @@ DAILY: dict[str, type] = {
 
 
 @nb.njit(cache=True)
+def _census_chunk(chunk, t, status, role, grievance, grievance0, belief_day, ever_spoke,
+                  informant, banned_media, decay, threshold, found):  # fmt: skip
+    lo, hi = chunk_bounds(status.shape[0], chunk)
+    row = found[chunk]
+    for i in range(lo, hi):
+        s = status[i]
+        if s == 3:
+            continue
+        row[s] += 1  # free, detained, imprisoned
+        if s == 0 and informant[i]:
+            row[5] += 1
+        if banned_media[i]:
+            row[6] += 1
+        g, g0 = grievance[i], grievance0[i]
+        if role[i] == 0:
+            continue
+        # g decays from its stored value toward g0: only a value on each side of T needs
+        # the decay computed.
+        if (g > threshold) == (g0 > threshold):
+            above = g0 > threshold
+        else:
+            above = current(g, g0, t - belief_day[i], decay) > threshold
+        if above:
+            row[3] += 1
+            if not ever_spoke[i]:
+                row[4] += 1
+
+
+@nb.njit(cache=True, parallel=True)
 def _census(
     t,
     status,
@@ -70,33 +100,18 @@ def _census(
     decay,
     threshold,
 ):
-    """One pass over the people: dissenters, the silent ones, informants, media users.
+    """One parallel pass over the people: status counts, dissenters, informants, media.
+
+    Returns free, detained, imprisoned, dissenters, the silent ones, informants, media
+    users.
 
     Dissenters are living adults with g > T; the silent ones never spoke openly.
     """
-    dissenters = silent = informants = media = 0
-    for i in range(status.shape[0]):
-        s = status[i]
-        if s == 3:
-            continue
-        if s == 0 and informant[i]:
-            informants += 1
-        if banned_media[i]:
-            media += 1
-        g, g0 = grievance[i], grievance0[i]
-        if role[i] == 0:
-            continue
-        # g decays from its stored value toward g0: only a value on each side of T needs
-        # the decay computed.
-        if (g > threshold) == (g0 > threshold):
-            above = g0 > threshold
-        else:
-            above = current(g, g0, t - belief_day[i], decay) > threshold
-        if above:
-            dissenters += 1
-            if not ever_spoke[i]:
-                silent += 1
-    return dissenters, silent, informants, media
+    found = np.zeros((CHUNKS, 7), dtype=np.int64)
+    for chunk in nb.prange(CHUNKS):
+        _census_chunk(chunk, t, status, role, grievance, grievance0, belief_day, ever_spoke,
+                      informant, banned_media, decay, threshold, found)  # fmt: skip
+    return found.sum(axis=0)
 
 
 def record_day(sim: SurveillanceState) -> None:
@@ -107,9 +122,22 @@ def record_day(sim: SurveillanceState) -> None:
     real check of the books.
     """
     t, cols, s, tally = sim.t, sim.results.columns, sim.pop.people, sim.tally
-    status = s.status
-    census = np.bincount(status, minlength=4)
-    free, detained, imprisoned = int(census[0]), int(census[1]), int(census[2])
+    free, detained, imprisoned, n_dissenters, silent, informants, media = (
+        int(x)
+        for x in _census(
+            t,
+            s.status,
+            s.role,
+            s.grievance,
+            s.grievance0,
+            s.belief_day,
+            s.ever_spoke,
+            s.informant,
+            s.banned_media,
+            sim.params.beliefs.grievance_decay,
+            sim.params.speech.threshold,
+        )
+    )
     n = sim.counts
     if t == 0:
         sim.population = free + detained + imprisoned
@@ -120,19 +148,6 @@ def record_day(sim: SurveillanceState) -> None:
     cols["detained"][t] = detained
     cols["imprisoned"][t] = imprisoned
     cols["dead_in_prison_total"][t] = sim.dead_total
-    n_dissenters, silent, informants, media = _census(
-        t,
-        status,
-        s.role,
-        s.grievance,
-        s.grievance0,
-        s.belief_day,
-        s.ever_spoke,
-        s.informant,
-        s.banned_media,
-        sim.params.beliefs.grievance_decay,
-        sim.params.speech.threshold,
-    )
     cols["dissenters"][t] = n_dissenters
     before = sim._previous
     statements = int(tally.statements.sum())
@@ -144,7 +159,7 @@ def record_day(sim: SurveillanceState) -> None:
         "statements": statements,
         "silent": int(tally.silent[0]),
     }
-    evidence = sim.cases.counts
+    evidence = sim.cases.counts.sum(axis=0)
     for k, kind in enumerate(EVIDENCE):
         cols[f"reports_{kind}"][t] = evidence[k]
     if not sim.params.apparatus:  # no cases: count the listeners' reports themselves

@@ -17,11 +17,9 @@ from survsim.apparatus import cases as ca
 from survsim.apparatus.agencies import AGENCIES, queue_arrays
 from survsim.apparatus.border import border_coverage
 from survsim.apparatus.channels import NO_CHANNEL, recording_table
-from survsim.apparatus.punishment import (
-    COUNTS,
-    initial_terms,
-)
+from survsim.apparatus.punishment import COUNTS, adults_drawn, initial_terms
 from survsim.engine import Attribute, Plan, Sim, State
+from survsim.engine.parallel import CHUNKS
 from survsim.models import surveillance_results as results
 from survsim.models.surveillance_day import DaySteps
 from survsim.models.surveillance_params import SurveillanceStateParams
@@ -30,6 +28,7 @@ from survsim.society import conversations as conv
 from survsim.society.demography import Newborn
 from survsim.society.population import BORDER, build_population
 from survsim.society.speech import CONTEXTS
+from survsim.society.statements import fold, new_tally
 
 __all__ = ["SurveillanceState", "SurveillanceStateParams"]
 
@@ -86,30 +85,17 @@ class SurveillanceState(DaySteps, Sim):
             s.busy,
             s.phone,
         )
-        n_contexts, k_bins = len(CONTEXTS), conv.K_BINS
-        counts = lambda: np.zeros((n_contexts, k_bins), dtype=np.int64)  # noqa: E731
-        self.tally = conv.Tally(
-            counts(),
-            counts(),
-            np.zeros((n_contexts, k_bins)),
-            np.zeros((n_contexts, k_bins)),
-            counts(),
-            counts(),
-            np.zeros(4, dtype=np.int64),
-            np.zeros(1, dtype=np.int64),
-            np.zeros(1, dtype=np.int64),
-            np.zeros(2),
-            np.zeros((n_contexts, 0), dtype=np.int32),
-        )
+        n_contexts = len(CONTEXTS)
+        # The kernels count into a chunked tally; record() folds it into the run's tally.
+        self.tally = new_tally(n_contexts, len(ca.EVIDENCE))
+        self._chunk_tally = new_tally(n_contexts, len(ca.EVIDENCE), CHUNKS)
         widest = max(
             int(np.diff(self.pop.work_start).max(initial=0)),
             int(np.diff(self.pop.nunit_person_start).max(initial=0)),
-            int(self._district_sizes().max(initial=0)),
             16,
         )
-        self._order = np.empty(widest, dtype=np.int32)
-        self._attendees = np.empty(widest, dtype=np.int32)
-        self._scratch = np.empty(2 * widest + 64, dtype=np.int32)
+        self._order = np.empty((CHUNKS, widest), dtype=np.int32)
+        self._scratch = np.empty((CHUNKS, 2 * widest + 64), dtype=np.int32)
         self._starters = np.empty(0, dtype=np.int32)
         self._seed = np.uint64(self.seed)
         ids = self.streams.id
@@ -130,6 +116,7 @@ class SurveillanceState(DaySteps, Sim):
                 "recruit",
                 "computer_checks",
                 "amnesty",
+                "queue",
             )
         }
         self._demography_streams = np.array(
@@ -159,7 +146,7 @@ class SurveillanceState(DaySteps, Sim):
             np.zeros(len(ca.EVIDENCE), np.int64),
             np.zeros(len(ca.EVIDENCE)),
             p.cases.corroboration,
-            np.zeros(len(ca.EVIDENCE) + 1, dtype=np.int64),
+            np.zeros((CHUNKS, len(ca.EVIDENCE) + 1), dtype=np.int64),
         )
         self.watch = conv.Watch(
             s.region,
@@ -171,11 +158,10 @@ class SurveillanceState(DaySteps, Sim):
             p.cases.failure_to_report,
             np.uint64(ids("record")),
             np.uint64(ids("failure_to_report")),
-            np.zeros(widest + 64, dtype=np.int8),
+            np.zeros((CHUNKS, widest + 64), dtype=np.int8),
             ca.CODE["border"],
             ca.CODE["cctv"],
             ca.CODE["failure_to_report"],
-            self.cases,
         )
         region_of_household = s.region[self.pop.household_start[:-1]]
         self._border_households = int((region_of_household == BORDER).sum())
@@ -213,12 +199,6 @@ class SurveillanceState(DaySteps, Sim):
             self._initial_prisoners()
         self._derive()
 
-    def _district_sizes(self) -> np.ndarray:
-        starts = self.pop.nunit_person_start
-        d = self.params.conversations.district_nunits
-        edges = np.append(starts[::d], starts[-1])
-        return np.diff(edges).astype(np.int64)
-
     def _initial_prisoners(self) -> None:
         """Day 0's prison stock: adults drawn uniformly, remaining terms from the term law.
 
@@ -226,12 +206,13 @@ class SurveillanceState(DaySteps, Sim):
         uniform fraction of a drawn term (life terms stay life).
         """
         p, s = self.params, self.pop.people
-        adults = np.flatnonzero(s.role != 0)
+        n_adults = p.agents - int(np.count_nonzero(s.role == 0))
         wanted = p.punishment.initial_prisoners * p.scale
-        if adults.size == 0 or wanted <= 0:
+        if n_adults == 0 or wanted <= 0:
             return
-        chance = min(1.0, wanted / adults.size)
-        picked = adults[self.streams.uniform("initial_prisoners", 0, p.agents)[adults] < chance]
+        chance = min(1.0, wanted / n_adults)
+        picked = adults_drawn(self._seed, np.uint64(self.streams.id("initial_prisoners")),
+                              s.role, chance)  # fmt: skip
         pu = p.punishment
         initial_terms(self._seed, np.uint64(self.streams.id("initial_term")), picked,
                       pu.term_median_years * 365.25, pu.term_sigma, pu.life_share,
@@ -254,7 +235,6 @@ class SurveillanceState(DaySteps, Sim):
         self.watch = self.watch._replace(
             k_cctv=p.channels.k_cctv,
             ftr=p.cases.failure_to_report if p.apparatus else 0.0,
-            cases=self.cases,
         )
         self._update_cameras()
         sp, li, be = p.speech, p.listening, p.beliefs
@@ -272,9 +252,14 @@ class SurveillanceState(DaySteps, Sim):
             be.belief_decay,
             be.grievance_decay,
         )
-        # Starters of a day: about rate * N; room for 8 standard deviations more.
+        # Starters of a day on the topic: about rate * topic * N; room for 8 standard
+        # deviations more.
         c = p.conversations
-        most = max(c.friend_meeting_rate, c.call_rate, c.letter_rate) * p.agents
+        most = p.agents * max(
+            c.friend_meeting_rate * c.topic.friends,
+            c.call_rate * c.topic.phone,
+            c.letter_rate * c.topic.letters,
+        )
         if self._starters.size < most + 8 * most**0.5 + 64:
             self._starters = np.empty(int(most + 8 * most**0.5) + 64, dtype=np.int32)
         self._jobs = self._bind_contexts()
@@ -293,6 +278,7 @@ class SurveillanceState(DaySteps, Sim):
         """
         audit = np.zeros((len(CONTEXTS), self.params.agents), dtype=np.int32)
         self.tally = self.tally._replace(audit=audit)
+        self._chunk_tally = self._chunk_tally._replace(audit=audit)
         self._jobs = self._bind_contexts()
         return audit
 
@@ -304,105 +290,45 @@ class SurveillanceState(DaySteps, Sim):
         """Each context's kernel and its arguments after the day, gathered once."""
         c, pop = self.params.conversations, self.pop
         seed, ids, scratch = self._seed, self._ids, self._scratch
-        shared = (self.people, self.rules, self.tally, self.watch)
+        shared = (self.people, self.rules, self._chunk_tally, self.watch, self.cases)
         topic = {name: float(getattr(c.topic, name)) for name in CONTEXTS}
-        public_groups = np.array(
-            [
-                self.streams.id("public/groups"),
-                self.streams.id("public/order"),
-                ids["public"][2],
-                ids["public"][3],
-            ],
-            dtype=np.uint64,
-        )
         friends = (pop.friend_start, pop.friends, scratch, self._starters, *shared)
+        work_lam = topic["work"] * conv.groups_per_person(c.work_group_extra, 8)
+        public_lam = (
+            topic["public"] * c.public_rate * conv.groups_per_person(c.public_group_extra, 12)
+        )
+        pairs = {
+            name: (CONTEXTS.index(name), seed, ids[name], rate * topic[name], name == "phone")
+            for name, rate in (("phone", c.call_rate), ("letters", c.letter_rate))
+        }
         return {
             "household": (
                 conv.households_day,
-                (
-                    seed,
-                    ids["household"],
-                    topic["household"],
-                    c.military_home,
-                    pop.household_start,
-                    scratch,
-                    *shared,
-                ),
+                (seed, ids["household"], topic["household"], c.military_home,
+                 pop.household_start, scratch, *shared),
             ),
             "work": (
                 conv.work_day,
-                (
-                    seed,
-                    ids["work"],
-                    topic["work"],
-                    c.work_group_extra,
-                    pop.work_start,
-                    pop.work_members,
-                    self._order,
-                    scratch,
-                    *shared,
-                ),
+                (seed, ids["work"], work_lam, c.work_group_extra, pop.work_start,
+                 pop.work_members, self._order, scratch, *shared),
             ),
             "neighbourhood": (
                 conv.neighbourhood_day,
-                (
-                    seed,
-                    ids["neighbourhood"],
-                    topic["neighbourhood"],
-                    c.nunit_meeting_rate,
-                    c.nunit_attendance,
-                    pop.nunit_person_start,
-                    pop.nunit_head,
-                    scratch,
-                    *shared,
-                ),
+                (seed, ids["neighbourhood"], topic["neighbourhood"], c.nunit_meeting_rate,
+                 c.nunit_attendance, pop.nunit_person_start, pop.nunit_head, scratch, *shared),
             ),
             "friends": (
                 conv.friends_day,
-                (seed, ids["friends"], topic["friends"], c.friend_meeting_rate, *friends),
+                (seed, ids["friends"], c.friend_meeting_rate * topic["friends"], *friends),
             ),
-            "phone": (
-                conv.pairs_day,
-                (
-                    CONTEXTS.index("phone"),
-                    seed,
-                    ids["phone"],
-                    topic["phone"],
-                    c.call_rate,
-                    True,
-                    *friends,
-                ),
-            ),
-            "letters": (
-                conv.pairs_day,
-                (
-                    CONTEXTS.index("letters"),
-                    seed,
-                    ids["letters"],
-                    topic["letters"],
-                    c.letter_rate,
-                    False,
-                    *friends,
-                ),
-            ),
+            "phone": (conv.pairs_day, (*pairs["phone"], *friends)),
+            "letters": (conv.pairs_day, (*pairs["letters"], *friends)),
             "public": (
                 conv.public_day,
-                (
-                    seed,
-                    ids["public"],
-                    public_groups,
-                    topic["public"],
-                    c.public_rate,
-                    c.public_group_extra,
-                    c.district_nunits,
-                    pop.nunit_person_start,
-                    self._attendees,
-                    self._order,
-                    scratch,
-                    *shared,
-                ),
+                (seed, ids["public"], public_lam, c.public_group_extra, c.district_nunits,
+                 pop.nunit_person_start, scratch, *shared),
             ),
-        }
+        }  # fmt: skip
 
     def make_plan(self) -> Plan:
         """One day, in the order of docs/odd.md 1.3."""
@@ -428,6 +354,7 @@ class SurveillanceState(DaySteps, Sim):
         if self.params.apparatus:
             steps += [
                 ("computer_checks", self._computer_checks, "random checks of computers"),
+                ("queue", self._queue, "today's new cases join their queues, in random order"),
                 ("agencies", self._agencies, "agencies close cases oldest first; verdicts"),
                 ("prison", self._prison, "deaths, releases and transfers to prison"),
                 ("learning", self._learning, "people near an arrest learn to fear"),
@@ -451,6 +378,7 @@ class SurveillanceState(DaySteps, Sim):
 
     def record(self) -> None:
         """Write day ``t`` of the time series (docs/odd.md 6)."""
+        fold(self._chunk_tally, self.tally)
         results.record_day(self)
 
     def open_speech(self):

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numba as nb
+import numpy as np
 from pydantic import Field
 
+from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.params import StrictModel
 from survsim.engine.rng import (
     block_count,
@@ -131,7 +133,7 @@ def observe_arrests(arrested, recorded, imprisoned, day, household_start, househ
                 _learn(i, day, M, L, rec, kick)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, parallel=True)
 def update_banned_media(
     seed,
     stream,
@@ -156,17 +158,34 @@ def update_banned_media(
     Returns:
         The number of users after the update.
     """
+    users = np.zeros((2, CHUNKS), dtype=np.int64)
+    for stage in range(2):  # users stop, then new users start: two passes, no overlap
+        for chunk in nb.prange(CHUNKS):
+            users[stage, chunk] = _media_chunk(
+                stage, chunk, seed, stream, day, role, status, banned_media, grievance,
+                grievance0, belief_day, g_decay, start, stop,
+            )  # fmt: skip
+    return users.sum()
+
+
+@nb.njit(cache=True)
+def _media_chunk(stage, chunk, seed, stream, day, role, status, banned_media, grievance,
+                 grievance0, belief_day, g_decay, start, stop):  # fmt: skip
     n = role.shape[0]
     users = 0
-    for i in range(n):
-        if banned_media[i] and role[i] != 0 and status[i] == 0:
-            w0, w1, _, _ = random_block(seed, stream, day, i, 0)
-            if uniform_from_words(w0, w1) < stop:
-                banned_media[i] = False
-            else:
-                users += 1
+    if stage == 0:
+        lo, hi = chunk_bounds(n, chunk)
+        for i in range(lo, hi):
+            if banned_media[i] and role[i] != 0 and status[i] == 0:
+                w0, w1, _, _ = random_block(seed, stream, day, i, 0)
+                if uniform_from_words(w0, w1) < stop:
+                    banned_media[i] = False
+                else:
+                    users += 1
+        return users
     width = block_size(start, 1024)
-    for block in range((n + width - 1) // width):
+    first, last = chunk_bounds((n + width - 1) // width, chunk)
+    for block in range(first, last):
         lo = block * width
         size = min(width, n - lo)
         count = block_count(seed, stream, day, n + block, start * size)

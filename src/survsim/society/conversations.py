@@ -6,7 +6,16 @@ and a person is in at most one group of a context per day (docs/odd.md 4.1). Whe
 sensitive topic comes up in a group, :func:`survsim.society.statements.converse` decides
 what is said and who reports it.
 
-Every draw is a pure function of (seed, stream, day, unit or person, sub).
+Only the groups in which the topic comes up are formed (docs/odd.md 4.1): a conversation
+about something else has no effect in the model, so work, public, friends, call and
+letter groups are drawn already thinned by the topic's chance. The cost of a day is then
+the number of people who can speak or listen on the topic, not the number of people.
+
+Households, work units, neighbourhood meetings and public places run in parallel over
+fixed chunks of units (:mod:`survsim.engine.parallel`); friends, calls and letters, whose
+ties cross units, run in one chunk (:mod:`survsim.society.meetings`, re-exported here).
+Every draw is a pure function of (seed, stream, day, unit or person, sub), so the results
+do not depend on the thread count.
 """
 
 from __future__ import annotations
@@ -15,20 +24,17 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
-from survsim.apparatus.cases import add_evidence
+from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.params import StrictModel
 from survsim.engine.rng import (
-    block_count,
-    block_size,
     poisson_from_uniform,
     random_block,
     u32_below,
     uniform_from_words,
 )
-from survsim.society.listening import FABRICATED
+from survsim.society.meetings import fabricate, friends_day, pairs_day
 from survsim.society.speech import ContextValues
 from survsim.society.statements import (
-    FRIENDS,
     HOUSEHOLD,
     K_BINS,
     NEIGHBOURHOOD,
@@ -40,6 +46,7 @@ from survsim.society.statements import (
     Watch,
     _flags,
     _uniform,
+    chunk_views,
     converse,
 )
 
@@ -53,6 +60,7 @@ __all__ = [
     "converse",
     "fabricate",
     "friends_day",
+    "groups_per_person",
     "households_day",
     "neighbourhood_day",
     "pairs_day",
@@ -88,11 +96,37 @@ class ConversationParams(StrictModel):
     district_nunits: int = Field(10, ge=1, le=1000, description="assumption")
 
 
+def groups_per_person(extra: float, cap: int) -> float:
+    """1 / the mean size of a group of ``min(cap, 2 + Poisson(extra))`` people."""
+    k = np.arange(cap - 1)
+    pmf = np.exp(-extra + k * np.log(max(extra, 1e-300)) - np.cumsum(np.log(np.maximum(k, 1))))
+    pmf[-1] += max(0.0, 1.0 - pmf.sum())  # the cap takes the tail
+    return 1.0 / float(2 + (k * pmf).sum())
+
+
+_SIZE_SUB = 1 << 24  # subs of the group-size draws (the count's pieces come first)
+
+
 @nb.njit(cache=True)
-def households_day(day, seed, streams, topic, military_home, household_start, scratch, P, R, T, W):
-    """Household conversations: the free adults at home, if two or more (docs/odd.md 4.1)."""
+def _poisson_count(seed, stream, day, index, lam):
+    """Poisson(``lam``) as a sum of pieces of mean at most 32 (inversion stays exact)."""
+    pieces = 1 + int(lam / 32.0)
+    total = 0
+    for piece in range(pieces):
+        w0, w1, _, _ = random_block(seed, stream, day, index, piece)
+        total += poisson_from_uniform(uniform_from_words(w0, w1), lam / pieces)
+    return total
+
+
+@nb.njit(cache=True)
+def _households_chunk(
+    chunk, day, seed, streams, topic, military_home, household_start, scratch, P, R, T, W, C
+):
     s_topic, s_home, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
-    for h in range(household_start.shape[0] - 1):
+    tally, watch, cases = chunk_views(T, W, C, chunk)
+    members = scratch[chunk]
+    lo, hi = chunk_bounds(household_start.shape[0] - 1, chunk)
+    for h in range(lo, hi):
         if _uniform(seed, s_topic, day, h, HOUSEHOLD) >= topic:
             continue
         k = 0
@@ -102,10 +136,23 @@ def households_day(day, seed, streams, topic, military_home, household_start, sc
                 continue
             if (role == 2 or role == 3) and _uniform(seed, s_home, day, i, 0) >= military_home:
                 continue
-            scratch[k] = i
+            members[k] = i
             k += 1
         if k >= 2:
-            converse(scratch, k, HOUSEHOLD, day, -1, seed, s_speak, s_listen, P, R, T, W)
+            converse(members, k, HOUSEHOLD, day, -1, seed, s_speak, s_listen, P, R,
+                     tally, watch, cases)  # fmt: skip
+
+
+@nb.njit(cache=True, parallel=True)
+def households_day(
+    day, seed, streams, topic, military_home, household_start, scratch, P, R, T, W, C
+):
+    """Household conversations: the free adults at home, if two or more (docs/odd.md 4.1)."""
+    for chunk in nb.prange(CHUNKS):
+        _households_chunk(
+            chunk, day, seed, streams, topic, military_home, household_start, scratch,
+            P, R, T, W, C,
+        )  # fmt: skip
 
 
 @nb.njit(cache=True)
@@ -115,36 +162,35 @@ def _group_size(word, extra, cap):
 
 
 @nb.njit(cache=True)
-def _cut_and_converse(
-    roster, n, c, unit, day, seed, streams, topic, extra, cap, order, scratch, P, R, T, W
+def _topic_groups(
+    roster, n, c, unit, day, seed, streams, lam, extra, cap, order, scratch, P, R, T, W, C
 ):
-    """Cut ``roster[:n]`` in a per-day random order into groups and converse in some.
+    """The groups of ``roster[:n]`` in which the topic comes up today, and their talk.
 
-    Group sizes and topics are drawn per (unit, group); the random order (a Fisher-Yates
-    shuffle on the unit's own draws) is drawn only as far as the last group with the topic.
-    Members not free are absent from their group.
+    The unit is cut into groups of ``min(cap, 2 + Poisson(extra))`` people in a random
+    order and the topic comes up in each group with its chance; only the groups with the
+    topic are drawn: their number is Poisson(``lam`` = chance x expected groups), their
+    sizes from the size law, their members by a partial Fisher-Yates shuffle of the unit's
+    roster. Members not free, and children, are absent from their group.
     """
     s_group, s_order, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
-    pos = 0
-    g = 0
-    last = 0
-    n_groups = 0
-    while pos < n:
-        w0, w1, _, _ = random_block(seed, s_group, day, unit, g)
-        size = min(_group_size(w0, extra, cap), n - pos)
-        u = uniform_from_words(w1, w0)
-        if u < topic:
-            scratch[2 * n_groups] = pos
-            scratch[2 * n_groups + 1] = size
-            n_groups += 1
-            last = pos + size
-        pos += size
-        g += 1
-    if n_groups == 0:
+    count = _poisson_count(seed, s_group, day, unit, lam)
+    if count == 0 or n < 2:
         return
+    total = 0
+    n_groups = 0
+    for q in range(count):
+        if total >= n:
+            break
+        word = random_block(seed, s_group, day, unit, _SIZE_SUB + q)[0]
+        size = min(_group_size(word, extra, cap), n - total)
+        scratch[2 * n_groups] = total
+        scratch[2 * n_groups + 1] = size
+        n_groups += 1
+        total += size
     for i in range(n):
         order[i] = roster[i]
-    for i in range(min(last, n - 1)):  # partial Fisher-Yates: positions 0..last-1
+    for i in range(min(total, n - 1)):  # partial Fisher-Yates: positions 0..total-1
         w = random_block(seed, s_order, day, unit, i)[0]
         j = i + u32_below(w, n - i)
         tmp = order[i]
@@ -160,39 +206,96 @@ def _cut_and_converse(
                 members[k] = person
                 k += 1
         if k >= 2:
-            converse(members, k, c, day, -1, seed, s_speak, s_listen, P, R, T, W)
+            converse(members, k, c, day, -1, seed, s_speak, s_listen, P, R, T, W, C)
 
 
 @nb.njit(cache=True)
-def work_day(
-    day, seed, streams, topic, extra, work_start, work_members, order, scratch, P, R, T, W
-):
-    """Work conversations, six days in seven: each unit cut into small groups."""
-    if day % 7 == 6:
-        return
-    for w in range(work_start.shape[0] - 1):
-        lo, hi = work_start[w], work_start[w + 1]
-        _cut_and_converse(
-            work_members[lo:hi],
-            hi - lo,
+def _work_chunk(
+    chunk, day, seed, streams, lam, extra, work_start, work_members, order, scratch,
+    P, R, T, W, C,
+):  # fmt: skip
+    tally, watch, cases = chunk_views(T, W, C, chunk)
+    lo, hi = chunk_bounds(work_start.shape[0] - 1, chunk)
+    for w in range(lo, hi):
+        a, b = work_start[w], work_start[w + 1]
+        _topic_groups(
+            work_members[a:b],
+            b - a,
             WORK,
             w,
             day,
             seed,
             streams,
-            topic,
+            lam * (b - a),
             extra,
             8,
-            order,
-            scratch,
+            order[chunk],
+            scratch[chunk],
             P,
             R,
-            T,
-            W,
+            tally,
+            watch,
+            cases,
         )
 
 
+@nb.njit(cache=True, parallel=True)
+def work_day(
+    day, seed, streams, lam, extra, work_start, work_members, order, scratch, P, R, T, W, C
+):
+    """Work conversations, six days in seven, in small groups of each unit.
+
+    ``lam`` is the topic's chance / the mean group size: the expected topic groups per
+    person listed in a unit.
+    """
+    if day % 7 == 6:
+        return
+    for chunk in nb.prange(CHUNKS):
+        _work_chunk(
+            chunk, day, seed, streams, lam, extra, work_start, work_members, order, scratch,
+            P, R, T, W, C,
+        )  # fmt: skip
+
+
 @nb.njit(cache=True)
+def _neighbourhood_chunk(
+    chunk,
+    day,
+    seed,
+    streams,
+    topic,
+    meeting_rate,
+    attendance,
+    nunit_person_start,
+    nunit_head,
+    scratch,
+    P,
+    R,
+    T,
+    W,
+    C,
+):
+    s_meet, s_attend, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
+    tally, watch, cases = chunk_views(T, W, C, chunk)
+    members = scratch[chunk]
+    lo, hi = chunk_bounds(nunit_person_start.shape[0] - 1, chunk)
+    for u in range(lo, hi):
+        w0, w1, w2, w3 = random_block(seed, s_meet, day, u, 0)
+        if uniform_from_words(w0, w1) >= meeting_rate or uniform_from_words(w2, w3) >= topic:
+            continue
+        k = 0
+        for i in range(nunit_person_start[u], nunit_person_start[u + 1]):
+            free_adult = P.role[i] != 0 and P.status[i] == 0
+            if free_adult and _uniform(seed, s_attend, day, i, 0) < attendance:
+                members[k] = i
+                k += 1
+        if k >= 2:
+            head = nunit_head[u]
+            converse(members, k, NEIGHBOURHOOD, day, head, seed, s_speak, s_listen, P, R,
+                     tally, watch, cases)  # fmt: skip
+
+
+@nb.njit(cache=True, parallel=True)
 def neighbourhood_day(
     day,
     seed,
@@ -207,234 +310,66 @@ def neighbourhood_day(
     R,
     T,
     W,
+    C,
 ):
     """Neighbourhood-unit meetings: one group of the free adults who attend."""
-    s_meet, s_attend, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
-    for u in range(nunit_person_start.shape[0] - 1):
-        w0, w1, w2, w3 = random_block(seed, s_meet, day, u, 0)
-        if uniform_from_words(w0, w1) >= meeting_rate or uniform_from_words(w2, w3) >= topic:
-            continue
-        k = 0
-        for i in range(nunit_person_start[u], nunit_person_start[u + 1]):
-            free_adult = P.role[i] != 0 and P.status[i] == 0
-            if free_adult and _uniform(seed, s_attend, day, i, 0) < attendance:
-                scratch[k] = i
-                k += 1
-        if k >= 2:
-            converse(
-                scratch, k, NEIGHBOURHOOD, day, nunit_head[u], seed, s_speak, s_listen, P, R, T, W
-            )
-
-
-_BLOCK = 1024
+    for chunk in nb.prange(CHUNKS):
+        _neighbourhood_chunk(
+            chunk, day, seed, streams, topic, meeting_rate, attendance, nunit_person_start,
+            nunit_head, scratch, P, R, T, W, C,
+        )  # fmt: skip
 
 
 @nb.njit(cache=True)
-def _starters(day, seed, s_start, rate, n, out):
-    """Today's starters of a context: each person with probability about ``rate``.
-
-    People are taken in blocks of 1,024 ids (fewer at high rates): a block's number of
-    starters is drawn from Poisson(``rate * block``) and each starter uniformly inside the
-    block, so the cost is
-    the number of starters, not of people (a person drawn twice starts once: the busy
-    flag refuses the second). Writes ids to ``out`` in a fixed order.
-
-    Returns:
-        How many starters were written.
-    """
-    m = 0
-    width = block_size(rate, _BLOCK)
-    for block in range((n + width - 1) // width):
-        lo = block * width
-        size = min(width, n - lo)
-        count = block_count(seed, s_start, day, block, rate * size)
-        for c in range(count):
-            if m < out.shape[0]:
-                out[m] = lo + u32_below(random_block(seed, s_start, day, block, 1 + c)[0], size)
-                m += 1
-    return m
-
-
-@nb.njit(cache=True, inline="always")
-def _can_start(i, day, friend_start, bit, P):
-    """I's number of friends if free adult i can start a meeting of ``bit`` today, else 0."""
-    if P.role[i] == 0 or P.status[i] != 0:
-        return 0
-    degree = friend_start[i + 1] - friend_start[i]
-    if degree == 0 or _flags(P, i, day) & bit:
-        return 0
-    return degree
-
-
-@nb.njit(cache=True)
-def friends_day(
-    day, seed, streams, topic, rate, friend_start, friends, scratch, starters, P, R, T, W
-):
-    """Friends meetings: a starter and 1-3 friends not yet in a friends group today."""
-    s_start, s_pick, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
-    bit = np.uint8(1 << FRIENDS)
-    for x in range(_starters(day, seed, s_start, rate, P.role.shape[0], starters)):
-        i = starters[x]
-        degree = _can_start(i, day, friend_start, bit, P)
-        if degree == 0:
-            continue
-        w0, w1, w2, w3 = random_block(seed, s_pick, day, i, 4)
-        u = uniform_from_words(w0, w1)
-        wanted = 1 if u < 0.6 else (2 if u < 0.9 else 3)
-        scratch[0] = i
-        k = 1
-        for t in range(wanted):
-            f = friends[
-                friend_start[i] + u32_below(random_block(seed, s_pick, day, i, t)[0], degree)
-            ]
-            if P.status[f] != 0 or _flags(P, f, day) & bit:
-                continue
-            dup = False
-            for y in range(k):
-                dup = dup or scratch[y] == f
-            if not dup:
-                scratch[k] = f
-                k += 1
-        if k < 2:
-            continue
-        for y in range(k):
-            P.busy[scratch[y]] = _flags(P, scratch[y], day) | bit
-        if uniform_from_words(w2, w3) < topic:
-            converse(scratch, k, FRIENDS, day, -1, seed, s_speak, s_listen, P, R, T, W)
-
-
-@nb.njit(cache=True)
-def pairs_day(
-    day,
-    c,
-    seed,
-    streams,
-    topic,
-    rate,
-    need_phone,
-    friend_start,
-    friends,
-    scratch,
-    starters,
-    P,
-    R,
-    T,
-    W,
-):
-    """Phone calls or letters: a starter and one friend not yet in a pair of ``c`` today."""
-    s_start, s_pick, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
-    bit = np.uint8(1 << c)
-    for x in range(_starters(day, seed, s_start, rate, P.role.shape[0], starters)):
-        i = starters[x]
-        if need_phone and P.phone[i] == 0:
-            continue
-        degree = _can_start(i, day, friend_start, bit, P)
-        if degree == 0:
-            continue
-        w0, _, w2, w3 = random_block(seed, s_pick, day, i, 0)
-        f = friends[friend_start[i] + u32_below(w0, degree)]
-        if P.status[f] != 0 or (need_phone and P.phone[f] == 0) or _flags(P, f, day) & bit:
-            continue
-        P.busy[i] = _flags(P, i, day) | bit
-        P.busy[f] = _flags(P, f, day) | bit
-        if uniform_from_words(w2, w3) < topic:
-            scratch[0] = i
-            scratch[1] = f
-            converse(scratch, 2, c, day, -1, seed, s_speak, s_listen, P, R, T, W)
-
-
-@nb.njit(cache=True)
-def public_day(
-    day,
-    seed,
-    streams,
-    group_streams,
-    topic,
-    rate,
-    extra,
-    district_nunits,
-    nunit_person_start,
-    attendees,
-    order,
-    scratch,
-    P,
-    R,
-    T,
-    W,
-):
-    """Public places: a district's attendees, cut into random groups of strangers."""
-    s_attend = streams[0]
+def _public_chunk(
+    chunk, day, seed, streams, lam, extra, district_nunits, nunit_person_start, scratch,
+    P, R, T, W, C,
+):  # fmt: skip
+    s_group, s_pick, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
+    tally, watch, cases = chunk_views(T, W, C, chunk)
+    members = scratch[chunk]
+    bit = np.uint8(1 << PUBLIC)
     n_units = nunit_person_start.shape[0] - 1
-    for d in range((n_units + district_nunits - 1) // district_nunits):
+    d_lo, d_hi = chunk_bounds((n_units + district_nunits - 1) // district_nunits, chunk)
+    for d in range(d_lo, d_hi):
         lo = nunit_person_start[d * district_nunits]
         hi = nunit_person_start[min((d + 1) * district_nunits, n_units)]
-        n = 0
+        free_adults = 0
         for i in range(lo, hi):
-            if P.role[i] != 0 and P.status[i] == 0 and _uniform(seed, s_attend, day, i, 0) < rate:
-                attendees[n] = i
-                n += 1
-        _cut_and_converse(
-            attendees,
-            n,
-            PUBLIC,
-            d,
-            day,
-            seed,
-            group_streams,
-            topic,
-            extra,
-            12,
-            order,
-            scratch,
-            P,
-            R,
-            T,
-            W,
-        )
+            if P.role[i] != 0 and P.status[i] == 0:
+                free_adults += 1
+        count = _poisson_count(seed, s_group, day, d, lam * free_adults)
+        for q in range(count):
+            size = _group_size(random_block(seed, s_group, day, d, _SIZE_SUB + q)[0], extra, 12)
+            k = 0
+            for attempt in range(8 * size):
+                if k == size:
+                    break
+                i = lo + u32_below(random_block(seed, s_pick, day, d, q * 4096 + attempt)[0],
+                                   hi - lo)  # fmt: skip
+                if P.role[i] == 0 or P.status[i] != 0 or _flags(P, i, day) & bit:
+                    continue
+                P.busy[i] = _flags(P, i, day) | bit
+                members[k] = i
+                k += 1
+            if k >= 2:
+                converse(members, k, PUBLIC, day, -1, seed, s_speak, s_listen, P, R,
+                         tally, watch, cases)  # fmt: skip
 
 
-@nb.njit(cache=True)
-def fabricate(
-    day,
-    seed,
-    stream,
-    rate,
-    household_start,
-    household,
-    work_unit,
-    work_start,
-    work_members,
-    friend_start,
-    friends,
-    P,
-    T,
-    W,
+@nb.njit(cache=True, parallel=True)
+def public_day(
+    day, seed, streams, lam, extra, district_nunits, nunit_person_start, scratch, P, R, T, W, C
 ):
-    """Informants fabricate reports about adults they know (docs/odd.md 4.4).
+    """Public places: strangers of a district (10 neighbourhood units) meet in small groups.
 
-    An informant fabricates with probability ``rate`` a day; the target is drawn uniformly
-    from its household, its work unit and its friends together; a draw that lands on
-    itself or a child makes no report.
+    Each free adult goes out with the public rate; the goers form groups of
+    ``min(12, 2 + Poisson(extra))`` and the topic comes up in a group with its chance.
+    Only the groups with the topic are drawn: Poisson(``lam`` x free adults) of them, of
+    members drawn among the district's free adults not yet in a public group today.
     """
-    for i in range(P.role.shape[0]):
-        if not P.informant[i] or P.status[i] != 0:
-            continue
-        w0, w1, w2, _ = random_block(seed, stream, day, i, 0)
-        if uniform_from_words(w0, w1) >= rate:
-            continue
-        h = household[i]
-        w = work_unit[i]
-        n_h = household_start[h + 1] - household_start[h]
-        n_w = work_start[w + 1] - work_start[w] if w >= 0 else 0
-        n_f = friend_start[i + 1] - friend_start[i]
-        pick = u32_below(w2, n_h + n_w + n_f)
-        if pick < n_h:
-            target = household_start[h] + pick
-        elif pick < n_h + n_w:
-            target = work_members[work_start[w] + pick - n_h]
-        else:
-            target = friends[friend_start[i] + pick - n_h - n_w]
-        if target == i or P.role[target] == 0 or P.status[target] != 0:
-            continue
-        T.reports[FABRICATED] += 1
-        add_evidence(W.cases, target, FABRICATED, day)
+    for chunk in nb.prange(CHUNKS):
+        _public_chunk(
+            chunk, day, seed, streams, lam, extra, district_nunits, nunit_person_start,
+            scratch, P, R, T, W, C,
+        )  # fmt: skip

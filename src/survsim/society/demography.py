@@ -18,6 +18,7 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
+from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.params import StrictModel
 from survsim.engine.rng import (
     block_count,
@@ -49,7 +50,7 @@ class DemographyParams(StrictModel):
     replacement: float = Field(1.0, ge=0, le=1, description="assumption: newborns per death")
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, parallel=True)
 def demography_day(
     day,
     seed,
@@ -69,45 +70,80 @@ def demography_day(
 ):
     """Natural deaths, newborns in today's dead slots, coming of age (in that order)."""
     s_death, s_pick, s_birth = streams[0], streams[1], streams[2]
-    n = B.status.shape[0]
+    # (numba loses writes made through a named tuple inside a prange body: the bodies
+    # call plain kernels.)
+    dead = np.zeros(CHUNKS, dtype=np.int64)
+    for chunk in nb.prange(CHUNKS):
+        dead[chunk] = _deaths_chunk(chunk, day, seed, s_death, s_pick, daily_death, B.status,
+                                    B.release)  # fmt: skip
+    natural = dead.sum()
+    found = np.zeros((CHUNKS, 2), dtype=np.int64)  # births, came of age, by chunk
+    for chunk in nb.prange(CHUNKS):
+        _births_and_majority(chunk, day, seed, s_birth, replacement, majority_days,
+                             grievance_a, grievance_b, pi0, suspicion0, B, found)  # fmt: skip
+    births, came_of_age = found[:, 0].sum(), found[:, 1].sum()
+    K[k_natural] += natural
+    K[k_births] += births
+    K[k_age] += came_of_age
+
+
+@nb.njit(cache=True)
+def _deaths_chunk(chunk, day, seed, s_death, s_pick, daily_death, status, release):
+    """Natural deaths among the free in one chunk's blocks of people (Poisson per block)."""
+    n = status.shape[0]
     width = block_size(daily_death, _BLOCK)
-    for block in range((n + width - 1) // width):
+    first, last = chunk_bounds((n + width - 1) // width, chunk)
+    natural = 0
+    for block in range(first, last):
         lo = block * width
         size = min(width, n - lo)
-        deaths = block_count(seed, s_death, day, block, daily_death * size)
-        for d in range(deaths):
+        for d in range(block_count(seed, s_death, day, block, daily_death * size)):
             i = lo + u32_below(random_block(seed, s_pick, day, block, d)[0], size)
-            if B.status[i] == 0:
-                B.status[i] = 3
-                B.release[i] = day
-                K[k_natural] += 1
-    for i in range(n):
+            if status[i] == 0:
+                status[i] = 3
+                release[i] = day
+                natural += 1
+    return natural
+
+
+@nb.njit(cache=True)
+def _births_and_majority(chunk, day, seed, s_birth, replacement, majority_days, grievance_a,
+                         grievance_b, pi0, suspicion0, B, found):  # fmt: skip
+    """Newborns in the slots of today's dead, and today's coming of age, in one chunk."""
+    lo, hi = chunk_bounds(B.status.shape[0], chunk)
+    for i in range(lo, hi):
         if B.status[i] == 3 and B.release[i] == day:
             w0, w1, w2, w3 = random_block(seed, s_birth, day, i, 0)
-            if uniform_from_words(w0, w1) >= replacement:
-                continue
-            K[k_births] += 1
-            B.status[i] = 0
-            B.role[i] = 0
-            B.adult_day[i] = day + majority_days
-            B.release[i] = 0
-            u = uniform_from_words(w2, w3)
-            g0 = (1.0 - (1.0 - u) ** (1.0 / grievance_b)) ** (1.0 / grievance_a)
-            B.grievance0[i] = g0
-            B.grievance[i] = g0
-            B.risk_aversion[i] = uniform_from_words(w1 ^ w3, w0 ^ w2)
-            B.pi_hat[i] = pi0
-            B.suspicion[i] = suspicion0
-            B.belief_day[i] = day
-            B.banned_media[i] = False
-            B.informant[i] = False
-            B.zeal[i] = 0.0
-            B.ever_spoke[i] = False
-            B.phone[i] = 0
-            B.internet[i] = False
-            B.case_day[i] = -1
-            B.case_evidence[i] = 0.0
-            B.case_bits[i] &= np.uint8(32)  # a stale queue entry is closed when reached
+            if uniform_from_words(w0, w1) < replacement:
+                found[chunk, 0] += 1
+                _newborn(i, day, w0, w1, w2, w3, majority_days, grievance_a, grievance_b, pi0,
+                         suspicion0, B)  # fmt: skip
         elif B.role[i] == 0 and B.adult_day[i] == day and B.status[i] != 3:
             B.role[i] = B.unit_role[B.work_unit[i]]
-            K[k_age] += 1
+            found[chunk, 1] += 1
+
+
+@nb.njit(cache=True)
+def _newborn(i, day, w0, w1, w2, w3, majority_days, grievance_a, grievance_b, pi0, suspicion0, B):
+    """A newborn takes slot i: a child with fresh traits, no ties of its own yet."""
+    B.status[i] = 0
+    B.role[i] = 0
+    B.adult_day[i] = day + majority_days
+    B.release[i] = 0
+    u = uniform_from_words(w2, w3)
+    g0 = (1.0 - (1.0 - u) ** (1.0 / grievance_b)) ** (1.0 / grievance_a)
+    B.grievance0[i] = g0
+    B.grievance[i] = g0
+    B.risk_aversion[i] = uniform_from_words(w1 ^ w3, w0 ^ w2)
+    B.pi_hat[i] = pi0
+    B.suspicion[i] = suspicion0
+    B.belief_day[i] = day
+    B.banned_media[i] = False
+    B.informant[i] = False
+    B.zeal[i] = 0.0
+    B.ever_spoke[i] = False
+    B.phone[i] = 0
+    B.internet[i] = False
+    B.case_day[i] = -1
+    B.case_evidence[i] = 0.0
+    B.case_bits[i] &= np.uint8(32)  # a stale queue entry is closed when reached

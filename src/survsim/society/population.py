@@ -10,12 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 from pydantic import Field, model_validator
 
 from survsim.engine import Attribute, State, Streams
 from survsim.engine.params import StrictModel
+from survsim.society.ties import friendships
+from survsim.society.traits import (
+    Traits,
+    assign_adults,
+    assign_informants,
+    assign_roles_and_traits,
+    first_by_key,
+    shuffle,
+)
 
 __all__ = [
     "CAPITAL",
@@ -202,106 +210,44 @@ def _households(p: PopulationParams, streams: Streams, counts: np.ndarray) -> np
     return np.concatenate(parts).astype(np.int64)
 
 
-@nb.njit(cache=True)
-def _first_by_key(groups_start, key, eligible):
-    """For each range ``groups_start[g]:groups_start[g+1]``, the eligible index of least key."""
-    n_groups = groups_start.shape[0] - 1
-    out = np.full(n_groups, -1, dtype=np.int32)
-    for g in range(n_groups):
-        best = np.inf
-        for i in range(groups_start[g], groups_start[g + 1]):
-            if eligible[i] and key[i] < best:
-                best = key[i]
-                out[g] = i
-    return out
-
-
-def _work_units(p, streams, region, role, region_start):
+def _work_units(p, streams, role, region_start):
     """Assign everyone a work unit of its region and kind; return unit ids, lists, roles.
 
     Children are listed in a civilian work unit of their region, which they join when
-    they come of age; until then they take no part in its conversations.
+    they come of age; until then they take no part in its conversations. The people of a
+    region and kind are shuffled, then cut into units of drawn sizes.
     """
-    n = region.size
+    n = role.size
     work_unit = np.full(n, -1, dtype=np.int32)
-    key = streams.uniform("work_order", 0, n)
+    work_members = np.empty(n, dtype=np.int32)
     kinds = [
         ((CIVILIAN, CHILD), p.work_min, p.work_max),
         ((SOLDIER, OFFICER), p.military_min, p.military_max),
         ((SENIOR,), p.office_min, p.office_max),
     ]
-    members, starts, next_id, unit_role = [], [0], 0, []
+    starts, next_id, unit_role, filled = [np.zeros(1, np.int64)], 0, [], 0
+    seed = np.uint64(streams.seed)
     for z in range(len(REGIONS)):
-        lo, hi = region_start[z], region_start[z + 1]
+        lo, hi = int(region_start[z]), int(region_start[z + 1])
         for k, (roles, low, high) in enumerate(kinds):
-            ids = lo + np.flatnonzero(np.isin(role[lo:hi], roles))
+            ids = (lo + np.flatnonzero(np.isin(role[lo:hi], roles))).astype(np.int32)
             if ids.size == 0:
                 continue
-            ids = ids[np.argsort(key[ids], kind="stable")]
+            shuffle(seed, np.uint64(streams.id(f"work_order/{REGIONS[z]}/{k}")), ids)
             sizes = _unit_sizes(streams, f"work_size/{REGIONS[z]}/{k}", ids.size, low, high)
-            unit = next_id + np.repeat(np.arange(sizes.size), sizes)
-            work_unit[ids] = unit
-            members.append(ids)
-            starts.extend((starts[-1] + np.cumsum(sizes)).tolist())
+            work_unit[ids] = next_id + np.repeat(np.arange(sizes.size, dtype=np.int32), sizes)
+            work_members[filled : filled + ids.size] = ids
+            filled += ids.size
+            starts.append(filled - ids.size + np.cumsum(sizes))
             unit_role.extend([roles[0]] * sizes.size)
             next_id += sizes.size
-    work_members = np.concatenate(members).astype(np.int32) if members else np.zeros(0, np.int32)
+            del ids
     return (
         work_unit,
-        work_members,
-        np.array(starts, dtype=np.int64),
+        work_members[:filled],
+        np.concatenate(starts).astype(np.int64),
         np.array(unit_role, dtype=np.uint8),
     )
-
-
-def _friendships(
-    p,
-    streams,
-    region,
-    role,
-    nunit,
-    work_unit,
-    nunit_person_start,
-    work_start,
-    work_members,
-    region_start,
-):
-    """Undirected ties among adults of one region, as CSR arrays."""
-    n = region.size
-    adults = np.flatnonzero(role != CHILD)
-    ties = streams.poisson("friend_count", 0, p.friend_mean / 2, n)[adults]
-    source = np.repeat(adults, ties)
-    m = source.size
-    u_kind = streams.uniform("friend_kind", 0, m)
-    u_pick = streams.uniform("friend_pick", 0, m)
-    target = np.empty(m, dtype=np.int64)
-    # Partners are drawn among adults: ``adults`` is sorted, and regions and
-    # neighbourhood units are contiguous ranges of person ids, so their adults are
-    # contiguous ranges of ``adults`` too.
-    region_adults = np.searchsorted(adults, region_start)
-    z = region[source]
-    lo, hi = region_adults[z], region_adults[z + 1]
-    target[:] = adults[lo + (u_pick * (hi - lo)).astype(np.int64)]
-    anywhere = target.copy()
-    local = u_kind < p.friend_local_share
-    in_nunit = local & (u_kind < p.friend_local_share / 2)
-    nunit_adults = np.searchsorted(adults, nunit_person_start)
-    u = nunit[source[in_nunit]]
-    lo, hi = nunit_adults[u], nunit_adults[u + 1]
-    target[in_nunit] = adults[lo + (u_pick[in_nunit] * (hi - lo)).astype(np.int64)]
-    in_work = local & ~in_nunit
-    w = work_unit[source[in_work]]
-    lo, hi = work_start[w], work_start[w + 1]
-    target[in_work] = work_members[lo + (u_pick[in_work] * (hi - lo)).astype(np.int64)]
-    child = role[target] == CHILD  # work units list children too: tie them in the region
-    target[child] = anywhere[child]
-    keep = target != source
-    a, b = source[keep], target[keep]
-    pairs = np.unique(np.concatenate([a * n + b, b * n + a]))
-    left, right = np.divmod(pairs, n)
-    friend_start = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(left, minlength=n), out=friend_start[1:])
-    return friend_start, right.astype(np.int32)
 
 
 def build_population(p: PopulationParams, n: int, streams: Streams) -> Population:
@@ -317,25 +263,26 @@ def build_population(p: PopulationParams, n: int, streams: Streams) -> Populatio
     region_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     people = State.allocate(PERSON_ATTRIBUTES, people=n)
     s = people
-    region = np.repeat(np.arange(3, dtype=np.uint8), counts)
-    s.region[:] = region
+    seed = np.uint64(streams.seed)
+    for z in range(3):
+        s.region[region_start[z] : region_start[z + 1]] = z
+    region = s.region
 
-    # Households and who in them is an adult.
+    # Households, and who in them is an adult.
     sizes = _households(p, streams, counts)
     household_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    household = np.repeat(np.arange(sizes.size, dtype=np.int32), sizes)
-    s.household[:] = household
-    member = np.arange(n) - household_start[household]
-    adult = (member < 2) | (streams.uniform("extra_adult", 0, n) < p.extra_adult_share)
+    s.household[:] = np.repeat(np.arange(sizes.size, dtype=np.int32), sizes)
+    adults = assign_adults(
+        seed, np.uint64(streams.id("extra_adult")), household_start, p.extra_adult_share,
+        region, s.role,
+    )  # fmt: skip
 
-    # Roles: senior officials concentrated in the capital, national share kept.
-    u = streams.uniform("role", 0, n)
-    adult_share = np.array(
-        [max(np.mean(adult[region == z]), 1e-9) if counts[z] else 1.0 for z in range(3)]
-    )
-    seniors = p.senior_share * adult.sum()
+    # Roles (senior officials concentrated in the capital, national share kept), ages,
+    # phones, computers, Internet, traits.
+    adult_share = np.maximum(adults / np.maximum(counts, 1), 1e-9)
+    seniors = p.senior_share * adults.sum()
     capital_adults = max(counts[CAPITAL] * adult_share[CAPITAL], 1e-9)
-    other_adults = max(adult.sum() - capital_adults, 1e-9)
+    other_adults = max(adults.sum() - capital_adults, 1e-9)
     senior_p = np.array(
         [
             seniors * p.senior_capital_share / capital_adults,
@@ -343,83 +290,68 @@ def build_population(p: PopulationParams, n: int, streams: Streams) -> Populatio
             seniors * (1 - p.senior_capital_share) / other_adults,
         ]
     )
-    senior_p = np.minimum(senior_p, 1 - p.soldier_share - p.officer_share)[region]
-    role = np.full(n, CIVILIAN, dtype=np.uint8)
-    role[u < p.soldier_share + p.officer_share + senior_p] = SENIOR
-    role[u < p.soldier_share + p.officer_share] = OFFICER
-    role[u < p.soldier_share] = SOLDIER
-    role[~adult] = CHILD
-    s.role[:] = role
-    # Children's ages are uniform on [0, age_of_majority) years: each comes of age on a
-    # day of the coming years (the demography step reads this).
-    majority = p.age_of_majority * 365
-    ages = (streams.uniform("age", 0, n) * majority).astype(np.int64)
-    s.adult_day[:] = np.where(role == CHILD, majority - ages, -1)
+    by_region = np.stack(
+        [
+            np.minimum(senior_p, 1 - p.soldier_share - p.officer_share),
+            p.mobile_share.array(),
+            p.computer_share.array(),
+        ]
+    )
+    shares = np.array(
+        [
+            p.soldier_share,
+            p.officer_share,
+            p.age_of_majority * 365,
+            p.fixed_line_share,
+            p.internet_senior_share,
+            p.banned_media0,
+            p.grievance_a,
+            p.grievance_b,
+            p.pi_hat0,
+            p.suspicion0,
+        ]
+    )
+    traits = Traits(*(getattr(s, name) for name in Traits._fields))
+    person_streams = np.array([streams.id("person"), streams.id("household")], dtype=np.uint64)
+    civilians = assign_roles_and_traits(
+        seed, person_streams, shares, by_region, household_start, s.household, region, traits
+    )
+    role = s.role
 
     # Neighbourhood units: consecutive households of one region.
     unit_sizes = []
-    first_household = np.searchsorted(household_start, region_start[:-1])
     for z in range(3):
         n_households = int(np.sum(region[household_start[:-1]] == z)) if counts[z] else 0
         unit_sizes.append(
             _unit_sizes(streams, f"nunit_size/{REGIONS[z]}", n_households, p.nunit_min, p.nunit_max)
         )
-    del first_household
     unit_sizes = np.concatenate(unit_sizes)
     nunit_start = np.concatenate([[0], np.cumsum(unit_sizes)]).astype(np.int64)
     nunit_of_household = np.repeat(np.arange(unit_sizes.size, dtype=np.int32), unit_sizes)
-    s.nunit[:] = nunit_of_household[household]
+    s.nunit[:] = nunit_of_household[s.household]
+    del nunit_of_household
     nunit_person_start = household_start[nunit_start]
-    eligible = role == CIVILIAN
-    nunit_head = _first_by_key(nunit_person_start, streams.uniform("nunit_head", 0, n), eligible)
+    nunit_head = first_by_key(
+        seed, np.uint64(streams.id("nunit_head")), nunit_person_start, role, CIVILIAN
+    )
 
     # Work units.
-    work_unit, work_members, work_start, unit_role = _work_units(
-        p, streams, region, role, region_start
-    )
+    work_unit, work_members, work_start, unit_role = _work_units(p, streams, role, region_start)
     s.work_unit[:] = work_unit
+    del work_unit
 
     # Friendship ties.
-    friend_start, friends = _friendships(
-        p,
-        streams,
-        region,
-        role,
-        s.nunit,
-        work_unit,
-        nunit_person_start,
-        work_start,
-        work_members,
-        region_start,
-    )
-
-    # Phones, computers, Internet.
-    household_fixed = streams.uniform("fixed_line", 0, sizes.size) < p.fixed_line_share
-    mobile = adult & (streams.uniform("mobile", 0, n) < p.mobile_share.array()[region])
-    s.phone[:] = np.where(mobile, 2, np.where(adult & household_fixed[household], 1, 0))
-    household_region = region[household_start[:-1]]
-    has_computer = (
-        streams.uniform("computer", 0, sizes.size) < (p.computer_share.array()[household_region])
-    )
-    s.computer[:] = has_computer[household]
-    s.internet[:] = (role == SENIOR) & (streams.uniform("internet", 0, n) < p.internet_senior_share)
-
-    # Traits: grievance from a Kumaraswamy law (closed-form inverse), r ~ U(0,1).
-    ug = streams.uniform("grievance0", 0, n)
-    g0 = (1 - (1 - ug) ** (1 / p.grievance_b)) ** (1 / p.grievance_a)
-    s.grievance0[:] = g0
-    s.grievance[:] = g0
-    s.risk_aversion[:] = streams.uniform("risk_aversion", 0, n)
-    s.pi_hat[:] = p.pi_hat0
-    s.suspicion[:] = p.suspicion0
-    s.banned_media[:] = adult & (streams.uniform("banned_media0", 0, n) < p.banned_media0)
+    friend_start, friends = friendships(
+        p, streams, region, role, s.nunit, s.work_unit, nunit_person_start, work_start,
+        work_members, region_start,
+    )  # fmt: skip
 
     # Informants among adult civilians, placed independently with one probability.
-    civilians = int(eligible.sum())
     p_inf = min(1.0, p.informant_density * n / civilians) if civilians else 0.0
-    s.informant[:] = eligible & (streams.uniform("informant", 0, n) < p_inf)
-    zeal = p.zeal_mean + p.zeal_spread * (2 * streams.uniform("zeal", 0, n) - 1)
-    s.zeal[:] = np.where(s.informant, np.clip(zeal, 0, 1), 0)
+    assign_informants(
+        seed, np.uint64(streams.id("informant")), p_inf, p.zeal_mean, p.zeal_spread, role,
+        s.informant, s.zeal,
+    )  # fmt: skip
 
     return Population(
         people=people,

@@ -15,13 +15,13 @@ from collections import namedtuple
 import numba as nb
 import numpy as np
 
-from survsim.apparatus.cases import add_evidence
+from survsim.apparatus.cases import add_evidence, chunk_cases
 from survsim.engine.rng import random_block, uniform_from_words
 from survsim.society.beliefs import current
 from survsim.society.listening import listener_report
 from survsim.society.speech import perceived_risk, speak_probability
 
-__all__ = ["K_BINS", "People", "Rules", "Tally", "Watch", "converse"]
+__all__ = ["K_BINS", "People", "Rules", "Tally", "Watch", "chunk_views", "converse", "new_tally"]
 
 #: Group sizes are counted in bins 1..15 and "16 or more" (index 16).
 K_BINS = 17
@@ -42,16 +42,88 @@ Rules = namedtuple(
 #: What watches a conversation: the region of each person, the recording channel and its
 #: chance per (context, region), today's border-team and camera coverage (1-element
 #: arrays, changed by the policy timeline), the failure-to-report chance, random streams,
-#: a scratch of who reported, and the case arrays of :mod:`survsim.apparatus.cases`.
+#: and a scratch of who reported (a row per chunk). The case arrays of
+#: :mod:`survsim.apparatus.cases` travel beside it (numba's parallel loops do not take a
+#: named tuple inside a named tuple).
 Watch = namedtuple(
     "Watch",
     "region channel chance border cctv k_cctv ftr s_record s_ftr heard border_kind cctv_kind "
-    "ftr_kind cases",
+    "ftr_kind",
 )
 Tally = namedtuple(
     "Tally",
     "present spoke expected variance statements reported reports silent speakers risk audit",
 )
+_FIELDS = Tally._fields[:-1]  # all but ``audit`` (one per person, shared by the chunks)
+
+
+def new_tally(n_contexts: int, n_kinds: int, chunks: int | None = None) -> Tally:
+    """Zeroed counters; with ``chunks``, a leading row per chunk (what the kernels write).
+
+    The kernels write a chunked tally (:func:`chunk_views`); :func:`fold` adds its rows in
+    chunk order into the run's tally, so float sums do not depend on the thread count.
+    """
+    lead = () if chunks is None else (chunks,)
+    cells = (*lead, n_contexts, K_BINS)
+    return Tally(
+        np.zeros(cells, dtype=np.int64),
+        np.zeros(cells, dtype=np.int64),
+        np.zeros(cells),
+        np.zeros(cells),
+        np.zeros(cells, dtype=np.int64),
+        np.zeros(cells, dtype=np.int64),
+        np.zeros((*lead, n_kinds), dtype=np.int64),
+        np.zeros((*lead, 1), dtype=np.int64),
+        np.zeros((*lead, 1), dtype=np.int64),
+        np.zeros((*lead, 2)),
+        np.zeros((n_contexts, 0), dtype=np.int32),
+    )
+
+
+def fold(chunked: Tally, total: Tally) -> None:
+    """Add a chunked tally's rows into ``total`` (in chunk order) and zero them."""
+    for name in _FIELDS:
+        rows = getattr(chunked, name)
+        getattr(total, name)[...] += rows.sum(axis=0)
+        rows[...] = 0
+
+
+@nb.njit(cache=True)
+def chunk_views(T, W, C, chunk):
+    """Chunk ``chunk``'s rows of a chunked tally, watch and cases (counters, scratch).
+
+    Built in a plain kernel called from the ``prange`` body: numba does not support
+    building a named tuple inside the ``prange`` body itself.
+    """
+    tally = Tally(
+        T.present[chunk],
+        T.spoke[chunk],
+        T.expected[chunk],
+        T.variance[chunk],
+        T.statements[chunk],
+        T.reported[chunk],
+        T.reports[chunk],
+        T.silent[chunk],
+        T.speakers[chunk],
+        T.risk[chunk],
+        T.audit,
+    )
+    watch = Watch(
+        W.region,
+        W.channel,
+        W.chance,
+        W.border,
+        W.cctv,
+        W.k_cctv,
+        W.ftr,
+        W.s_record,
+        W.s_ftr,
+        W.heard[chunk],
+        W.border_kind,
+        W.cctv_kind,
+        W.ftr_kind,
+    )
+    return tally, watch, chunk_cases(C, chunk)
 
 
 @nb.njit(cache=True, inline="always")
@@ -70,7 +142,7 @@ def _flags(P, i, day):
 
 
 @nb.njit(cache=True)
-def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W):
+def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W, C):
     """The sensitive topic came up among ``members[:k]`` in context ``c``.
 
     Each present adult who is not an informant speaks openly with the probability of the
@@ -80,7 +152,7 @@ def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W):
     the speaker (:func:`survsim.apparatus.cases.add_evidence`); when a statement reached
     the state, each silent witness may be charged with failure to report. ``head`` is the
     neighbourhood unit's head (reports like an informant at a meeting), or -1. Counts go
-    to the tally ``T``.
+    to the tally ``T`` and evidence to the cases ``C`` (one chunk's row of counters).
     """
     kb = min(k, K_BINS - 1)
     auditing = T.audit.shape[1] > 0
@@ -142,21 +214,21 @@ def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W):
                 reports += 1
                 T.reports[kind] += 1
                 heard[b] = 1
-                add_evidence(W.cases, i, kind, day)
+                add_evidence(C, i, kind, day)
             elif P.informant[j] or is_head:
                 heard[b] = 1  # agents of the state are never charged
         if reports > 0:
             T.reported[c, kb] += 1
             T.silent[0] += k - 1 - reports
         if recorded:
-            add_evidence(W.cases, i, channel, day)
+            add_evidence(C, i, channel, day)
         if watched:
-            add_evidence(W.cases, i, W.border_kind, day)
+            add_evidence(C, i, W.border_kind, day)
         if flagged:
-            add_evidence(W.cases, i, W.cctv_kind, day)
+            add_evidence(C, i, W.cctv_kind, day)
         if W.ftr > 0.0 and (reports > 0 or recorded or watched):
             for b in range(k):
                 if b != a and heard[b] == 0:
                     j = members[b]
                     if _uniform(seed, W.s_ftr, day, j, c * 1024 + a) < W.ftr:
-                        add_evidence(W.cases, j, W.ftr_kind, day)
+                        add_evidence(C, j, W.ftr_kind, day)

@@ -1,0 +1,198 @@
+"""Meetings along friendship ties: friends, calls and letters; and fabricated reports.
+
+Ties cross units, so these contexts run in one chunk (:mod:`survsim.engine.parallel`):
+their starters are drawn per block of people at the meeting rate times the topic's
+chance (only meetings on the topic are formed, docs/odd.md 4.1), so the cost is the
+meetings, not the people.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from survsim.apparatus.cases import add_evidence
+from survsim.engine.rng import block_count, block_size, random_block, u32_below, uniform_from_words
+from survsim.society.listening import FABRICATED
+from survsim.society.statements import FRIENDS, _flags, chunk_views, converse
+
+__all__ = ["fabricate", "friends_day", "pairs_day"]
+
+
+_BLOCK = 1024
+
+
+@nb.njit(cache=True)
+def _starters(day, seed, s_start, rate, n, out):
+    """Today's starters of a context: each person with probability about ``rate``.
+
+    People are taken in blocks of 1,024 ids (fewer at high rates): a block's number of
+    starters is drawn from Poisson(``rate * block``) and each starter uniformly inside the
+    block, so the cost is the number of starters, not of people (a person drawn twice
+    starts once: the busy flag refuses the second). Writes ids to ``out`` in a fixed order.
+
+    Returns:
+        How many starters were written.
+    """
+    m = 0
+    width = block_size(rate, _BLOCK)
+    for block in range((n + width - 1) // width):
+        lo = block * width
+        size = min(width, n - lo)
+        count = block_count(seed, s_start, day, block, rate * size)
+        for c in range(count):
+            if m < out.shape[0]:
+                out[m] = lo + u32_below(random_block(seed, s_start, day, block, 1 + c)[0], size)
+                m += 1
+    return m
+
+
+@nb.njit(cache=True, inline="always")
+def _can_start(i, day, friend_start, bit, P):
+    """I's number of friends if free adult i can start a meeting of ``bit`` today, else 0."""
+    if P.role[i] == 0 or P.status[i] != 0:
+        return 0
+    degree = friend_start[i + 1] - friend_start[i]
+    if degree == 0 or _flags(P, i, day) & bit:
+        return 0
+    return degree
+
+
+@nb.njit(cache=True)
+def friends_day(day, seed, streams, rate, friend_start, friends, scratch, starters, P, R, T, W, C):
+    """Friends meet on the topic: a starter and 1-3 friends not yet in such a group today.
+
+    ``rate`` is the meeting rate times the topic's chance: only meetings on the topic are
+    drawn.
+    """
+    s_start, s_pick, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
+    tally, watch, cases = chunk_views(T, W, C, 0)
+    members = scratch[0]
+    bit = np.uint8(1 << FRIENDS)
+    for x in range(_starters(day, seed, s_start, rate, P.role.shape[0], starters)):
+        i = starters[x]
+        degree = _can_start(i, day, friend_start, bit, P)
+        if degree == 0:
+            continue
+        w0, w1, _, _ = random_block(seed, s_pick, day, i, 4)
+        u = uniform_from_words(w0, w1)
+        wanted = 1 if u < 0.6 else (2 if u < 0.9 else 3)
+        members[0] = i
+        k = 1
+        for t in range(wanted):
+            f = friends[
+                friend_start[i] + u32_below(random_block(seed, s_pick, day, i, t)[0], degree)
+            ]
+            if P.status[f] != 0 or _flags(P, f, day) & bit:
+                continue
+            dup = False
+            for y in range(k):
+                dup = dup or members[y] == f
+            if not dup:
+                members[k] = f
+                k += 1
+        if k < 2:
+            continue
+        for y in range(k):
+            P.busy[members[y]] = _flags(P, members[y], day) | bit
+        converse(members, k, FRIENDS, day, -1, seed, s_speak, s_listen, P, R,
+                 tally, watch, cases)  # fmt: skip
+
+
+@nb.njit(cache=True)
+def pairs_day(
+    day,
+    c,
+    seed,
+    streams,
+    rate,
+    need_phone,
+    friend_start,
+    friends,
+    scratch,
+    starters,
+    P,
+    R,
+    T,
+    W,
+    C,
+):
+    """Calls or letters on the topic: a starter and one friend not yet in such a pair today.
+
+    ``rate`` is the call (letter) rate times the topic's chance.
+    """
+    s_start, s_pick, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
+    tally, watch, cases = chunk_views(T, W, C, 0)
+    members = scratch[0]
+    bit = np.uint8(1 << c)
+    for x in range(_starters(day, seed, s_start, rate, P.role.shape[0], starters)):
+        i = starters[x]
+        if need_phone and P.phone[i] == 0:
+            continue
+        degree = _can_start(i, day, friend_start, bit, P)
+        if degree == 0:
+            continue
+        w0 = random_block(seed, s_pick, day, i, 0)[0]
+        f = friends[friend_start[i] + u32_below(w0, degree)]
+        if P.status[f] != 0 or (need_phone and P.phone[f] == 0) or _flags(P, f, day) & bit:
+            continue
+        P.busy[i] = _flags(P, i, day) | bit
+        P.busy[f] = _flags(P, f, day) | bit
+        members[0] = i
+        members[1] = f
+        converse(members, 2, c, day, -1, seed, s_speak, s_listen, P, R, tally, watch, cases)
+
+
+@nb.njit(cache=True)
+def fabricate(
+    day,
+    seed,
+    stream,
+    rate,
+    household_start,
+    household,
+    work_unit,
+    work_start,
+    work_members,
+    friend_start,
+    friends,
+    P,
+    T,
+    W,
+    C,
+):
+    """Informants fabricate reports about adults they know (docs/odd.md 4.4).
+
+    An informant fabricates at ``rate`` a day: people are drawn per block of ids at that
+    rate (as :func:`_starters`) and the informants among them fabricate, so the cost is
+    the draws, not the people. The target is drawn uniformly from the informant's
+    household, its work unit and its friends together; a draw that lands on itself or a
+    child makes no report.
+    """
+    tally, _, cases = chunk_views(T, W, C, 0)
+    n = P.role.shape[0]
+    width = block_size(rate, _BLOCK)
+    for block in range((n + width - 1) // width):
+        lo = block * width
+        size = min(width, n - lo)
+        for c in range(block_count(seed, stream, day, block, rate * size)):
+            w0, _, w2, _ = random_block(seed, stream, day, block, 1 + c)
+            i = lo + u32_below(w0, size)
+            if not P.informant[i] or P.status[i] != 0:
+                continue
+            h = household[i]
+            w = work_unit[i]
+            n_h = household_start[h + 1] - household_start[h]
+            n_w = work_start[w + 1] - work_start[w] if w >= 0 else 0
+            n_f = friend_start[i + 1] - friend_start[i]
+            pick = u32_below(w2, n_h + n_w + n_f)
+            if pick < n_h:
+                target = household_start[h] + pick
+            elif pick < n_h + n_w:
+                target = work_members[work_start[w] + pick - n_h]
+            else:
+                target = friends[friend_start[i] + pick - n_h - n_w]
+            if target == i or P.role[target] == 0 or P.status[target] != 0:
+                continue
+            tally.reports[FABRICATED] += 1
+            add_evidence(cases, target, FABRICATED, day)
