@@ -223,7 +223,7 @@ def _print_summary(console: Console, name: str, sim: Sim, folder: Path) -> None:
         ("build", f"{sim.timings['build_s']:.3f} s"),
         ("compile (numba, cached after the first run)", f"{sim.timings['jit_s']:.3f} s"),
         ("run", f"{run_s:.3f} s"),
-        ("speed", f"{rate / 1e6:.1f} M agent-steps/s"),
+        ("speed", f"{rate / 1e6:.1f} M agent-{sim.step_name}s/s"),
     ]
     for title, rows in [*_summary_sections(summary(sim)), ("time", timings)]:
         table.add_row(f"[underline]{title}[/underline]", "")
