@@ -129,3 +129,33 @@ def test_memory_estimate_is_close_to_the_arrays_allocated():
     )
     estimate = estimate_bytes(p, 10) - BASE_BYTES
     assert arrays <= estimate <= 2 * arrays
+
+
+def test_a_stale_kernel_cache_is_flushed_once_and_a_fresh_one_kept(tmp_path):
+    from survsim.engine.jit_cache import refresh, refresh_stale_cache, source_fingerprint
+
+    class Kernel:
+        def __init__(self):
+            self.flushed = 0
+            self._cache = self
+
+        def flush(self):
+            self.flushed += 1
+
+    kernels = [Kernel(), Kernel()]
+    stamp = tmp_path / "cache" / "stamp"
+    assert refresh(kernels, stamp, "a") and [k.flushed for k in kernels] == [1, 1]
+    assert not refresh(kernels, stamp, "a") and [k.flushed for k in kernels] == [1, 1]
+    assert refresh(kernels, stamp, "b") and [k.flushed for k in kernels] == [2, 2]
+    # The fingerprint follows any change of any source file.
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.py").write_text("x = 1\n")
+    (src / "sub" / "b.py").write_text("y = 2\n")
+    before = source_fingerprint(src)
+    assert source_fingerprint(src) == before
+    (src / "sub" / "b.py").write_text("y = 3\n")
+    assert source_fingerprint(src) != before
+    # The real cache: once checked (and flushed if stale), it is fresh.
+    refresh_stale_cache.__wrapped__()
+    assert not refresh_stale_cache.__wrapped__()

@@ -1,0 +1,81 @@
+"""Keep numba's on-disk cache of survsim's kernels in step with the sources.
+
+numba keys a cached kernel by the timestamp of the file that defines it, but the machine
+code it stores also holds every kernel it calls. When a callee's file changes and the
+caller's does not, numba loads the caller with the old callee inside: a silent, wrong
+result (an editable install after ``git pull`` is the usual way to get there). So once per
+process, before the first kernel runs, :func:`refresh_stale_cache` compares a fingerprint
+of all of survsim's source files with the one stored beside the cache, and if they
+differ, empties the cache index of every survsim kernel: they compile afresh, once.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import sys
+from pathlib import Path
+
+__all__ = ["refresh", "refresh_stale_cache", "source_fingerprint"]
+
+_STAMP = "survsim-sources.blake2b"
+
+
+def source_fingerprint(root: Path | None = None) -> str:
+    """A hash of every ``.py`` file under ``root`` (default: the survsim package)."""
+    root = Path(__file__).resolve().parents[1] if root is None else Path(root)
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode("utf-8"))
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _kernels() -> list:
+    """The cached numba kernels of every survsim module imported so far."""
+    found = []
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("survsim.") or module is None:
+            continue
+        for value in vars(module).values():
+            cache = getattr(value, "_cache", None)
+            if callable(getattr(cache, "flush", None)) and hasattr(cache, "_cache_path"):
+                found.append(value)
+    return found
+
+
+def refresh(kernels: list, stamp: Path, fingerprint: str) -> bool:
+    """Flush every kernel's cache index unless ``stamp`` holds ``fingerprint``; store it.
+
+    Returns:
+        True if the kernels were flushed.
+    """
+    try:
+        if stamp.read_text(encoding="ascii") == fingerprint:
+            return False
+    except OSError:
+        pass
+    for kernel in kernels:
+        kernel._cache.flush()
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(fingerprint, encoding="ascii")
+    except OSError:  # a read-only cache: numba then compiles in memory anyway
+        pass
+    return True
+
+
+@functools.cache
+def refresh_stale_cache() -> bool:
+    """Empty the cache index of survsim's kernels if any source file changed since.
+
+    Runs once per process (later calls return the first answer).
+
+    Returns:
+        True if the cache was stale and was emptied.
+    """
+    import survsim.models  # noqa: F401 (every module with kernels, so none is missed)
+    from survsim.engine import rng
+
+    stamp = Path(rng.philox4x32._cache._cache_path) / _STAMP
+    return refresh(_kernels(), stamp, source_fingerprint())
