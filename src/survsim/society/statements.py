@@ -21,7 +21,17 @@ from survsim.society.beliefs import current
 from survsim.society.listening import listener_report
 from survsim.society.speech import perceived_risk, speak_probability
 
-__all__ = ["K_BINS", "People", "Rules", "Tally", "Watch", "chunk_views", "converse", "new_tally"]
+__all__ = [
+    "K_BINS",
+    "People",
+    "Rules",
+    "Tally",
+    "Watch",
+    "chunk_views",
+    "converse",
+    "fold",
+    "new_tally",
+]
 
 #: Group sizes are counted in bins 1..15 and "16 or more" (index 16).
 K_BINS = 17
