@@ -17,6 +17,11 @@ from survsim.engine import Attribute, State, Streams
 from survsim.engine.params import StrictModel
 from survsim.society.ties import friendships
 from survsim.society.traits import (
+    CHILD,
+    CIVILIAN,
+    OFFICER,
+    SENIOR,
+    SOLDIER,
     Traits,
     assign_adults,
     assign_informants,
@@ -40,7 +45,6 @@ __all__ = [
 
 REGIONS = ("capital", "interior", "border")
 CAPITAL, INTERIOR, BORDER = 0, 1, 2
-CHILD, CIVILIAN, SOLDIER, OFFICER, SENIOR = 0, 1, 2, 3, 4
 _MAX_EXTRA_MEMBERS = 8  # households have at most 9 people
 
 

@@ -13,10 +13,9 @@ import numba as nb
 import numpy as np
 
 from survsim.engine.rng import poisson_from_uniform, random_block, uniform_from_words
+from survsim.society.traits import CHILD
 
 __all__ = ["friendships"]
-
-CHILD = 0
 
 
 @nb.njit(cache=True, inline="always")

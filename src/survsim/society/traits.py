@@ -32,6 +32,7 @@ Traits = namedtuple(
     "suspicion banned_media",
 )
 
+#: Roles (person attribute ``role``); survsim.society.population re-exports them.
 CHILD, CIVILIAN, SOLDIER, OFFICER, SENIOR = 0, 1, 2, 3, 4
 
 
