@@ -262,7 +262,9 @@ def test_default_scenario_is_the_main_job_once_installed(tmp_path, monkeypatch):
     ],
 )
 def test_summary_values_are_readable(value, shown):
-    assert cli._shown(value) == shown
+    from survsim.cli_output import shown as show
+
+    assert show(value) == shown
 
 
 def test_summary_prints_nested_sections_after_the_top_level(tmp_path, capsys, monkeypatch):

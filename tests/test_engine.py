@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -156,6 +157,23 @@ def test_a_stale_kernel_cache_is_flushed_once_and_a_fresh_one_kept(tmp_path):
     assert source_fingerprint(src) == before
     (src / "sub" / "b.py").write_text("y = 3\n")
     assert source_fingerprint(src) != before
+    # Limited to some packages, it ignores the files outside them.
+    only_sub = source_fingerprint(src, ("sub",))
+    (src / "a.py").write_text("x = 2\n")
+    assert source_fingerprint(src, ("sub",)) == only_sub
+    (src / "sub" / "b.py").write_text("y = 4\n")
+    assert source_fingerprint(src, ("sub",)) != only_sub
+    # Every module that defines a kernel lies in a package the real fingerprint covers.
+    import survsim
+    from survsim.engine.jit_cache import KERNEL_PACKAGES
+
+    package = Path(survsim.__file__).parent
+    with_kernels = {
+        p.relative_to(package).parts[0]
+        for p in package.rglob("*.py")
+        if "nb.njit" in p.read_text(encoding="utf-8")
+    }
+    assert with_kernels and with_kernels <= set(KERNEL_PACKAGES)
     # The real cache: once checked (and flushed if stale), it is fresh.
     refresh_stale_cache.__wrapped__()
     assert not refresh_stale_cache.__wrapped__()

@@ -14,6 +14,7 @@ import survsim.models.surveillance_state
 EXPECTED = {
     "CivilViolence",
     "CivilViolenceParams",
+    "ExperimentResult",
     "Scenario",
     "ScenarioError",
     "SurveillanceState",
@@ -23,11 +24,13 @@ EXPECTED = {
     "build_sim",
     "builtin_scenarios",
     "check_memory",
+    "ensemble",
     "load_scenario",
     "manifest",
     "run_scenario",
     "save_run",
     "summary",
+    "sweep",
 }
 
 

@@ -17,6 +17,19 @@ from survsim.models import CivilViolence, CivilViolenceParams
 from survsim.models.surveillance_state import SurveillanceState, SurveillanceStateParams
 from survsim.scenario import Scenario, builtin_scenarios, load_scenario
 
+#: Names served from survsim.experiments on first use: it imports pandas, which a single
+#: run does not need (``survsim run`` starts about 0.6 s sooner).
+_EXPERIMENTS = ("ExperimentResult", "ensemble", "sweep")
+
+
+def __getattr__(name: str) -> object:
+    if name in _EXPERIMENTS:
+        import survsim.experiments
+
+        return getattr(survsim.experiments, name)
+    raise AttributeError(f"module 'survsim' has no attribute {name!r}")
+
+
 try:
     __version__ = version("survsim")
 except PackageNotFoundError:  # running from a source tree without installing
@@ -25,6 +38,7 @@ except PackageNotFoundError:  # running from a source tree without installing
 __all__ = [
     "CivilViolence",
     "CivilViolenceParams",
+    "ExperimentResult",
     "Scenario",
     "ScenarioError",
     "SurveillanceState",
@@ -34,9 +48,11 @@ __all__ = [
     "build_sim",
     "builtin_scenarios",
     "check_memory",
+    "ensemble",
     "load_scenario",
     "manifest",
     "run_scenario",
     "save_run",
     "summary",
+    "sweep",
 ]

@@ -6,12 +6,9 @@ nothing is written.
 
 from __future__ import annotations
 
-import math
 import os
 import sys
-import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,12 +19,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from survsim import __version__
+from survsim import __version__, cli_experiments
 from survsim.api import build_sim, save_run, summary
+from survsim.cli_output import check_writable, default_out, shown
 from survsim.engine import OutputExistsError, Sim, check_output_dir
 from survsim.errors import SurvsimError
-from survsim.models import MODELS
-from survsim.scenario import builtin_scenarios, load_scenario
+from survsim.scenario import builtin_scenarios, load_scenario, with_agents
 
 __all__ = ["app", "main"]
 
@@ -46,46 +43,9 @@ scenario_app = typer.Typer(no_args_is_help=True, help="List and show built-in sc
 app.add_typer(scenario_app, name="scenario")
 
 
-def _default_out(name: str, seed: int) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path("runs") / f"{name}-{stamp}-seed{seed}"
-    out, n = base, 1
-    while out.exists():
-        n += 1
-        out = base.with_name(f"{base.name}-{n}")
-    return out
-
-
-def _check_writable(out: Path) -> None:
-    """Fail before the run, not after it, if results could not be written."""
-    parent = out.resolve().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise SurvsimError(f"--out {out}: cannot write in {parent}")
-    try:
-        with tempfile.TemporaryDirectory(dir=parent):
-            pass
-    except OSError as exc:
-        raise SurvsimError(f"--out {out}: cannot write in {parent}: {exc.strerror}") from None
-
-
 def default_scenario() -> str:
     """The scenario ``survsim run`` runs when none is named: the main job, if installed."""
     return DEFAULT_SCENARIO if DEFAULT_SCENARIO in builtin_scenarios() else FALLBACK_SCENARIO
-
-
-def _agents_override(scenario: str, agents: int) -> str:
-    """``--agents N`` as an override; like ``--steps`` it wins over ``--set``."""
-    model = load_scenario(scenario).model
-    if "agents" not in MODELS[model][1].model_fields:
-        having = [m for m, (_, p) in MODELS.items() if "agents" in p.model_fields]
-        raise SurvsimError(
-            f"--agents: model {model} has no agents parameter (its size is set by its own "
-            f"parameters, see 'survsim scenario show {scenario}'; --agents is for "
-            f"{', '.join(having) or 'no installed model'})"
-        )
-    return f"params.agents={agents}"
 
 
 class _ProgressBar:
@@ -144,10 +104,10 @@ def run(
         scenario = default_scenario()
     overrides = list(set_ or [])
     if agents is not None:
-        overrides.append(_agents_override(scenario, agents))
+        overrides.append(with_agents(scenario, agents))
     loaded = load_scenario(scenario, overrides, steps=steps, seed=seed)
-    out_dir = check_output_dir(out) if out is not None else _default_out(loaded.name, loaded.seed)
-    _check_writable(out_dir)
+    out_dir = check_output_dir(out) if out is not None else default_out(loaded.name, loaded.seed)
+    check_writable(out_dir)
     console = Console()
     err_console = Console(stderr=True)
     show_bar = err_console.is_terminal if progress is None else progress
@@ -171,20 +131,6 @@ def run(
     _print_summary(console, loaded.name, sim, folder)
 
 
-def _shown(value: object) -> str:
-    """A value as the summary shows it: ints with separators, floats to 4 significant digits."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value) or abs(value) < 1e4:
-            return f"{value:,.4g}"
-        digits = 3 - math.floor(math.log10(abs(value)))
-        return f"{round(value, digits):,.0f}"
-    return str(value)
-
-
 def _rows(facts: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     """(label, shown value) for each fact; nested mappings become ``outer: inner`` labels."""
     rows = []
@@ -193,7 +139,7 @@ def _rows(facts: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
         if isinstance(value, dict):
             rows += _rows(value, f"{label}: ")
         else:
-            rows.append((label, _shown(value)))
+            rows.append((label, shown(value)))
     return rows
 
 
@@ -227,11 +173,15 @@ def _print_summary(console: Console, name: str, sim: Sim, folder: Path) -> None:
     ]
     for title, rows in [*_summary_sections(summary(sim)), ("time", timings)]:
         table.add_row(f"[underline]{title}[/underline]", "")
-        for label, shown in rows:
-            table.add_row(label, shown)
+        for label, value in rows:
+            table.add_row(label, value)
         table.add_section()
     console.print(table)
     console.print(f"results in {folder}", soft_wrap=True, highlight=False)
+
+
+app.command(name="ensemble")(cli_experiments.ensemble)
+app.command(name="sweep")(cli_experiments.sweep)
 
 
 @scenario_app.command("list")
@@ -292,7 +242,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _handle(exc: Exception) -> int:
-    if isinstance(exc, SurvsimError | OutputExistsError):
+    if isinstance(exc, SurvsimError):
+        return _fail(str(exc), exc.exit_code)
+    if isinstance(exc, OutputExistsError):
         return _fail(str(exc))
     if os.environ.get("SURVSIM_DEBUG"):
         raise exc

@@ -43,6 +43,7 @@ __all__ = [
     "builtin_scenarios",
     "load_scenario",
     "parse_override",
+    "with_agents",
 ]
 
 _MAX_FILE_BYTES = 1_000_000
@@ -435,3 +436,20 @@ def load_scenario(
     data = apply_overrides(data, overrides or [])
     data.update({k: v for k, v in fields.items() if v is not None})
     return validate(data, where, path)
+
+
+def with_agents(source: str, agents: int) -> str:
+    """``--agents N`` as an override (like ``--steps`` it wins over ``--set``).
+
+    Raises:
+        ScenarioError: the scenario's model has no ``agents`` parameter.
+    """
+    model = load_scenario(source).model
+    if "agents" not in MODELS[model][1].model_fields:
+        having = [m for m, (_, p) in MODELS.items() if "agents" in p.model_fields]
+        raise ScenarioError(
+            f"--agents: model {model} has no agents parameter (its size is set by its own "
+            f"parameters, see 'survsim scenario show {source}'; --agents is for "
+            f"{', '.join(having) or 'no installed model'})"
+        )
+    return f"params.agents={agents}"

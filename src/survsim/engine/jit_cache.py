@@ -5,7 +5,8 @@ code it stores also holds every kernel it calls. When a callee's file changes an
 caller's does not, numba loads the caller with the old callee inside: a silent, wrong
 result (an editable install after ``git pull`` is the usual way to get there). So once per
 process, before the first kernel runs, :func:`refresh_stale_cache` compares a fingerprint
-of all of survsim's source files with the one stored beside the cache, and if they
+of the source files of survsim's kernel layers (engine, society, apparatus, models) with
+the one stored beside the cache, and if they
 differ, empties the cache index of every survsim kernel: they compile afresh, once.
 """
 
@@ -16,16 +17,34 @@ import hashlib
 import sys
 from pathlib import Path
 
-__all__ = ["refresh", "refresh_stale_cache", "source_fingerprint"]
+__all__ = ["KERNEL_PACKAGES", "refresh", "refresh_stale_cache", "source_fingerprint"]
 
 _STAMP = "survsim-sources.blake2b"
 
 
-def source_fingerprint(root: Path | None = None) -> str:
-    """A hash of every ``.py`` file under ``root`` (default: the survsim package)."""
-    root = Path(__file__).resolve().parents[1] if root is None else Path(root)
+#: The subpackages whose modules hold kernels, or constants and types kernels read. A change
+#: elsewhere (the CLI, scenarios, experiments, reports) cannot change compiled code, so it
+#: does not cost a recompile.
+KERNEL_PACKAGES = ("engine", "society", "apparatus", "models")
+
+
+def source_fingerprint(root: Path | None = None, packages: tuple[str, ...] | None = None) -> str:
+    """A hash of the ``.py`` files of ``packages`` under ``root``.
+
+    Args:
+        root: a source folder (default: the survsim package).
+        packages: subfolders to hash (default: :data:`KERNEL_PACKAGES` for the survsim
+            package, every file for another root); empty: every file under ``root``.
+    """
+    if root is None:
+        root = Path(__file__).resolve().parents[1]
+        packages = KERNEL_PACKAGES if packages is None else packages
+    root = Path(root)
     digest = hashlib.blake2b(digest_size=16)
-    for path in sorted(root.rglob("*.py")):
+    files = (
+        [f for p in packages for f in (root / p).rglob("*.py")] if packages else root.rglob("*.py")
+    )
+    for path in sorted(files):
         digest.update(str(path.relative_to(root)).encode("utf-8"))
         digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -1,0 +1,415 @@
+"""Experiments: ensembles and sweeps of many runs, executed on Dask.
+
+docs/experiments.md is the guide. In short::
+
+    import survsim
+
+    result = survsim.ensemble("epstein_outbursts", runs=4, steps=20, workers=2)
+    result.stats.set_index("metric").loc["mean_active_share", ["mean", "p05", "p95"]]
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+import pandas as pd
+
+from survsim.engine import write_json_atomic, write_parquet_atomic
+from survsim.engine.memory import check_fits
+from survsim.errors import SurvsimError
+from survsim.experiments.cluster import dask_client, local_workers
+from survsim.experiments.design import (
+    Design,
+    derive_seed,
+    ensemble_design,
+    scenario_for,
+    sweep_design,
+)
+from survsim.experiments.execute import Progress, RunFailure, Runner, run_pending
+from survsim.experiments.stats import daily_bands, metric_stats
+from survsim.experiments.store import ExperimentStore, check_new
+from survsim.experiments.worker import run_task
+from survsim.models import MEMORY_ESTIMATES, MODELS
+from survsim.report import experiments as figures
+from survsim.scenario import Scenario, load_scenario, with_agents
+
+__all__ = [
+    "Design",
+    "ExperimentFailedError",
+    "ExperimentResult",
+    "RunFailure",
+    "derive_seed",
+    "ensemble",
+    "prepare_ensemble",
+    "prepare_sweep",
+    "run_experiment",
+    "sweep",
+]
+
+
+class ExperimentFailedError(SurvsimError):
+    """Some runs failed on every try; the others are kept and ``resume`` retries these."""
+
+    def __init__(self, message: str, failures: list[RunFailure], path: Path | None) -> None:
+        super().__init__(message)
+        self.failures = failures
+        self.path = path
+
+
+@dataclass
+class ExperimentResult:
+    """The tidy tables of a finished ensemble or sweep (pandas DataFrames).
+
+    Attributes:
+        kind: ``ensemble`` or ``sweep``.
+        design: one row per run: run, point, replicate, seed and the swept parameters.
+        timeseries: one row per run and day.
+        open_speech: one row per run, context and group size (surveillance_state).
+        summary: one row per run: its summary numbers (nested ones as ``national.x``).
+        stats: per (point and) summary number: mean, sd, p05, median, p95, runs.
+        bands: per time-series column and day: mean, sd, p05, median, p95 (ensembles).
+        path: the folder holding it all, or None when no folder was asked for.
+        seconds: wall time of the whole experiment.
+    """
+
+    kind: str
+    design: pd.DataFrame
+    timeseries: pd.DataFrame
+    open_speech: pd.DataFrame
+    summary: pd.DataFrame
+    stats: pd.DataFrame
+    bands: pd.DataFrame = field(default_factory=pd.DataFrame)
+    path: Path | None = None
+    seconds: float = 0.0
+
+
+def _scenario(
+    scenario: str | Scenario,
+    overrides: Sequence[str],
+    agents: int | None,
+    steps: int | None,
+    seed: int | None,
+) -> Scenario:
+    if isinstance(scenario, Scenario):
+        if overrides or agents is not None:
+            raise SurvsimError(
+                "overrides and agents apply to a scenario name or file, not a Scenario"
+            )
+        data = scenario.resolved()
+        steps = data["steps"] if steps is None else steps
+        seed = data["seed"] if seed is None else seed
+        from survsim.scenario import validate
+
+        return validate({**data, "steps": steps, "seed": seed}, f"scenario '{scenario.name}'")
+    extra = list(overrides)
+    if agents is not None:
+        extra.append(with_agents(scenario, agents))
+    return load_scenario(scenario, extra, steps=steps, seed=seed)
+
+
+def prepare_ensemble(
+    scenario: str | Scenario,
+    runs: int,
+    *,
+    overrides: Sequence[str] = (),
+    agents: int | None = None,
+    steps: int | None = None,
+    seed: int | None = None,
+) -> Design:
+    """The design of an ensemble, validated: ``runs`` seeds of one scenario."""
+    return ensemble_design(_scenario(scenario, overrides, agents, steps, seed), runs)
+
+
+def _param_texts(params: Sequence[str] | Mapping[str, Sequence[Any]]) -> list[str]:
+    if isinstance(params, Mapping):
+        return [f"{key}={','.join(repr(v) for v in values)}" for key, values in params.items()]
+    return list(params)
+
+
+def prepare_sweep(
+    scenario: str | Scenario,
+    params: Sequence[str] | Mapping[str, Sequence[Any]],
+    runs: int = 1,
+    *,
+    samples: int | None = None,
+    overrides: Sequence[str] = (),
+    agents: int | None = None,
+    steps: int | None = None,
+    seed: int | None = None,
+) -> Design:
+    """The design of a sweep, every point validated (see :func:`sweep`)."""
+    base = _scenario(scenario, overrides, agents, steps, seed)
+    return sweep_design(base, _param_texts(params), runs, samples)
+
+
+def _warm(design: Design) -> None:
+    """Compile (or load) the model's kernels once here, before workers start.
+
+    Workers on this machine then load them from numba's cache instead of each compiling
+    them at the same time.
+    """
+    sim_class, params_class = MODELS[design.scenario["model"]]
+    small = {"agents": 300} if "agents" in params_class.model_fields else {}
+    sim_class(params_class(**small), seed=0, steps=1)
+
+
+def _check_local_memory(design: Design, workers: int) -> None:
+    """Refuse up front an experiment whose concurrent runs would not fit in memory.
+
+    The largest run of the design (a sweep may vary the population) counts for each worker.
+    """
+    runs = design.runs()[:: design.replicates]  # one run per point
+    largest = max(
+        MEMORY_ESTIMATES[design.scenario["model"]](scenario.params, scenario.steps)
+        for scenario in (scenario_for(design.scenario, spec) for spec in runs)
+    )
+    check_fits(
+        largest * min(workers, design.n_runs),
+        f"{min(workers, design.n_runs)} runs at once of scenario '{design.scenario['name']}'",
+    )
+
+
+def _finish(store: ExperimentStore, seconds: float, where: str) -> ExperimentResult:
+    """Read the finished experiment back, write its aggregates and figures."""
+    design = store.design
+    model = design.scenario["model"]
+    root = store.root
+    design_table = pd.read_parquet(root / "design.parquet")
+    summary = store.read("summary")
+    timeseries = store.read("timeseries")
+    open_speech = store.read("open_speech")
+    keys = list(design.keys)
+    stats = metric_stats(summary, by=keys)
+    write_parquet_atomic(_arrow(stats), root / "stats.parquet")
+    name = design.scenario["name"]
+    if design.kind == "ensemble":
+        step = "day" if "day" in timeseries.columns else "step"
+        bands = daily_bands(timeseries, step=step)
+        write_parquet_atomic(_arrow(bands), root / "bands.parquet")
+        title = f"{name}: {design.n_runs} runs, mean and 90% band"
+        figures.plot_bands(bands, model, root / "bands.png", title)
+        if len(open_speech):
+            figures.plot_open_speech_bands(
+                open_speech,
+                root / "open_speech_bands.png",
+                f"{name}: open speech across {design.n_runs} runs",
+            )
+    else:
+        bands = pd.DataFrame()
+        figures.plot_sweep(
+            summary,
+            keys,
+            figures.HEADLINE.get(model, []),
+            root / "sweep.png",
+            f"{name}: sweep of {', '.join(keys)}",
+        )
+    write_json_atomic(
+        {
+            "kind": design.kind,
+            "scenario": name,
+            "runs": design.n_runs,
+            "where": where,
+            "seconds": round(seconds, 3),
+            "files": sorted(p.name for p in root.iterdir() if not p.name.startswith(".")),
+        },
+        root / "manifest.json",
+    )
+    return ExperimentResult(
+        design.kind, design_table, timeseries, open_speech, summary, stats, bands, root, seconds
+    )
+
+
+def _arrow(frame: pd.DataFrame) -> Any:
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def run_experiment(
+    design: Design,
+    out: str | Path | None = None,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    retries: int = 2,
+    progress: Progress | None = None,
+    runner: Runner = run_task,
+) -> ExperimentResult:
+    """Run every run of ``design`` on Dask and return the tidy tables.
+
+    Args:
+        design: from :func:`prepare_ensemble` or :func:`prepare_sweep`.
+        out: the folder to write; None keeps nothing on disk (a temporary folder).
+        workers: worker processes of the LocalCluster (default: one per core).
+        scheduler: address of an existing Dask scheduler, instead of a LocalCluster.
+        resume: finish the experiment already in ``out`` (its design must be the same).
+        retries: how many more times a failed run is tried before it is reported.
+        progress: ``progress(finished, failed, total)`` after every run.
+        runner: the function a worker calls per run (tests replace it).
+
+    Raises:
+        ExperimentFailedError: some runs failed on every try (the others are kept).
+    """
+    if retries < 0:
+        raise SurvsimError(f"--retries {retries}: must be 0 or more")
+    if out is None:
+        if resume:
+            raise SurvsimError("--resume needs --out, the folder of the experiment to finish")
+        with TemporaryDirectory(prefix="survsim-") as tmp:
+            result = run_experiment(
+                design,
+                Path(tmp) / "experiment",
+                workers=workers,
+                scheduler=scheduler,
+                retries=retries,
+                progress=progress,
+                runner=runner,
+            )
+            result.path = None
+            return result
+    start = time.perf_counter()
+    if scheduler is None:
+        n = local_workers(workers, design.n_runs)
+        _check_local_memory(design, n)
+        where = f"LocalCluster, {n} workers"
+    else:
+        where = f"scheduler {scheduler}"
+    # Nothing is written before the cluster is up: a bad address leaves no folder behind.
+    store = ExperimentStore.open(out, design, resume=True) if resume else None
+    if store is None:
+        check_new(out)
+    if store is None or len(store.done()) < design.n_runs:
+        if scheduler is None:
+            _warm(design)
+        with dask_client(workers=workers, scheduler=scheduler, runs=design.n_runs) as client:
+            if store is None:
+                store = ExperimentStore.open(out, design, resume=False)
+            failures = run_pending(
+                client, design, store, retries=retries, progress=progress, runner=runner
+            )
+        store.write_failures([f.as_dict() for f in failures])
+        if failures:
+            first = failures[0]
+            raise ExperimentFailedError(
+                f"{len(failures)} of {design.n_runs} runs failed after {first.tries} tries "
+                f"(run {first.run}: {first.error}); the {design.n_runs - len(failures)} others "
+                f"are kept in {store.root} (failures.json lists them; --resume tries them again)",
+                failures,
+                store.root,
+            )
+    return _finish(store, time.perf_counter() - start, where)
+
+
+def ensemble(
+    scenario: str | Scenario,
+    runs: int = 10,
+    *,
+    overrides: Sequence[str] = (),
+    agents: int | None = None,
+    steps: int | None = None,
+    seed: int | None = None,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    retries: int = 2,
+    progress: Progress | None = None,
+) -> ExperimentResult:
+    """Run a scenario ``runs`` times with seeds derived from ``seed`` and the run index.
+
+    Args:
+        scenario: a built-in name, a YAML file, or a :class:`~survsim.Scenario`.
+        runs: how many runs.
+        overrides: ``key=value`` overrides, as ``--set``.
+        steps: steps of each run (default: the scenario's).
+        agents: simulated people, as ``--agents`` (surveillance_state).
+        seed: the base seed (default: the scenario's); each run's seed derives from it.
+        out: the folder to write; None keeps nothing on disk.
+        workers: worker processes of the LocalCluster (default: one per core).
+        scheduler: address of an existing Dask scheduler instead of a LocalCluster.
+        resume: finish the experiment already in ``out``.
+        retries: how many more times a failed run is tried before it is reported.
+        progress: ``progress(finished, failed, total)`` after every run.
+
+    Returns:
+        The tidy tables; ``stats`` holds the mean and 90% interval of every output.
+    """
+    design = prepare_ensemble(
+        scenario, runs, overrides=overrides, agents=agents, steps=steps, seed=seed
+    )
+    return run_experiment(
+        design,
+        out,
+        workers=workers,
+        scheduler=scheduler,
+        resume=resume,
+        retries=retries,
+        progress=progress,
+    )
+
+
+def sweep(
+    scenario: str | Scenario,
+    params: Sequence[str] | Mapping[str, Sequence[Any]],
+    runs: int = 1,
+    *,
+    samples: int | None = None,
+    overrides: Sequence[str] = (),
+    agents: int | None = None,
+    steps: int | None = None,
+    seed: int | None = None,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    retries: int = 2,
+    progress: Progress | None = None,
+) -> ExperimentResult:
+    """Run a scenario at every point of a parameter design, ``runs`` times each.
+
+    Args:
+        scenario: a built-in name, a YAML file, or a :class:`~survsim.Scenario`.
+        params: ``key=lo:hi:n`` (grid of n values), ``key=a,b,c`` (listed values) or, with
+            ``samples``, ``key=lo:hi`` (a Latin hypercube); or a mapping key -> values.
+        runs: runs per point; replicate r of every point has the same seed (common
+            random numbers).
+        samples: Latin hypercube points instead of a grid.
+        overrides: ``key=value`` overrides, as ``--set``.
+        steps: steps of each run (default: the scenario's).
+        agents: simulated people, as ``--agents`` (surveillance_state).
+        seed: the base seed (default: the scenario's); each run's seed derives from it.
+        out: the folder to write; None keeps nothing on disk.
+        workers: worker processes of the LocalCluster (default: one per core).
+        scheduler: address of an existing Dask scheduler instead of a LocalCluster.
+        resume: finish the experiment already in ``out``.
+        retries: how many more times a failed run is tried before it is reported.
+        progress: ``progress(finished, failed, total)`` after every run.
+
+    Returns:
+        The tidy tables, with one column per swept parameter; ``stats`` per point.
+    """
+    design = prepare_sweep(
+        scenario,
+        params,
+        runs,
+        samples=samples,
+        overrides=overrides,
+        agents=agents,
+        steps=steps,
+        seed=seed,
+    )
+    return run_experiment(
+        design,
+        out,
+        workers=workers,
+        scheduler=scheduler,
+        resume=resume,
+        retries=retries,
+        progress=progress,
+    )

@@ -1,0 +1,91 @@
+"""Dask: a LocalCluster started by survsim, or an existing cluster by its address."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from survsim.errors import SurvsimError
+
+__all__ = ["MAX_LOCAL_WORKERS", "dask_client", "local_workers"]
+
+#: The most worker processes a LocalCluster is started with.
+MAX_LOCAL_WORKERS = 512
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise SurvsimError(
+            "ensembles and sweeps run on Dask, which is not installed: pip install 'survsim[dask]'"
+        ) from None
+    return distributed
+
+
+def local_workers(workers: int | None, runs: int) -> int:
+    """Worker processes for a LocalCluster: ``workers``, or one per core (not more than runs)."""
+    if workers is None:
+        return max(1, min(os.cpu_count() or 1, runs))
+    if not 1 <= workers <= MAX_LOCAL_WORKERS:
+        raise SurvsimError(f"--workers {workers}: not allowed (1 to {MAX_LOCAL_WORKERS})")
+    return workers
+
+
+@contextmanager
+def dask_client(
+    *, workers: int | None = None, scheduler: str | None = None, runs: int = 1
+) -> Iterator[Any]:
+    """A connected Dask client; a LocalCluster it starts is closed on the way out.
+
+    Args:
+        workers: worker processes of the LocalCluster (default: one per core).
+        scheduler: the address of an existing scheduler (``tcp://host:8786``) instead.
+        runs: the runs to come (a LocalCluster never has more workers than runs).
+
+    The LocalCluster's workers have one thread each and one numba thread each
+    (``NUMBA_NUM_THREADS=1``), no web dashboard, and quiet logs: a failed run is reported
+    by survsim, once.
+    """
+    distributed = _distributed()
+    if scheduler is not None:
+        if workers is not None:
+            raise SurvsimError(
+                "--workers: applies to the LocalCluster survsim starts, not to --scheduler "
+                "(that cluster has the workers it was given)"
+            )
+        try:
+            client = distributed.Client(scheduler, timeout="10s", set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise SurvsimError(
+                f"--scheduler {scheduler}: cannot connect ({reason[:160]})"
+            ) from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    n = local_workers(workers, runs)
+    cluster = distributed.LocalCluster(
+        n_workers=n,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        # No web dashboard, and the scheduler's small HTTP server on a free port: 8787 may
+        # be taken (by another cluster), and taking another port would be a warning.
+        scheduler_kwargs={"dashboard_address": ":0"},
+        silence_logs=logging.CRITICAL,
+        env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+    )
+    try:
+        client = distributed.Client(cluster, set_as_default=False)
+        try:
+            yield client
+        finally:
+            client.close()
+    finally:
+        cluster.close()

@@ -1,0 +1,65 @@
+"""What a worker does with one run: build it, run it, return its tables.
+
+This function runs in Dask worker processes; it returns small Arrow tables (one row per
+day, the open-speech curve, the summary) and the client writes them, so workers need no
+shared file system.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from survsim.experiments.design import RunSpec, scenario_for
+
+__all__ = ["RunOutput", "flat_summary", "run_task"]
+
+
+@dataclass
+class RunOutput:
+    """The tables of one finished run."""
+
+    timeseries: pa.Table
+    open_speech: pa.Table | None
+    summary: dict[str, float | int]
+    seconds: float
+
+
+def flat_summary(facts: dict[str, Any], prefix: str = "") -> dict[str, float | int]:
+    """The numbers of a summary, nested keys joined with dots (``national.prisoners``)."""
+    out: dict[str, float | int] = {}
+    for key, value in facts.items():
+        if isinstance(value, dict):
+            out.update(flat_summary(value, f"{prefix}{key}."))
+        elif isinstance(value, bool):
+            out[f"{prefix}{key}"] = int(value)
+        elif isinstance(value, int | float) and key not in ("seed",):
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def run_task(scenario: dict[str, Any], spec: RunSpec, threads: int = 1) -> RunOutput:
+    """Build and run one run of an experiment (in a worker process).
+
+    Args:
+        scenario: the experiment's resolved scenario.
+        spec: the run: its seed and parameter values.
+        threads: numba threads for this run (one per worker by default, so that workers
+            do not compete for cores).
+    """
+    import numba
+
+    from survsim.api import build_sim, summary
+
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    sim = build_sim(scenario_for(scenario, spec))
+    sim.run()
+    open_speech = sim.open_speech() if callable(getattr(sim, "open_speech", None)) else None
+    return RunOutput(
+        sim.timeseries(),
+        open_speech,
+        flat_summary(summary(sim)),
+        sim.timings["run_s"] + sim.timings["build_s"],
+    )

@@ -1,0 +1,143 @@
+"""Figures of ensembles and sweeps: daily bands, open speech with bands, sweep responses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from survsim.report.surveillance import COLOURS, K_TOP, MIN_PRESENT
+
+__all__ = ["BAND_PANELS", "HEADLINE", "plot_bands", "plot_open_speech_bands", "plot_sweep"]
+
+#: Model -> (time-series column, panel title) drawn with their 90% band.
+BAND_PANELS = {
+    "surveillance_state": [
+        ("imprisoned", "people in prison"),
+        ("spoke_openly", "people who spoke openly that day"),
+        ("falsification_gap", "dissenters who never spoke openly (share)"),
+        ("mean_perceived_risk", "mean perceived risk of speaking"),
+    ],
+    "civil_violence": [("active", "active citizens"), ("jailed", "jailed citizens")],
+}
+
+#: Model -> the summary numbers a sweep's figure and the CLI's table show first.
+HEADLINE = {
+    "surveillance_state": [
+        "national.prisoners_steady_state",
+        "open_speech_k3_work_public",
+        "convictions_false",
+        "spoke_openly_per_day",
+        "falsification_gap",
+    ],
+    "civil_violence": ["mean_active_share", "peak_active_share", "mean_jailed_share"],
+}
+
+
+def plot_bands(bands: pd.DataFrame, model: str, path: str | Path, title: str = "") -> Path:
+    """The ensemble's daily story: the mean of each headline column and its 90% band.
+
+    Args:
+        bands: the ensemble's ``bands`` table (column, day, mean, p05, p95, ...).
+        model: the model's name (which panels to draw).
+        path: where to write the PNG.
+        title: the figure's title.
+    """
+    panels = BAND_PANELS.get(model, [])
+    step = "day" if "day" in bands.columns else "step"
+    fig = Figure(figsize=(10, 2.6 * ((len(panels) + 1) // 2)), dpi=100, layout="constrained")
+    for i, (column, label) in enumerate(panels):
+        ax = fig.add_subplot((len(panels) + 1) // 2, 2, i + 1)
+        rows = bands[bands["column"] == column].sort_values(step)
+        x = rows[step].to_numpy()
+        ax.fill_between(
+            x, rows["p05"], rows["p95"], color="#2c3e50", alpha=0.25, lw=0, label="90% of runs"
+        )
+        ax.plot(x, rows["mean"], color="#2c3e50", lw=1.2, label="mean")
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel(step)
+        ax.grid(alpha=0.3)
+        if i == 0:
+            ax.legend(fontsize=8, loc="best")
+    runs = int(bands["runs"].max()) if len(bands) else 0
+    fig.suptitle(title or f"Ensemble of {runs} runs: mean and 90% band")
+    fig.savefig(path, format="png")
+    return Path(path)
+
+
+def open_speech_rates(open_speech: pd.DataFrame) -> pd.DataFrame:
+    """Per context and group size: the mean open-speech rate over runs and its 90% band.
+
+    Bins with fewer than ``MIN_PRESENT`` people present in a run are left out of that run.
+    """
+    rows = open_speech[(open_speech["present"] >= MIN_PRESENT) & (open_speech["group_size"] >= 2)]
+    groups = rows.groupby(["context", "group_size"], sort=False)["open_speech_rate"]
+    return pd.DataFrame(
+        {
+            "mean": groups.mean(),
+            "p05": groups.quantile(0.05),
+            "p95": groups.quantile(0.95),
+            "runs": groups.count(),
+        }
+    ).reset_index()
+
+
+def plot_open_speech_bands(open_speech: pd.DataFrame, path: str | Path, title: str = "") -> Path:
+    """The "three or more" curve of an ensemble: per context, the mean rate and 90% band."""
+    rates = open_speech_rates(open_speech)
+    fig = Figure(figsize=(8, 5), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    for context in dict.fromkeys(rates["context"]):
+        rows = rates[rates["context"] == context].sort_values("group_size")
+        k = rows["group_size"].to_numpy()
+        colour = COLOURS.get(context)
+        ax.fill_between(k, rows["p05"], rows["p95"], color=colour, alpha=0.2, lw=0)
+        ax.plot(k, rows["mean"], marker="o", ms=3, color=colour, label=context)
+    ax.set_xlim(1.5, K_TOP + 0.5)
+    ticks = np.arange(2, K_TOP + 1)
+    ax.set_xticks(ticks, [f"{t}+" if t == K_TOP else str(t) for t in ticks])
+    ax.set_ylim(0, None)
+    ax.axvline(3, color="#555", ls=":", lw=1)
+    ax.set_xlabel("people present (k)")
+    ax.set_ylabel("share of those present who spoke openly")
+    ax.grid(alpha=0.3)
+    if len(rates):
+        ax.legend(fontsize=8, title="context (band: 90% of runs)")
+    ax.set_title(title or "Open speech by group size across the ensemble")
+    fig.savefig(path, format="png")
+    return Path(path)
+
+
+def plot_sweep(
+    summary: pd.DataFrame, keys: list[str], metrics: list[str], path: str | Path, title: str = ""
+) -> Path:
+    """Each headline metric against each swept parameter.
+
+    Every run is a dot; where values repeat, a line joins the mean per value and a band
+    holds 90% of the runs (over replicates and the other parameters) at that value.
+    """
+    metrics = [m for m in metrics if m in summary.columns] or [
+        c for c in summary.columns if c not in {"run", "point", "replicate", "seed", *keys}
+    ][:4]
+    fig = Figure(figsize=(3.6 * len(keys) + 1, 2.4 * len(metrics)), dpi=100, layout="constrained")
+    for row, metric in enumerate(metrics):
+        for col, key in enumerate(keys):
+            ax = fig.add_subplot(len(metrics), len(keys), row * len(keys) + col + 1)
+            x, y = summary[key].astype(float), summary[metric].astype(float)
+            ax.scatter(x, y, s=8, color="#7f8c8d", alpha=0.6, lw=0)
+            groups = y.groupby(x)
+            if groups.ngroups < len(summary):  # repeated values: draw their mean and band
+                values = np.asarray(groups.mean().index, dtype=float)
+                low, high = groups.quantile(0.05), groups.quantile(0.95)
+                ax.fill_between(values, low, high, color="#2c3e50", alpha=0.2, lw=0)
+                ax.plot(values, groups.mean(), color="#2c3e50", marker="o", ms=3)
+            ax.grid(alpha=0.3)
+            if row == len(metrics) - 1:
+                ax.set_xlabel(key)
+            if col == 0:
+                ax.set_ylabel(metric.replace("national.", "national: "), fontsize=8)
+    fig.suptitle(title or "Sweep: each run (dots), mean and 90% interval per value")
+    fig.savefig(path, format="png")
+    return Path(path)
