@@ -451,3 +451,24 @@ def test_without_dask_the_commands_say_how_to_install_it(tmp_path, capsys, monke
     err = capsys.readouterr().err
     assert "pip install 'survsim[dask]'" in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_the_python_api_returns_tidy_frames_and_keeps_nothing_without_out(tmp_path):
+    import survsim
+
+    result = survsim.ensemble("epstein_outbursts", runs=2, steps=5, overrides=SMALL_CV, workers=1)
+    assert result.kind == "ensemble" and result.path is None
+    assert len(result.timeseries) == 2 * 6 and list(result.timeseries.columns[:5]) == [
+        "run",
+        "point",
+        "replicate",
+        "seed",
+        "step",
+    ]
+    assert set(result.bands["column"]) == {"active", "quiet", "jailed"}
+    assert (result.stats["runs"] == 2).all()
+    grid = survsim.sweep(
+        "epstein_outbursts", {"legitimacy": [0.6, 0.8]}, steps=5, overrides=SMALL_CV, workers=2
+    )
+    assert grid.timeseries.groupby("legitimacy")["run"].nunique().to_dict() == {0.6: 1, 0.8: 1}
+    assert grid.bands.empty and set(grid.stats["legitimacy"]) == {0.6, 0.8}

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import pandas as pd
 
@@ -43,6 +43,7 @@ __all__ = [
     "ExperimentFailedError",
     "ExperimentResult",
     "RunFailure",
+    "RunOptions",
     "derive_seed",
     "ensemble",
     "prepare_ensemble",
@@ -306,6 +307,17 @@ def run_experiment(
     return _finish(store, time.perf_counter() - start, where)
 
 
+class RunOptions(TypedDict, total=False):
+    """Where and how an experiment runs: the keyword arguments of :func:`run_experiment`."""
+
+    out: str | Path | None
+    workers: int | None
+    scheduler: str | None
+    resume: bool
+    retries: int
+    progress: Progress | None
+
+
 def ensemble(
     scenario: str | Scenario,
     runs: int = 10,
@@ -314,12 +326,7 @@ def ensemble(
     agents: int | None = None,
     steps: int | None = None,
     seed: int | None = None,
-    out: str | Path | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    resume: bool = False,
-    retries: int = 2,
-    progress: Progress | None = None,
+    **options: Unpack[RunOptions],
 ) -> ExperimentResult:
     """Run a scenario ``runs`` times with seeds derived from ``seed`` and the run index.
 
@@ -327,15 +334,12 @@ def ensemble(
         scenario: a built-in name, a YAML file, or a :class:`~survsim.Scenario`.
         runs: how many runs.
         overrides: ``key=value`` overrides, as ``--set``.
-        steps: steps of each run (default: the scenario's).
         agents: simulated people, as ``--agents`` (surveillance_state).
+        steps: steps of each run (default: the scenario's).
         seed: the base seed (default: the scenario's); each run's seed derives from it.
-        out: the folder to write; None keeps nothing on disk.
-        workers: worker processes of the LocalCluster (default: one per core).
-        scheduler: address of an existing Dask scheduler instead of a LocalCluster.
-        resume: finish the experiment already in ``out``.
-        retries: how many more times a failed run is tried before it is reported.
-        progress: ``progress(finished, failed, total)`` after every run.
+        **options: ``out``, ``workers``, ``scheduler``, ``resume``, ``retries`` and
+            ``progress``, as for :func:`run_experiment` (without ``out``, nothing is kept
+            on disk).
 
     Returns:
         The tidy tables; ``stats`` holds the mean and 90% interval of every output.
@@ -343,15 +347,7 @@ def ensemble(
     design = prepare_ensemble(
         scenario, runs, overrides=overrides, agents=agents, steps=steps, seed=seed
     )
-    return run_experiment(
-        design,
-        out,
-        workers=workers,
-        scheduler=scheduler,
-        resume=resume,
-        retries=retries,
-        progress=progress,
-    )
+    return run_experiment(design, **options)
 
 
 def sweep(
@@ -364,12 +360,7 @@ def sweep(
     agents: int | None = None,
     steps: int | None = None,
     seed: int | None = None,
-    out: str | Path | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    resume: bool = False,
-    retries: int = 2,
-    progress: Progress | None = None,
+    **options: Unpack[RunOptions],
 ) -> ExperimentResult:
     """Run a scenario at every point of a parameter design, ``runs`` times each.
 
@@ -381,15 +372,11 @@ def sweep(
             random numbers).
         samples: Latin hypercube points instead of a grid.
         overrides: ``key=value`` overrides, as ``--set``.
-        steps: steps of each run (default: the scenario's).
         agents: simulated people, as ``--agents`` (surveillance_state).
-        seed: the base seed (default: the scenario's); each run's seed derives from it.
-        out: the folder to write; None keeps nothing on disk.
-        workers: worker processes of the LocalCluster (default: one per core).
-        scheduler: address of an existing Dask scheduler instead of a LocalCluster.
-        resume: finish the experiment already in ``out``.
-        retries: how many more times a failed run is tried before it is reported.
-        progress: ``progress(finished, failed, total)`` after every run.
+        steps: steps of each run (default: the scenario's).
+        seed: the base seed (default: the scenario's); replicate r's seed derives from it.
+        **options: ``out``, ``workers``, ``scheduler``, ``resume``, ``retries`` and
+            ``progress``, as for :func:`run_experiment`.
 
     Returns:
         The tidy tables, with one column per swept parameter; ``stats`` per point.
@@ -404,12 +391,4 @@ def sweep(
         steps=steps,
         seed=seed,
     )
-    return run_experiment(
-        design,
-        out,
-        workers=workers,
-        scheduler=scheduler,
-        resume=resume,
-        retries=retries,
-        progress=progress,
-    )
+    return run_experiment(design, **options)
