@@ -458,6 +458,7 @@ def test_the_python_api_returns_tidy_frames_and_keeps_nothing_without_out(tmp_pa
 
     result = survsim.ensemble("epstein_outbursts", runs=2, steps=5, overrides=SMALL_CV, workers=1)
     assert result.kind == "ensemble" and result.path is None
+    assert repr(result) == "ExperimentResult(kind='ensemble', runs=2, rows=12)"
     assert len(result.timeseries) == 2 * 6 and list(result.timeseries.columns[:5]) == [
         "run",
         "point",

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from survsim.cli_output import check_writable, default_out, shown
 from survsim.errors import SurvsimError
+from survsim.models import MODELS
 
 if TYPE_CHECKING:
     from survsim.experiments import Design, ExperimentResult
@@ -102,12 +103,13 @@ def _execute(
     bar = _RunsBar(err, name) if show_bar else None
     where = f"scheduler {scheduler}" if scheduler else "a local Dask cluster"
     announced = []
+    unit = MODELS[design.scenario["model"]][0].step_name
 
     def report(finished: int, failed: int, total: int) -> None:
         if not announced:  # once the cluster is up: bad input stays a single line
             announced.append(True)
             err.print(
-                f"{kind} of {name}: {total:,} runs of {design.scenario['steps']:,} steps on "
+                f"{kind} of {name}: {total:,} runs of {design.scenario['steps']:,} {unit}s on "
                 f"{where}; results in {out}",
                 highlight=False,
                 soft_wrap=True,

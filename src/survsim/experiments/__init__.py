@@ -88,6 +88,13 @@ class ExperimentResult:
     path: Path | None = None
     seconds: float = 0.0
 
+    def __repr__(self) -> str:
+        where = f", path='{self.path}'" if self.path is not None else ""
+        return (
+            f"ExperimentResult(kind='{self.kind}', runs={len(self.design)}, "
+            f"rows={len(self.timeseries)}{where})"
+        )
+
 
 def _scenario(
     scenario: str | Scenario,
