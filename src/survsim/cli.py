@@ -182,6 +182,8 @@ def _print_summary(console: Console, name: str, sim: Sim, folder: Path) -> None:
 
 app.command(name="ensemble")(cli_experiments.ensemble)
 app.command(name="sweep")(cli_experiments.sweep)
+app.command(name="sensitivity")(cli_experiments.sensitivity)
+app.command(name="calibrate")(cli_experiments.calibrate)
 
 
 @scenario_app.command("list")

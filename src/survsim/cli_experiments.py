@@ -7,6 +7,7 @@ commands runs, so ``survsim run`` starts as fast as before.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -24,7 +25,7 @@ from survsim.models import MODELS
 if TYPE_CHECKING:
     from survsim.experiments import Design, ExperimentResult
 
-__all__ = ["ensemble", "sweep"]
+__all__ = ["calibrate", "ensemble", "sensitivity", "sweep"]
 
 Runs = Annotated[int, typer.Option(help="runs (ensemble), or runs per point (sweep)")]
 Steps = Annotated[int | None, typer.Option(help="steps of each run")]
@@ -80,6 +81,7 @@ def _execute(
     design: Design,
     kind: str,
     *,
+    run: Callable[..., Any] | None = None,
     out: Path | None,
     workers: int | None,
     scheduler: str | None,
@@ -90,6 +92,7 @@ def _execute(
     from survsim.experiments import run_experiment
     from survsim.experiments.store import check_new
 
+    run = run or run_experiment
     name = design.scenario["name"]
     if resume and out is None:
         raise SurvsimError(f"--resume needs --out, the folder of the {kind} to finish")
@@ -119,7 +122,7 @@ def _execute(
 
     try:
         with bar.progress if bar is not None else nullcontext():
-            return run_experiment(
+            return run(
                 design,
                 out,
                 workers=workers,
@@ -279,3 +282,175 @@ def sweep(
     )
     result.seconds = time.perf_counter() - start
     _print_stats(result, design.scenario["model"], list(design.keys))
+
+
+def sensitivity(
+    scenario: Annotated[
+        str | None,
+        typer.Argument(
+            help="a built-in scenario name or a YAML file (default: dprk)", show_default=False
+        ),
+    ] = None,
+    method: Annotated[str, typer.Option(help="morris (screening) or sobol (variances)")] = "morris",
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="an uncertain parameter: key=lo:hi (repeatable)"),
+    ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(help="the summary number to explain (default: the model's first headline)"),
+    ] = None,
+    size: Annotated[
+        int | None,
+        typer.Option(help="Morris trajectories (default 10) or Sobol's N, a power of two (64)"),
+    ] = None,
+    runs: Runs = 1,
+    steps: Steps = None,
+    agents: Agents = None,
+    seed: Seed = None,
+    set_: Set = None,
+    out: Out = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    resume: Resume = False,
+    retries: Retries = 2,
+    progress: ShowProgress = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="state the cost (runs) and stop")
+    ] = False,
+) -> None:
+    """Morris or Sobol sensitivity indices of one output, with the cost stated first."""
+    from survsim.cli import default_scenario
+    from survsim.experiments.analysis import (
+        check_metric,
+        describe_cost,
+        prepare_sensitivity,
+        run_sensitivity,
+    )
+    from survsim.report.experiments import HEADLINE
+
+    source = scenario or default_scenario()
+    size = size if size is not None else (64 if method == "sobol" else 10)
+    params = param or []
+    design = prepare_sensitivity(
+        source,
+        method,
+        params,
+        size,
+        runs,
+        overrides=set_ or [],
+        agents=agents,
+        steps=steps,
+        seed=seed,
+    )
+    metric = metric or HEADLINE[design.scenario["model"]][0]
+    check_metric(design.scenario["model"], metric)
+    err = Console(stderr=True)
+    err.print(f"cost: {describe_cost(method, size, len(design.keys), runs)}", highlight=False)
+    if dry_run:
+        return
+    start = time.perf_counter()
+    found = _execute(
+        design,
+        "sensitivity",
+        out=out,
+        workers=workers,
+        scheduler=scheduler,
+        resume=resume,
+        retries=retries,
+        progress=progress,
+        run=lambda design, out, **kw: run_sensitivity(design, params, metric, size, out=out, **kw),
+    )
+    table = Table(
+        title=f"survsim sensitivity: {method} indices of {metric} "
+        f"({design.n_runs:,} runs in {time.perf_counter() - start:,.1f} s)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    for column in found.indices.columns:
+        table.add_column(column, justify="left" if column == "parameter" else "right")
+    for row in found.indices.itertuples(index=False):
+        table.add_row(*(v if isinstance(v, str) else shown(float(v)) for v in row))
+    console = Console()
+    console.print(table)
+    console.print(f"results in {found.experiment.path}", soft_wrap=True, highlight=False)
+
+
+def calibrate(
+    scenario: Annotated[
+        str | None,
+        typer.Argument(
+            help="a built-in scenario name or a YAML file (default: dprk)", show_default=False
+        ),
+    ] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option("--target", help="an interval for a summary number: name=lo:hi"),
+    ] = None,
+    free: Annotated[
+        list[str] | None,
+        typer.Option("--free", help="an assumption that may move: key=lo:hi (repeatable)"),
+    ] = None,
+    fit: Annotated[int, typer.Option(help="fit this many of the most influential")] = 3,
+    waves: Annotated[int, typer.Option(help="history-matching waves")] = 2,
+    points: Annotated[int, typer.Option(help="points per wave (a Latin hypercube)")] = 40,
+    screen_size: Annotated[int, typer.Option(help="Morris trajectories of the screening")] = 6,
+    runs: Annotated[int, typer.Option(help="runs (seeds) averaged per point")] = 2,
+    steps: Steps = None,
+    agents: Agents = None,
+    seed: Seed = None,
+    set_: Set = None,
+    out: Out = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    retries: Retries = 2,
+    progress: ShowProgress = None,
+) -> None:
+    """Fit assumptions to target intervals: Morris screening, then history matching."""
+    from survsim.cli import default_scenario
+    from survsim.experiments.analysis import _bounds
+    from survsim.experiments.calibrate import calibrate as run_calibration
+    from survsim.experiments.calibration import parse_target
+    from survsim.experiments.store import check_new
+
+    source = scenario or default_scenario()
+    name = load_name(source)
+    for text in target or []:  # checked before anything is announced or written
+        parse_target(text)
+    _bounds(free or [])
+    folder = out if out is not None else default_out(name, seed or 0, "calibration")
+    check_new(folder)
+    check_writable(folder)
+    err = Console(stderr=True)
+    err.print(f"calibration of {name}; results in {folder}", highlight=False, soft_wrap=True)
+    bar = _RunsBar(err, name) if (err.is_terminal if progress is None else progress) else None
+    with bar.progress if bar is not None else nullcontext():
+        found = run_calibration(
+            source,
+            target or [],
+            free or [],
+            fit=fit,
+            runs=runs,
+            waves=waves,
+            points=points,
+            screen_size=screen_size,
+            overrides=set_ or [],
+            agents=agents,
+            steps=steps,
+            seed=seed,
+            out=folder,
+            workers=workers,
+            scheduler=scheduler,
+            retries=retries,
+            progress=bar,
+        )
+    console = Console()
+    console.print(found.report, highlight=False, soft_wrap=True)
+    console.print(f"results in {folder}", soft_wrap=True, highlight=False)
+
+
+def load_name(source: str) -> str:
+    """The name of a scenario (for its default output folder)."""
+    from survsim.scenario import load_scenario
+
+    return load_scenario(source).name

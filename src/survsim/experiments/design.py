@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,9 +30,12 @@ __all__ = [
     "Design",
     "ParamRange",
     "RunSpec",
+    "Sampler",
     "derive_seed",
     "ensemble_design",
+    "latin_hypercube",
     "parse_param",
+    "sampled_design",
     "sweep_design",
 ]
 
@@ -288,26 +292,88 @@ def _kind(scenario: Scenario, key: str) -> type:
     )
 
 
-def _latin_hypercube(
-    ranges: list[ParamRange], kinds: list[type], samples: int, seed: int
-) -> list[tuple[Any, ...]]:
-    """``samples`` points, one in each of ``samples`` equal strata of every parameter."""
-    rng = np.random.default_rng([derive_seed(seed, 2**32), samples])
-    columns = []
-    for rng_range, kind in zip(ranges, kinds, strict=True):
-        if rng_range.values is not None or rng_range.count is not None:
+#: How the designs' methods are named in messages.
+METHOD_NAMES = {
+    "lhs": "a Latin hypercube",
+    "morris": "Morris screening",
+    "sobol": "a Sobol analysis",
+}
+
+#: ``sampler(bounds, seed) -> array (points, parameters)``: draws the points of a design in
+#: the box ``bounds`` (one ``(lo, hi)`` per parameter).
+Sampler = Callable[[list[tuple[float, float]], int], np.ndarray]
+
+
+def latin_hypercube(samples: int) -> Sampler:
+    """A sampler of ``samples`` points, one in each of ``samples`` equal strata per parameter."""
+
+    def sample(bounds: list[tuple[float, float]], seed: int) -> np.ndarray:
+        rng = np.random.default_rng([derive_seed(seed, 2**32), samples])
+        columns = []
+        for low, high in bounds:
+            u = (rng.permutation(samples) + rng.random(samples)) / samples
+            columns.append(low + u * (high - low))
+        return np.column_stack(columns) if columns else np.empty((samples, 0))
+
+    return sample
+
+
+def _keys(scenario: Scenario, params: list[str]) -> tuple[list[ParamRange], list[str], list[type]]:
+    """The parsed ``--param`` texts, their keys and the parameters' types."""
+    if not params:
+        raise ScenarioError("give at least one --param (key=lo:hi:n, key=a,b,c or key=lo:hi)")
+    ranges = [parse_param(p) for p in params]
+    keys = [r.key.removeprefix("params.") for r in ranges]
+    if len(set(keys)) != len(keys):
+        raise ScenarioError(f"--param: a parameter is given twice ({', '.join(keys)})")
+    return ranges, keys, [_kind(scenario, key) for key in keys]
+
+
+def _validated(design: Design) -> Design:
+    """Check every point of ``design`` against the parameters' rules, before anything runs."""
+    for spec in design.runs()[:: design.replicates]:  # one run per point
+        scenario_for(design.scenario, spec)
+    return design
+
+
+def sampled_design(
+    scenario: Scenario, params: list[str], runs: int, method: str, sampler: Sampler
+) -> Design:
+    """A design whose points a sampler draws in the ranges ``key=lo:hi`` of ``params``.
+
+    Integer parameters get the nearest whole number; true/false ones cannot be sampled.
+    Every point is validated before anything runs.
+    """
+    ranges, keys, kinds = _keys(scenario, params)
+    for r, kind in zip(ranges, kinds, strict=True):
+        if r.values is not None or r.count is not None:
             raise ScenarioError(
-                f"--param {rng_range.key}: a Latin hypercube takes ranges key=lo:hi (no n, no list)"
+                f"--param {r.key}: {METHOD_NAMES.get(method, method)} takes ranges key=lo:hi "
+                "(no n, no list)"
             )
-        assert rng_range.low is not None and rng_range.high is not None
-        u = (rng.permutation(samples) + rng.random(samples)) / samples
-        values = rng_range.low + u * (rng_range.high - rng_range.low)
         if kind is bool:
-            raise ScenarioError(
-                f"--param {rng_range.key}: a true/false parameter cannot be sampled"
-            )
-        columns.append([round(float(v)) if kind is int else float(v) for v in values])
-    return [tuple(col[i] for col in columns) for i in range(samples)]
+            raise ScenarioError(f"--param {r.key}: a true/false parameter cannot be sampled")
+    bounds = [(float(r.low), float(r.high)) for r in ranges]  # type: ignore[arg-type]
+    drawn = np.asarray(sampler(bounds, scenario.seed), dtype=np.float64)
+    _check_runs(runs, len(drawn))
+    points = [
+        tuple(
+            round(float(v)) if kind is int else float(f"{v:.12g}")
+            for v, kind in zip(row, kinds, strict=True)
+        )
+        for row in drawn
+    ]
+    design = Design(
+        "sweep",
+        scenario.resolved(),
+        scenario.seed,
+        runs,
+        method,
+        tuple(keys),
+        tuple(points),
+        tuple(params),
+    )
+    return _validated(design)
 
 
 def sweep_design(
@@ -319,39 +385,25 @@ def sweep_design(
     hypercube of ``samples`` points (``key=lo:hi``). Every point is validated here,
     before anything runs.
     """
-    if not params:
-        raise ScenarioError("sweep: give at least one --param key=lo:hi:n")
-    ranges = [parse_param(p) for p in params]
-    keys = [r.key.removeprefix("params.") for r in ranges]
-    if len(set(keys)) != len(keys):
-        raise ScenarioError(f"--param: a parameter is given twice ({', '.join(keys)})")
-    kinds = [_kind(scenario, key) for key in keys]
     if samples is not None:
         if samples < 1:
             raise ScenarioError(f"--samples {samples}: must be at least 1")
-        _check_runs(runs, samples)
-        points = _latin_hypercube(ranges, kinds, samples, scenario.seed)
-        method = "lhs"
-    else:
-        axes = [r.grid(k) for r, k in zip(ranges, kinds, strict=True)]
-        count = math.prod(len(a) for a in axes)
-        _check_runs(runs, count)
-        points = [tuple(p) for p in _product(axes)]
-        method = "grid"
+        return sampled_design(scenario, params, runs, "lhs", latin_hypercube(samples))
+    ranges, keys, kinds = _keys(scenario, params)
+    axes = [r.grid(k) for r, k in zip(ranges, kinds, strict=True)]
+    _check_runs(runs, math.prod(len(a) for a in axes))
+    points = [tuple(p) for p in _product(axes)]
     design = Design(
         "sweep",
         scenario.resolved(),
         scenario.seed,
         runs,
-        method,
+        "grid",
         tuple(keys),
         tuple(points),
         tuple(params),
     )
-    first = design.runs()
-    for spec in first[:: design.replicates]:  # one run per point: the values are checked
-        scenario_for(design.scenario, spec)
-    return design
+    return _validated(design)
 
 
 def _product(axes: list[list[Any]]) -> list[list[Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,15 @@ from matplotlib.figure import Figure
 
 from survsim.report.surveillance import COLOURS, K_TOP, MIN_PRESENT
 
-__all__ = ["BAND_PANELS", "HEADLINE", "plot_bands", "plot_open_speech_bands", "plot_sweep"]
+__all__ = [
+    "BAND_PANELS",
+    "HEADLINE",
+    "plot_bands",
+    "plot_calibration",
+    "plot_open_speech_bands",
+    "plot_sensitivity",
+    "plot_sweep",
+]
 
 #: Model -> (time-series column, panel title) drawn with their 90% band.
 BAND_PANELS = {
@@ -139,5 +148,101 @@ def plot_sweep(
             if col == 0:
                 ax.set_ylabel(metric.replace("national.", "national: "), fontsize=8)
     fig.suptitle(title or "Sweep: each run (dots), mean and 90% interval per value")
+    fig.savefig(path, format="png")
+    return Path(path)
+
+
+def plot_sensitivity(
+    indices: pd.DataFrame, method: str, metric: str, path: str | Path, title: str = ""
+) -> Path:
+    """The sensitivity indices of one metric.
+
+    Morris: mu* per parameter and mu* against sigma; Sobol: S1 and ST with their 95%
+    bootstrap intervals.
+    """
+    fig = Figure(figsize=(9, 4), dpi=100, layout="constrained")
+    names = list(indices["parameter"])
+    y = np.arange(len(names))
+    if method == "morris":
+        bars, scatter = fig.subplots(1, 2)
+        bars.barh(y, indices["mu_star"], xerr=indices["mu_star_conf"], color="#2c3e50")
+        bars.set_yticks(y, names)
+        bars.invert_yaxis()
+        bars.set_xlabel(f"mu* (mean |elementary effect| on {metric})")
+        scatter.scatter(indices["mu_star"], indices["sigma"], color="#c0392b")
+        for name, mu, sigma in zip(names, indices["mu_star"], indices["sigma"], strict=True):
+            scatter.annotate(
+                name, (mu, sigma), fontsize=8, xytext=(3, 3), textcoords="offset points"
+            )
+        scatter.set_xlabel("mu* (influence)")
+        scatter.set_ylabel("sigma (non-linearity, interactions)")
+        for ax in (bars, scatter):
+            ax.grid(alpha=0.3)
+    else:
+        ax = fig.add_subplot()
+        ax.barh(
+            y - 0.2,
+            indices["S1"],
+            0.4,
+            xerr=indices["S1_conf"],
+            label="first order S1",
+            color="#2c3e50",
+        )
+        ax.barh(
+            y + 0.2,
+            indices["ST"],
+            0.4,
+            xerr=indices["ST_conf"],
+            label="total effect ST",
+            color="#c0392b",
+        )
+        ax.set_yticks(y, names)
+        ax.invert_yaxis()
+        ax.set_xlabel(f"share of the variance of {metric}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title or f"{method}: {metric}")
+    fig.savefig(path, format="png")
+    return Path(path)
+
+
+def plot_calibration(match: Any, path: str | Path) -> Path:
+    """The points of a history match.
+
+    Pair by pair: ruled out (grey) or not (red), the best one starred; with a single
+    parameter, each target's mean against it, the target's interval shaded.
+    """
+    names = match.names
+    kept = match.points["plausible"].to_numpy()
+    best = match.best
+    if len(names) == 1:
+        targets = match.targets
+        fig = Figure(figsize=(5 * len(targets), 4), dpi=100, layout="constrained")
+        for i, target in enumerate(targets):
+            ax = fig.add_subplot(1, len(targets), i + 1)
+            x, y = match.points[names[0]], match.points[target.name]
+            ax.scatter(x[~kept], y[~kept], s=10, color="#95a5a6", label="ruled out")
+            ax.scatter(x[kept], y[kept], s=12, color="#c0392b", label="not ruled out")
+            ax.axhspan(target.low, target.high, color="#2c3e50", alpha=0.15, label="target")
+            ax.set_xlabel(names[0])
+            ax.set_ylabel(target.name)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+    else:
+        n = len(names)
+        fig = Figure(
+            figsize=(3.2 * (n - 1) + 1, 3.2 * (n - 1) + 0.5), dpi=100, layout="constrained"
+        )
+        for i in range(1, n):
+            for j in range(i):
+                ax = fig.add_subplot(n - 1, n - 1, (i - 1) * (n - 1) + j + 1)
+                x, y = match.points[names[j]], match.points[names[i]]
+                ax.scatter(x[~kept], y[~kept], s=8, color="#95a5a6")
+                ax.scatter(x[kept], y[kept], s=10, color="#c0392b")
+                ax.scatter([best[names[j]]], [best[names[i]]], marker="*", s=120, color="black")
+                ax.set_xlabel(names[j], fontsize=8)
+                ax.set_ylabel(names[i], fontsize=8)
+                ax.grid(alpha=0.3)
+    fig.suptitle("History matching: red points are not ruled out by the targets")
     fig.savefig(path, format="png")
     return Path(path)

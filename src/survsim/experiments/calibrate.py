@@ -1,0 +1,306 @@
+"""``survsim calibrate``: screen, then history-match assumptions against target intervals.
+
+Morris screening ranks the free parameters; history matching then fits the most
+influential ones, averaging each point over seeds.
+
+The steps, each an experiment on Dask in a subfolder of ``OUT``:
+
+1. ``screening/`` (only with more free parameters than ``fit``): Morris over every free
+   parameter; a parameter's influence is the sum over targets of its mu* in units of the
+   target's standard deviation. The ``fit`` most influential go on.
+2. ``wave-0/``, ``wave-1/``, ...: history matching (:mod:`.calibration`) over them, the
+   other free parameters at the scenario's values.
+
+``OUT`` then holds ``calibration.parquet`` (every point, its means and implausibilities),
+``identification.csv``, ``calibration.png``, ``calibration.md`` (the report: the fit, what
+stays unidentified, the ridges) and ``<name>_calibrated.yaml``, the scenario with the
+best point's values and their provenance in ``sources``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Unpack
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from survsim.engine.results import write_text_atomic
+from survsim.errors import SurvsimError
+from survsim.experiments import RunOptions, _arrow, _scenario, run_experiment
+from survsim.experiments.analysis import _bounds, check_metric
+from survsim.experiments.calibration import (
+    CUTOFF,
+    HistoryMatch,
+    Target,
+    history_match,
+    parse_target,
+)
+from survsim.experiments.design import sampled_design
+from survsim.experiments.sensitivity import analyse, sample
+from survsim.scenario import Scenario
+
+__all__ = ["Calibration", "calibrate"]
+
+
+@dataclass
+class Calibration:
+    """The outcome of a calibration."""
+
+    match: HistoryMatch
+    screening: pd.DataFrame  # per free parameter: influence (empty without screening)
+    best: dict[str, float]
+    scenario: dict[str, Any]  # the calibrated scenario, as its YAML file holds it
+    report: str
+
+
+def _assumptions_only(base: Scenario, names: list[str]) -> None:
+    """Calibrate only values the scenario marks as assumptions, never a sourced figure."""
+    for name in names:
+        source = base.sources.get(name, "")
+        if source and "assumption" not in source.lower():
+            raise SurvsimError(
+                f"--free {name}: the scenario gives it a source ({source[:80]}); "
+                "calibrate only values marked as assumptions"
+            )
+
+
+def _runs_of(
+    base: Scenario,
+    params: list[str],
+    points: np.ndarray,
+    runs: int,
+    out: Path | None,
+    options: dict[str, Any],
+) -> pd.DataFrame:
+    """Run ``points`` (in the ranges of ``params``) ``runs`` times each; the summaries."""
+    design = sampled_design(base, params, runs, "calibration", lambda bounds, seed: points)
+    result = run_experiment(design, out, **options)
+    return result.summary
+
+
+def _screen(
+    base: Scenario,
+    free: list[str],
+    targets: list[Target],
+    size: int,
+    runs: int,
+    out: Path | None,
+    options: dict[str, Any],
+) -> pd.DataFrame:
+    names, bounds = _bounds(free)
+    points = sample("morris", names, bounds, size, base.seed)
+    summary = _runs_of(base, free, points, runs, out, options)
+    influence = np.zeros(len(names))
+    for target in targets:
+        means = summary.groupby("point")[target.name].mean().to_numpy(dtype=np.float64)
+        found = analyse("morris", names, bounds, points, means, seed=base.seed)
+        influence += found["mu_star"].to_numpy() / target.sd
+    return (
+        pd.DataFrame({"parameter": names, "influence": influence})
+        .sort_values("influence", ascending=False, kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def calibrate(
+    scenario: str | Scenario,
+    targets: Sequence[str],
+    free: Sequence[str],
+    *,
+    fit: int = 3,
+    runs: int = 2,
+    waves: int = 2,
+    points: int = 40,
+    screen_size: int = 6,
+    overrides: Sequence[str] = (),
+    agents: int | None = None,
+    steps: int | None = None,
+    seed: int | None = None,
+    **options: Unpack[RunOptions],
+) -> Calibration:
+    """Screen, then history-match the ``fit`` most influential free parameters.
+
+    Args:
+        scenario: a built-in name, a YAML file, or a :class:`~survsim.Scenario`.
+        targets: ``name=lo:hi`` intervals for summary numbers.
+        free: ``key=lo:hi`` ranges of the parameters that may move (assumptions only).
+        fit: how many of the free parameters to fit (the most influential).
+        runs: runs (seeds) per point; a point's metric is their mean.
+        waves: history-matching waves.
+        points: Latin-hypercube points per wave.
+        screen_size: Morris trajectories of the screening.
+        overrides: ``key=value`` overrides, as ``--set``.
+        agents: simulated people, as ``--agents`` (surveillance_state).
+        steps: steps of each run (default: the scenario's).
+        seed: the base seed.
+        **options: ``out``, ``workers``, ``scheduler``, ``retries``, ``progress``, as for
+            :func:`~survsim.experiments.run_experiment` (``resume`` is not supported).
+    """
+    base = _scenario(scenario, overrides, agents, steps, seed)
+    wanted = [parse_target(t) for t in targets]
+    if not wanted:
+        raise SurvsimError("give at least one --target name=lo:hi")
+    for target in wanted:
+        check_metric(base.model, target.name)
+    names = _bounds(free)[0]
+    _assumptions_only(base, names)
+    if not fit >= 1:
+        raise SurvsimError(f"--fit {fit}: must be at least 1")
+    if options.pop("resume", False):
+        raise SurvsimError("calibrate: --resume is not supported; start again")
+    out = options.pop("out", None)
+    root = Path(out) if out is not None else None
+    if root is not None:
+        from survsim.experiments.store import check_new
+
+        check_new(root)
+    screening = pd.DataFrame()
+    chosen = list(free)
+    if len(free) > fit:
+        screening = _screen(
+            base,
+            list(free),
+            wanted,
+            screen_size,
+            runs,
+            root / "screening" if root else None,
+            dict(options),
+        )
+        top = set(screening["parameter"][:fit])
+        chosen = [text for text, name in zip(free, names, strict=True) if name in top]
+    fit_names, fit_bounds = _bounds(chosen)
+    waves_done = iter(range(waves))
+
+    def evaluate(drawn: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+        wave = next(waves_done)
+        summary = _runs_of(
+            base, chosen, drawn, runs, root / f"wave-{wave}" if root else None, dict(options)
+        )
+        grouped = summary.groupby("point")[[t.name for t in wanted]]
+        return grouped.mean(), grouped.var(ddof=1).fillna(0.0)
+
+    match = history_match(
+        fit_names,
+        fit_bounds,
+        wanted,
+        evaluate,
+        runs=runs,
+        waves=waves,
+        points_per_wave=points,
+        seed=base.seed,
+    )
+    best_row = match.best
+    best = {name: float(best_row[name]) for name in fit_names}
+    calibrated = _calibrated_scenario(base, best, wanted, match)
+    report = _report(base, wanted, match, screening, best)
+    found = Calibration(match, screening, best, calibrated, report)
+    if root is not None:
+        _write(found, root, base.name)
+    return found
+
+
+def _set(params: dict[str, Any], key: str, value: Any) -> None:
+    node = params
+    parts = key.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def _calibrated_scenario(
+    base: Scenario, best: dict[str, float], targets: list[Target], match: HistoryMatch
+) -> dict[str, Any]:
+    data = base.resolved()
+    aims = ", ".join(f"{t.name} in [{t.low:g}, {t.high:g}]" for t in targets)
+    for key, value in best.items():
+        current = data["params"]
+        for part in key.split("."):
+            current = current.get(part) if isinstance(current, dict) else None
+        kept = round(value) if isinstance(current, int) and not isinstance(current, bool) else value
+        _set(data["params"], key, kept)
+        data["sources"][key] = (
+            f"calibrated (assumption): history matching to {aims}; "
+            f"{len(match.plausible)} of {len(match.points)} points not ruled out"
+        )
+    data["name"] = f"{base.name}_calibrated"
+    data["description"] = f"{base.description} (calibrated to {aims})"
+    return data
+
+
+def _report(
+    base: Scenario,
+    targets: list[Target],
+    match: HistoryMatch,
+    screening: pd.DataFrame,
+    best: dict[str, float],
+) -> str:
+    row = match.best
+    lines = [f"# Calibration of {base.name}", ""]
+    lines += [
+        "## Targets and the fit",
+        "",
+        "| target | interval | best point's mean | I |",
+        "| --- | --- | --- | --- |",
+    ]
+    for t in targets:
+        lines.append(
+            f"| {t.name} | {t.low:g} to {t.high:g} | {row[t.name]:.4g} | {row[f'I:{t.name}']:.2f} |"
+        )
+    lines += ["", "Best point: " + ", ".join(f"{k} = {v:.4g}" for k, v in best.items()), ""]
+    lines += [
+        f"{len(match.plausible)} of {len(match.points)} points are not ruled out "
+        f"(implausibility at most {CUTOFF:g}; {match.runs} runs per point).",
+        "",
+    ]
+    if len(screening):
+        lines += [
+            "## Screening (Morris)",
+            "",
+            "| parameter | influence (sum of mu*/sd) |",
+            "| --- | --- |",
+        ]
+        lines += [f"| {r.parameter} | {r.influence:.3g} |" for r in screening.itertuples()]
+        lines.append("")
+    lines += [
+        "## What the targets identify",
+        "",
+        "| parameter | prior range | not ruled out | share of prior | identified |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for r in match.identification().itertuples():
+        lines.append(
+            f"| {r.parameter} | {r.prior_low:.4g} to {r.prior_high:.4g} | {r.plausible_low:.4g} "
+            f"to {r.plausible_high:.4g} | {r.share_of_prior:.2f} | "
+            f"{'yes' if r.identified else 'no'} |"
+        )
+    lines.append("")
+    ridges = match.ridges()
+    if len(targets) < len(match.names):
+        lines.append(
+            f"{len(targets)} target(s) against {len(match.names)} parameters: the values that "
+            "fit form a ridge (a curve or surface of equally good points), not a point. The "
+            "best point is one of them; which one is not decided by these targets."
+        )
+    for a, b, r in ridges:
+        lines.append(
+            f"- {a} and {b} trade off along a ridge (correlation {r:+.2f} among the "
+            "points not ruled out)."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _write(found: Calibration, root: Path, name: str) -> None:
+    from survsim.engine import write_parquet_atomic
+    from survsim.report.experiments import plot_calibration
+
+    root.mkdir(parents=True, exist_ok=True)
+    write_parquet_atomic(_arrow(found.match.points), root / "calibration.parquet")
+    write_text_atomic(found.match.identification().to_csv(index=False), root / "identification.csv")
+    write_text_atomic(found.report, root / "calibration.md")
+    text = yaml.safe_dump(found.scenario, sort_keys=False, allow_unicode=True)
+    write_text_atomic(text, root / f"{name}_calibrated.yaml")
+    plot_calibration(found.match, root / "calibration.png")
