@@ -230,9 +230,8 @@ def plot_calibration(match: Any, path: str | Path) -> Path:
             ax.legend(fontsize=8)
     else:
         n = len(names)
-        fig = Figure(
-            figsize=(3.2 * (n - 1) + 1, 3.2 * (n - 1) + 0.5), dpi=100, layout="constrained"
-        )
+        side = max(6.0, 3.2 * (n - 1) + 1)
+        fig = Figure(figsize=(side, side - 0.5), dpi=100, layout="constrained")
         for i in range(1, n):
             for j in range(i):
                 ax = fig.add_subplot(n - 1, n - 1, (i - 1) * (n - 1) + j + 1)
@@ -243,6 +242,6 @@ def plot_calibration(match: Any, path: str | Path) -> Path:
                 ax.set_xlabel(names[j], fontsize=8)
                 ax.set_ylabel(names[i], fontsize=8)
                 ax.grid(alpha=0.3)
-    fig.suptitle("History matching: red points are not ruled out by the targets")
+    fig.suptitle("History matching: red, not ruled out by the targets; star, the best point")
     fig.savefig(path, format="png")
     return Path(path)
