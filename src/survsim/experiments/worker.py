@@ -24,7 +24,6 @@ class RunOutput:
     timeseries: pa.Table
     open_speech: pa.Table | None
     summary: dict[str, float | int]
-    seconds: float
 
 
 def flat_summary(facts: dict[str, Any], prefix: str = "") -> dict[str, float | int]:
@@ -61,5 +60,4 @@ def run_task(scenario: dict[str, Any], spec: RunSpec, threads: int = 1) -> RunOu
         sim.timeseries(),
         open_speech,
         flat_summary(summary(sim)),
-        sim.timings["run_s"] + sim.timings["build_s"],
     )
