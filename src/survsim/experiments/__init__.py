@@ -50,6 +50,7 @@ __all__ = [
     "prepare_sweep",
     "run_experiment",
     "sweep",
+    "tiny_sim",
 ]
 
 
@@ -155,15 +156,23 @@ def prepare_sweep(
     return sweep_design(base, _param_texts(params), runs, samples)
 
 
+def tiny_sim(model: str, steps: int = 1) -> Any:
+    """A tiny run of ``model`` (300 people where it has people), built but not run.
+
+    Building it compiles the model's kernels or loads them from numba's cache.
+    """
+    sim_class, params_class = MODELS[model]
+    small = {"agents": 300} if "agents" in params_class.model_fields else {}
+    return sim_class(params_class(**small), seed=0, steps=steps)
+
+
 def _warm(design: Design) -> None:
     """Compile (or load) the model's kernels once here, before workers start.
 
     Workers on this machine then load them from numba's cache instead of each compiling
     them at the same time.
     """
-    sim_class, params_class = MODELS[design.scenario["model"]]
-    small = {"agents": 300} if "agents" in params_class.model_fields else {}
-    sim_class(params_class(**small), seed=0, steps=1)
+    tiny_sim(design.scenario["model"])
 
 
 def _check_local_memory(design: Design, workers: int) -> None:

@@ -8,6 +8,7 @@ runs, and hands the means to SALib. The cost is stated before anything runs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +27,11 @@ from survsim.experiments import (
     _arrow,
     _scenario,
     run_experiment,
+    tiny_sim,
 )
 from survsim.experiments.design import parse_param, sampled_design
 from survsim.experiments.sensitivity import analyse, cost, sample
 from survsim.experiments.worker import flat_summary
-from survsim.models import MODELS
 from survsim.report.experiments import plot_sensitivity
 from survsim.scenario import Scenario
 
@@ -65,14 +66,15 @@ class SensitivityResult:
         )
 
 
-def metric_names(model: str) -> list[str]:
-    """The numbers of a run's summary (``national.x`` for nested ones), from a tiny run."""
+@functools.cache
+def metric_names(model: str) -> tuple[str, ...]:
+    """The numbers of a run's summary (``national.x`` for nested ones), from a tiny run.
+
+    Cached: the CLI checks a metric before it states the cost, and the analysis again.
+    """
     from survsim.api import summary
 
-    sim_class, params_class = MODELS[model]
-    small = {"agents": 300} if "agents" in params_class.model_fields else {}
-    sim = sim_class(params_class(**small), seed=0, steps=2).run()
-    return list(flat_summary(summary(sim)))
+    return tuple(flat_summary(summary(tiny_sim(model, steps=2).run())))
 
 
 def _bounds(params: Sequence[str]) -> tuple[list[str], list[tuple[float, float]]]:
