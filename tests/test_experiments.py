@@ -20,7 +20,7 @@ from survsim.experiments import (
     run_experiment,
 )
 from survsim.experiments.design import derive_seed
-from survsim.experiments.stats import daily_bands, metric_stats
+from survsim.experiments.stats import daily_bands, metric_stats, paired_effects
 from survsim.experiments.worker import run_task
 
 # A small civil-violence configuration with outbursts: runs differ from seed to seed.
@@ -154,6 +154,33 @@ def test_ensemble_statistics_match_numpy_across_runs():
 
 
 # -- runs on Dask -----------------------------------------------------------------------
+
+
+def test_paired_effects_remove_the_noise_the_arms_share():
+    """A constant effect under shared seed noise: the paired interval is exactly it, while
+    the arms alone vary widely; a second metric with no effect has an interval around 0."""
+    rng = np.random.default_rng(1)
+    noise = rng.normal(0, 50, size=12)
+    rows = []
+    for value, shift in ((5, 0.0), (3, 2.0)):
+        for r in range(12):
+            other = rng.normal(0, 1)
+            rows.append({"replicate": r, "border.team_size": value, "held": 100 + noise[r] + shift,
+                         "other": other})  # fmt: skip
+    table = paired_effects(pd.DataFrame(rows), "border.team_size", 5, 3, ["held", "other"])
+    held = table.set_index("metric").loc["held"]
+    assert held["difference"] == pytest.approx(2.0)
+    assert held["ci_low"] == pytest.approx(2.0) and held["ci_high"] == pytest.approx(2.0)
+    assert held["relative"] == pytest.approx(2.0 / held["baseline"])
+    other = table.set_index("metric").loc["other"]
+    assert other["ci_low"] < 0 < other["ci_high"]  # 12 N(0, 2) differences: 0 is covered
+    assert other["runs_p05"] < other["ci_low"] and other["ci_high"] < other["runs_p95"]
+    assert (table["pairs"] == 12).all()
+    with pytest.raises(ValueError, match=r"no run has border\.team_size = 4"):
+        paired_effects(pd.DataFrame(rows), "border.team_size", 5, 4, ["held"])
+    missing = pd.DataFrame(rows).drop(index=0)
+    with pytest.raises(ValueError, match="same replicates"):
+        paired_effects(missing, "border.team_size", 5, 3, ["held"])
 
 
 def test_an_ensemble_gives_identical_data_with_one_and_two_workers(tmp_path):

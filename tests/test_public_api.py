@@ -12,23 +12,28 @@ import survsim.models.civil_violence
 import survsim.models.surveillance_state
 
 EXPECTED = {
+    "Calibration",
     "CivilViolence",
     "CivilViolenceParams",
     "ExperimentResult",
     "Scenario",
     "ScenarioError",
     "SurveillanceState",
+    "SensitivityResult",
     "SurveillanceStateParams",
     "SurvsimError",
     "__version__",
     "build_sim",
     "builtin_scenarios",
+    "calibrate",
     "check_memory",
     "ensemble",
     "load_scenario",
     "manifest",
+    "paired_effects",
     "run_scenario",
     "save_run",
+    "sensitivity",
     "summary",
     "sweep",
 }

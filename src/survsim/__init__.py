@@ -17,16 +17,26 @@ from survsim.models import CivilViolence, CivilViolenceParams
 from survsim.models.surveillance_state import SurveillanceState, SurveillanceStateParams
 from survsim.scenario import Scenario, builtin_scenarios, load_scenario
 
-#: Names served from survsim.experiments on first use: it imports pandas, which a single
-#: run does not need (``survsim run`` starts about 0.6 s sooner).
-_EXPERIMENTS = ("ExperimentResult", "ensemble", "sweep")
+#: Names served from survsim.experiments on first use, with the module that holds each:
+#: they import pandas, which a single run does not need (``survsim run`` starts about
+#: 0.6 s sooner).
+_EXPERIMENTS = {
+    "ExperimentResult": "survsim.experiments",
+    "ensemble": "survsim.experiments",
+    "sweep": "survsim.experiments",
+    "paired_effects": "survsim.experiments.stats",
+    "SensitivityResult": "survsim.experiments.analysis",
+    "sensitivity": "survsim.experiments.analysis",
+    "Calibration": "survsim.experiments.calibrate",
+    "calibrate": "survsim.experiments.calibrate",
+}
 
 
 def __getattr__(name: str) -> object:
     if name in _EXPERIMENTS:
-        import survsim.experiments
+        import importlib
 
-        return getattr(survsim.experiments, name)
+        return getattr(importlib.import_module(_EXPERIMENTS[name]), name)
     raise AttributeError(f"module 'survsim' has no attribute {name!r}")
 
 
@@ -36,23 +46,28 @@ except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "Calibration",
     "CivilViolence",
     "CivilViolenceParams",
     "ExperimentResult",
     "Scenario",
     "ScenarioError",
+    "SensitivityResult",
     "SurveillanceState",
     "SurveillanceStateParams",
     "SurvsimError",
     "__version__",
     "build_sim",
     "builtin_scenarios",
+    "calibrate",
     "check_memory",
     "ensemble",
     "load_scenario",
     "manifest",
+    "paired_effects",
     "run_scenario",
     "save_run",
+    "sensitivity",
     "summary",
     "sweep",
 ]

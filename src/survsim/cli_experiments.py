@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from survsim.cli_output import check_writable, default_out, shown
 from survsim.errors import SurvsimError
+from survsim.experiments.progress import RunsBar
 from survsim.models import MODELS
 
 if TYPE_CHECKING:
@@ -56,27 +56,6 @@ ShowProgress = Annotated[bool | None, typer.Option("--progress/--no-progress", h
 MAX_ROWS = 40
 
 
-class _RunsBar:
-    """A rich progress bar over the runs of an experiment."""
-
-    def __init__(self, console: Console, label: str) -> None:
-        self.progress = Progress(
-            TextColumn(f"[bold]{label}"),
-            BarColumn(),
-            TextColumn("runs {task.completed:,}/{task.total:,}"),
-            TextColumn("{task.fields[failed]}"),
-            TextColumn("time left"),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        )
-        self.task = self.progress.add_task("runs", total=None, failed="")
-
-    def __call__(self, finished: int, failed: int, total: int) -> None:
-        note = f"[red]{failed} failed[/red]" if failed else ""
-        self.progress.update(self.task, completed=finished, total=total, failed=note)
-
-
 def _execute(
     design: Design,
     kind: str,
@@ -103,7 +82,7 @@ def _execute(
     check_writable(out)
     err = Console(stderr=True)
     show_bar = err.is_terminal if progress is None else progress
-    bar = _RunsBar(err, name) if show_bar else None
+    bar = RunsBar(err, name) if show_bar else None
     where = f"scheduler {scheduler}" if scheduler else "a local Dask cluster"
     announced = []
     unit = MODELS[design.scenario["model"]][0].step_name
@@ -121,7 +100,7 @@ def _execute(
             bar(finished, failed, total)
 
     try:
-        with bar.progress if bar is not None else nullcontext():
+        with bar if bar is not None else nullcontext():
             return run(
                 design,
                 out,
@@ -423,8 +402,8 @@ def calibrate(
     check_writable(folder)
     err = Console(stderr=True)
     err.print(f"calibration of {name}; results in {folder}", highlight=False, soft_wrap=True)
-    bar = _RunsBar(err, name) if (err.is_terminal if progress is None else progress) else None
-    with bar.progress if bar is not None else nullcontext():
+    bar = RunsBar(err, name) if (err.is_terminal if progress is None else progress) else None
+    with bar if bar is not None else nullcontext():
         found = run_calibration(
             source,
             target or [],

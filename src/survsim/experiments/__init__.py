@@ -255,7 +255,7 @@ def run_experiment(
     scheduler: str | None = None,
     resume: bool = False,
     retries: int = 2,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
     runner: Runner = run_task,
 ) -> ExperimentResult:
     """Run every run of ``design`` on Dask and return the tidy tables.
@@ -267,7 +267,8 @@ def run_experiment(
         scheduler: address of an existing Dask scheduler, instead of a LocalCluster.
         resume: finish the experiment already in ``out`` (its design must be the same).
         retries: how many more times a failed run is tried before it is reported.
-        progress: ``progress(finished, failed, total)`` after every run.
+        progress: ``progress(finished, failed, total)`` after every run, or True for a
+            progress bar on stderr.
         runner: the function a worker calls per run (tests replace it).
 
     Raises:
@@ -275,6 +276,17 @@ def run_experiment(
     """
     if retries < 0:
         raise SurvsimError(f"--retries {retries}: must be 0 or more")
+    if progress is True:
+        from rich.console import Console
+
+        from survsim.experiments.progress import RunsBar
+
+        with RunsBar(Console(stderr=True), design.scenario["name"]) as bar:
+            return run_experiment(
+                design, out, workers=workers, scheduler=scheduler, resume=resume,
+                retries=retries, progress=bar, runner=runner,
+            )  # fmt: skip
+    progress = progress or None
     if out is None:
         if resume:
             raise SurvsimError("--resume needs --out, the folder of the experiment to finish")
@@ -331,7 +343,7 @@ class RunOptions(TypedDict, total=False):
     scheduler: str | None
     resume: bool
     retries: int
-    progress: Progress | None
+    progress: Progress | bool | None
 
 
 def ensemble(

@@ -215,12 +215,17 @@ def _calibrated_scenario(
     base: Scenario, best: dict[str, float], targets: list[Target], match: HistoryMatch
 ) -> dict[str, Any]:
     data = base.resolved()
+    # Only what the base scenario set (its file and overrides): the file stays as short.
+    data["params"] = base.params.model_dump(exclude_unset=True)
     aims = ", ".join(f"{t.name} in [{t.low:g}, {t.high:g}]" for t in targets)
+    full = base.params.model_dump()
     for key, value in best.items():
-        current = data["params"]
+        current = full
         for part in key.split("."):
             current = current.get(part) if isinstance(current, dict) else None
-        kept = round(value) if isinstance(current, int) and not isinstance(current, bool) else value
+        whole = isinstance(current, int) and not isinstance(current, bool)
+        # Four significant digits: the runs' noise leaves no meaning in the rest.
+        kept = round(value) if whole else float(f"{value:.4g}")
         _set(data["params"], key, kept)
         data["sources"][key] = (
             f"calibrated (assumption): history matching to {aims}; "

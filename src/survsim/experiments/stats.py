@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
-__all__ = ["LOWER", "UPPER", "daily_bands", "metric_stats"]
+__all__ = ["LOWER", "UPPER", "daily_bands", "metric_stats", "paired_effects"]
 
 #: The 90% interval: the 5th and 95th percentiles across runs.
 LOWER, UPPER = 0.05, 0.95
@@ -76,3 +76,64 @@ def daily_bands(timeseries: pd.DataFrame, step: str = "day") -> pd.DataFrame:
             "runs": np.full(shape[0] * shape[1], runs, dtype=np.int64),
         }
     )
+
+
+def paired_effects(
+    summary: pd.DataFrame,
+    key: str,
+    baseline: float,
+    change: float,
+    metrics: list[str],
+    resamples: int = 4000,
+) -> pd.DataFrame:
+    """The effect of one parameter change, paired by seed (common random numbers).
+
+    A sweep gives replicate r the same seed at every point, so the difference between two
+    points within one replicate is free of the noise the two runs share. For each metric
+    this returns the mean of both arms, the mean paired difference with its 90% confidence
+    interval (a percentile bootstrap over replicates, with a fixed seed so the numbers
+    repeat), the 5th and 95th percentiles of the paired differences themselves (how much
+    one run's effect varies), and the relative change.
+
+    Args:
+        summary: a sweep's ``summary`` table (one row per run).
+        key: the swept parameter.
+        baseline: its value in the reference arm.
+        change: its value in the changed arm.
+        metrics: summary columns to compare.
+        resamples: bootstrap resamples.
+
+    Raises:
+        ValueError: an arm is missing or the arms do not share their replicates.
+    """
+    arms = {}
+    for name, value in (("baseline", baseline), ("change", change)):
+        rows = summary[np.isclose(summary[key].astype(float), float(value))]
+        if rows.empty:
+            raise ValueError(f"paired_effects: no run has {key} = {value}")
+        arms[name] = rows.set_index("replicate").sort_index()
+    if not arms["baseline"].index.equals(arms["change"].index):
+        raise ValueError("paired_effects: the two arms do not have the same replicates")
+    n = len(arms["baseline"])
+    pick = np.random.default_rng(0).integers(0, n, size=(resamples, n))
+    rows = []
+    for metric in metrics:
+        before = arms["baseline"][metric].to_numpy(dtype=np.float64)
+        after = arms["change"][metric].to_numpy(dtype=np.float64)
+        diff = after - before
+        means = diff[pick].mean(axis=1)
+        rows.append(
+            {
+                "metric": metric,
+                "baseline": before.mean(),
+                "change": after.mean(),
+                "difference": diff.mean(),
+                "ci_low": np.quantile(means, LOWER),
+                "ci_high": np.quantile(means, UPPER),
+                "runs_p05": np.quantile(diff, LOWER),
+                "runs_p95": np.quantile(diff, UPPER),
+                "relative": diff.mean() / before.mean() if before.mean() else np.nan,
+                "pairs": n,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -23,6 +23,7 @@ from survsim.apparatus.punishment import COUNTS, expected_days_served
 from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.society import conversations as conv
 from survsim.society.beliefs import current
+from survsim.society.population import REGIONS
 from survsim.society.speech import CONTEXTS
 
 if TYPE_CHECKING:
@@ -277,6 +278,7 @@ def summary(sim: SurveillanceState) -> dict[str, Any]:
             for i, a in enumerate(AGENCIES)
         },
     }
+    out["regions"] = _held_by_region(sim)
     out["national"] = {
         "scale_factor": _round(scale),
         "population": p.national_population,
@@ -296,4 +298,16 @@ def summary(sim: SurveillanceState) -> dict[str, Any]:
         "surveillance_personnel": _round(personnel),
         "cameras": _round(float(col["cameras"][-1])),
     }
+    return out
+
+
+def _held_by_region(sim: SurveillanceState) -> dict[str, float]:
+    """Detained or imprisoned people per 100,000 living residents of each region, last day."""
+    people = sim.pop.people
+    held = (people.status == 1) | (people.status == 2)
+    out = {}
+    for code, region in enumerate(REGIONS):
+        living = (people.region == code) & (people.status != 3)
+        residents = int(living.sum())
+        out[f"{region}_held_per_100k"] = _round(int(held[living].sum()) / max(residents, 1) * 1e5)
     return out

@@ -242,6 +242,8 @@ def plot_calibration(match: Any, path: str | Path) -> Path:
                 ax.set_xlabel(names[j], fontsize=8)
                 ax.set_ylabel(names[i], fontsize=8)
                 ax.grid(alpha=0.3)
-    fig.suptitle("History matching: red, not ruled out by the targets; star, the best point")
+    fig.suptitle(
+        "History matching: red, not ruled out by the targets;\nstar, the best point", fontsize=11
+    )
     fig.savefig(path, format="png")
     return Path(path)
