@@ -206,6 +206,27 @@ def scenario_show(
 
 
 @app.command()
+def dashboard(
+    host: Annotated[str, typer.Option(help="address to listen on (default: this machine only)")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8765,
+    prepare: Annotated[
+        bool, typer.Option("--prepare", help="only fetch the web assets (once), then exit")
+    ] = False,
+) -> None:
+    """Explore a scenario in the browser: sliders, live charts, compare, download."""
+    if prepare:
+        from survsim.dashboard.assets import ensure
+
+        typer.echo(f"dashboard assets in {ensure(say=typer.echo)}")
+        return
+    from survsim.dashboard.server import serve
+
+    serve(host, port, say=typer.echo)
+
+
+@app.command()
 def version() -> None:
     """Print survsim's version."""
     typer.echo(__version__)

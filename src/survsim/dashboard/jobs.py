@@ -1,0 +1,126 @@
+"""Runs of the dashboard: each a subprocess with its own folder (see :mod:`.worker`).
+
+A :class:`Job` starts ``python -m survsim.dashboard.worker FOLDER``, reads what the worker
+writes (progress, live tables, the finished run folder, or its one-line error) and can stop
+it. Jobs of different browser sessions share nothing but the parent folder.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from survsim.engine import write_json_atomic
+from survsim.scenario import Scenario
+
+__all__ = ["Job", "Snapshot", "jobs_root"]
+
+_ROOT: list[Path] = []
+_COUNTER = itertools.count(1)
+
+
+def jobs_root() -> Path:
+    """The folder of this server's jobs (a temporary folder, removed at exit)."""
+    if not _ROOT:
+        root = Path(tempfile.mkdtemp(prefix="survsim-dashboard-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        _ROOT.append(root)
+    return _ROOT[0]
+
+
+@dataclass
+class Snapshot:
+    """What a job shows now."""
+
+    state: str  # "running", "done", "failed" or "stopped"
+    day: int
+    steps: int
+    timeseries: pa.Table | None
+    open_speech: pa.Table | None
+    error: str | None
+
+    @property
+    def fraction(self) -> float:
+        """The share of the days simulated so far."""
+        return self.day / self.steps if self.steps else 1.0
+
+
+@dataclass
+class Job:
+    """One run in a subprocess."""
+
+    scenario: Scenario
+    label: str
+    folder: Path = field(init=False)
+    process: subprocess.Popen | None = field(init=False, default=None)
+    stopped: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self.folder = jobs_root() / f"job-{next(_COUNTER)}"
+        self.folder.mkdir()
+
+    def start(self) -> None:
+        """Write the job's scenario and start its worker process."""
+        write_json_atomic({"scenario": self.scenario.resolved()}, self.folder / "job.json")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "survsim.dashboard.worker", str(self.folder)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=(self.folder / "stderr.txt").open("wb"),
+        )
+
+    def stop(self) -> None:
+        """Stop the worker; what it computed so far stays visible."""
+        if self.process is not None and self.process.poll() is None:
+            self.stopped = True
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    @property
+    def run_folder(self) -> Path:
+        """The finished run folder (``survsim run --out``), once the job is done."""
+        return self.folder / "run"
+
+    def _state(self) -> tuple[str, str | None]:
+        code = None if self.process is None else self.process.poll()
+        if code is None:
+            return "running", None
+        if self.stopped:
+            return "stopped", None
+        if code == 0 and self.run_folder.is_dir():
+            return "done", None
+        error = self.folder / "error.txt"
+        if error.exists():
+            return "failed", error.read_text(encoding="utf-8").strip()
+        return "failed", f"the simulation process ended with exit code {code}"
+
+    def snapshot(self) -> Snapshot:
+        """The job's state, progress and tables now (the finished ones once done)."""
+        state, error = self._state()
+        steps = self.scenario.steps
+        day = 0
+        try:
+            progress = json.loads((self.folder / "progress.json").read_text(encoding="utf-8"))
+            day, steps = int(progress["day"]), int(progress["steps"])
+        except (OSError, ValueError, KeyError):
+            pass
+        where = self.run_folder if state == "done" else self.folder / "live"
+        tables = []
+        for name in ("timeseries", "open_speech"):
+            path = where / f"{name}.parquet"
+            tables.append(pq.read_table(path) if path.exists() else None)
+        return Snapshot(state, day, steps, tables[0], tables[1], error)

@@ -1,0 +1,50 @@
+"""Serve the dashboard: Solara's Starlette app under uvicorn, all assets local."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from survsim.errors import SurvsimError
+
+__all__ = ["serve"]
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            raise SurvsimError(
+                f"--port {port}: cannot listen on {host}:{port} ({err.strerror}); choose "
+                "another port"
+            ) from None
+
+
+def serve(host: str = "127.0.0.1", port: int = 8765, say=print) -> None:
+    """Run the dashboard until interrupted.
+
+    Raises:
+        SurvsimError: Solara is not installed, the port is taken, or the web assets are
+            missing and cannot be fetched.
+    """
+    try:
+        import solara  # noqa: F401
+        import uvicorn
+    except ImportError:
+        raise SurvsimError("the dashboard needs Solara: pip install 'survsim[dashboard]'") from None
+    from survsim.dashboard.assets import ensure
+
+    if not 0 < port < 65536:
+        raise SurvsimError(f"--port {port}: not allowed (allowed: 1 to 65535)")
+    _check_port(host, port)
+    root = ensure(say=say)
+    # Read when solara.server is first imported: set them before.
+    os.environ["SOLARA_APP"] = "survsim.dashboard.app"
+    os.environ["SOLARA_ASSETS_PROXY_CACHE_DIR"] = str(root)
+    os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "false"
+    os.environ.setdefault("SOLARA_MODE", "production")
+    import uvicorn
+
+    say(f"survsim dashboard on http://{host}:{port}/ (Ctrl-C stops it)")
+    uvicorn.run("solara.server.starlette:app", host=host, port=port, log_level="warning")
