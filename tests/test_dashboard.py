@@ -71,6 +71,23 @@ def test_a_run_too_large_for_the_machine_is_refused_with_the_reason(monkeypatch)
     assert set(controls.scenario_names()) >= {"dprk", "dprk_calibrated", "gdr1989"}
 
 
+def test_a_job_runs_in_its_own_process_and_none_outlives_the_server():
+    from survsim.dashboard import jobs
+
+    ready = prepare("dprk", {**defaults("dprk"), "agents": 200_000})
+    job = jobs.Job(ready.scenario, "long")
+    job.start()
+    deadline = time.monotonic() + 60
+    while job.snapshot().day < 1:
+        assert job.snapshot().state == "running" and time.monotonic() < deadline
+        time.sleep(0.2)
+    assert job.process.pid != os.getpid()
+    jobs._stop_all()  # what the server does when it exits
+    assert job.process.poll() is not None
+    snap = job.snapshot()
+    assert snap.state == "stopped" and snap.timeseries.num_rows >= 2  # kept what it had
+
+
 # -- the page in a browser -------------------------------------------------------------
 
 

@@ -180,6 +180,12 @@ def Page():
 
     solara.use_thread(watch, dependencies=[current.value], intrusive_cancel=False)
 
+    def stop_on_close():
+        # When the session ends (the tab closes), its runs end with it.
+        return lambda: [job.stop() for job in jobs.value]
+
+    solara.use_effect(stop_on_close, [])
+
     def run() -> None:
         prepared = prepare(scenario.value, values.value)
         error.set(prepared.error)

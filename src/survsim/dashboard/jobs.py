@@ -27,6 +27,13 @@ __all__ = ["Job", "Snapshot", "jobs_root"]
 
 _ROOT: list[Path] = []
 _COUNTER = itertools.count(1)
+#: Jobs whose process may still run: stopped when the server exits, so no run outlives it.
+_LIVE: set[Job] = set()
+
+
+def _stop_all() -> None:
+    for job in list(_LIVE):
+        job.stop()
 
 
 def jobs_root() -> Path:
@@ -34,6 +41,7 @@ def jobs_root() -> Path:
     if not _ROOT:
         root = Path(tempfile.mkdtemp(prefix="survsim-dashboard-"))
         atexit.register(shutil.rmtree, root, ignore_errors=True)
+        atexit.register(_stop_all)  # runs first (last registered): no process writes then
         _ROOT.append(root)
     return _ROOT[0]
 
@@ -55,7 +63,7 @@ class Snapshot:
         return self.day / self.steps if self.steps else 1.0
 
 
-@dataclass
+@dataclass(eq=False)
 class Job:
     """One run in a subprocess."""
 
@@ -72,15 +80,18 @@ class Job:
     def start(self) -> None:
         """Write the job's scenario and start its worker process."""
         write_json_atomic({"scenario": self.scenario.resolved()}, self.folder / "job.json")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "survsim.dashboard.worker", str(self.folder)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=(self.folder / "stderr.txt").open("wb"),
-        )
+        with (self.folder / "stderr.txt").open("wb") as stderr:  # the child keeps its copy
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "survsim.dashboard.worker", str(self.folder)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+        _LIVE.add(self)
 
     def stop(self) -> None:
         """Stop the worker; what it computed so far stays visible."""
+        _LIVE.discard(self)
         if self.process is not None and self.process.poll() is None:
             self.stopped = True
             self.process.terminate()
