@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from survsim.models.surveillance_state import SurveillanceState
+from survsim.report.html import flatten
 from survsim.scenario import load_scenario
 
 COI = (80_000, 120_000)  # UN Commission of Inquiry 2014: political prisoners
@@ -31,22 +32,12 @@ def test_dprk_calibrated_moves_only_assumptions_and_says_how():
     base, fitted = load_scenario("dprk"), load_scenario("dprk_calibrated")
     flat = {}
     for name, scenario in (("dprk", base), ("fitted", fitted)):
-        flat[name] = _leaves(scenario.params.model_dump())
+        flat[name] = flatten(scenario.params.model_dump())
     moved = {k for k in flat["dprk"] if flat["dprk"][k] != flat["fitted"][k]}
     assert moved, "the calibrated scenario equals dprk"
     for key in moved:
         assert "assumption" in base.sources.get(key, ""), key
         assert "calibrated" in fitted.sources[key], key
-
-
-def _leaves(tree: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            out.update(_leaves(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def _runs(name: str, seeds: range, agents: int, overrides: tuple[str, ...] = ()) -> list[dict]:
