@@ -217,7 +217,7 @@ def Page():
     RunView(current.value, snap.value)
     if snap.value is not None and snap.value.state == "done":
         Downloads(current.value)
-    finished = [j for j in jobs.value if j.snapshot().state == "done"]
+    finished = [j for j in jobs.value if j.state == "done"]
     if len(finished) >= 2:
         solara.HTML(tag="h3", unsafe_innerHTML="Compare two runs")
         Compare(finished)

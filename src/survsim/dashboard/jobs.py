@@ -119,6 +119,11 @@ class Job:
             return "failed", error.read_text(encoding="utf-8").strip()
         return "failed", f"the simulation process ended with exit code {code}"
 
+    @property
+    def state(self) -> str:
+        """``running``, ``done``, ``failed`` or ``stopped``, without reading any table."""
+        return self._state()[0]
+
     def snapshot(self) -> Snapshot:
         """The job's state, progress and tables now (the finished ones once done)."""
         state, error = self._state()
