@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
+from hypothesis import settings
 
 from survsim.models import CivilViolence, CivilViolenceParams
+
+# Hypothesis profiles. "ci" (loaded when the environment variable CI is set, as CI services
+# do) is derandomised and keeps no example database: every run tries the same examples, so
+# a red run is reproducible, and print_blob prints the line that replays a failure.
+# "dev" (otherwise) draws new examples each run and keeps .hypothesis/ (git-ignored), so a
+# failure found once is tried first next time. Choose one with HYPOTHESIS_PROFILE=ci|dev.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 
 
 def make_sim(steps: int = 20, seed: int = 1, **params) -> CivilViolence:

@@ -1,4 +1,4 @@
-"""The dashboard: its input checks in-process, and the page in a real browser.
+"""The dashboard: its input checks and its page in-process, and the page in a real browser.
 
 The browser tests start ``survsim dashboard`` on a free port, drive Debian's chromium with
 Playwright, and fail on any failed request or any request that leaves this machine.
@@ -6,20 +6,23 @@ Playwright, and fail on any failed request or any request that leaves this machi
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from survsim.dashboard import controls
-from survsim.dashboard.controls import defaults, prepare
+from survsim.dashboard import controls, jobs
+from survsim.dashboard.controls import CONTROLS, defaults, prepare
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,6 +91,133 @@ def test_a_job_runs_in_its_own_process_and_none_outlives_the_server():
     assert snap.state == "stopped" and snap.timeseries.num_rows >= 2  # kept what it had
 
 
+@pytest.mark.parametrize("control", CONTROLS, ids=lambda c: c.name)
+def test_every_value_out_of_its_range_is_refused_on_the_server(control):
+    # The page's sliders stop at these limits, but a request can carry any value.
+    for value in (control.low - control.step, control.high + control.step):
+        ready = prepare("dprk", {**defaults("dprk"), control.name: value})
+        assert ready.scenario is None
+        assert ready.error.startswith(f"{control.label}: ") and "is not allowed" in ready.error
+
+
+def _render_page():
+    import solara
+
+    from survsim.dashboard.app import Page
+
+    return solara.render(solara.AppLayout(children=[Page()]), handle_error=False)[1]
+
+
+class _Worker:
+    """Stands for a worker process that runs until stopped; counts the ones started."""
+
+    started = 0
+
+    def __init__(self, *args, **kwargs) -> None:
+        type(self).started += 1
+        self.code = None
+
+    def poll(self):
+        return self.code
+
+    def terminate(self) -> None:
+        self.code = -signal.SIGTERM
+
+    def wait(self, timeout=None):
+        return self.code
+
+
+def test_the_page_refuses_crafted_values_oversize_runs_and_a_second_run_at_once(monkeypatch):
+    import ipyvuetify as v
+
+    monkeypatch.setattr(jobs.subprocess, "Popen", _Worker)
+    monkeypatch.setattr(_Worker, "started", 0)
+    # 0.4 GB available: 2,000 people fit (about 0.3 GB), 2 million do not (about 0.6 GB).
+    monkeypatch.setattr("survsim.engine.memory.available_bytes", lambda: 4 * 10**8)
+    page = _render_page()
+    refusal = lambda: page.find(v.Alert, class_="ss-input-error").widget.children[0]  # noqa: E731
+    try:
+        run = page.find(v.Btn, children=["Run"]).widget
+        slider = page.find(v.Html, class_="ss-control-border-team_size").find(v.Slider).widget
+        slider.v_model = 500  # what a crafted message past the slider's end would set
+        run.click()
+        assert refusal() == "Border team size: 500 is not allowed (allowed: 1 to 20)"
+        slider.v_model = 5
+        agents = page.find(v.TextField, label="People simulated").widget
+        agents.v_model = "2000000"
+        agents.fire_event("keyup.enter")
+        run.click()
+        assert "needs about" in refusal() and "GB available" in refusal()
+        assert _Worker.started == 0  # no process for either
+        agents.v_model = "2000"
+        agents.fire_event("keyup.enter")
+        run.click()
+        assert _Worker.started == 1
+        run.click()  # Run is disabled while the run goes on; a crafted click is refused
+        assert refusal() == "a run is going on: wait for its end or stop it first"
+        assert _Worker.started == 1
+    finally:
+        page.close()
+
+
+def test_the_dashboard_listens_on_this_machine_unless_told_otherwise(monkeypatch):
+    from survsim import cli
+
+    calls = []
+    monkeypatch.setattr("survsim.dashboard.server.serve", lambda *a, **k: calls.append(a[:2]))
+    assert cli.main(["dashboard"]) == 0
+    assert cli.main(["dashboard", "--host", "0.0.0.0", "--port", "9000"]) == 0
+    assert calls == [("127.0.0.1", 8765), ("0.0.0.0", 9000)]
+
+
+def test_serve_listens_where_told_and_warns_when_others_can_reach_it(monkeypatch, tmp_path):
+    import uvicorn
+
+    from survsim.dashboard import server
+
+    for name in ("APP", "ASSETS_PROXY_CACHE_DIR", "TELEMETRY_MIXPANEL_ENABLE", "MODE"):
+        monkeypatch.setenv(f"SOLARA_{name}", "")  # serve sets them; restored after
+    monkeypatch.setattr("survsim.dashboard.assets.ensure", lambda say: tmp_path)
+    monkeypatch.setattr(server, "_check_port", lambda host, port: None)
+    hosts, said = [], []
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **k: hosts.append(host))
+    server.serve("127.0.0.1", 9000, say=said.append)
+    assert hosts == ["127.0.0.1"] and not any("warning" in line for line in said)
+    server.serve("0.0.0.0", 9000, say=said.append)
+    assert hosts[-1] == "0.0.0.0" and said[-1].startswith("warning: listening on 0.0.0.0:")
+    assert all(server.is_local(h) for h in ("127.0.0.1", "127.8.0.1", "::1", "localhost"))
+    assert not any(server.is_local(h) for h in ("0.0.0.0", "::", "192.168.1.5", "example.org"))
+
+
+def test_a_worker_killed_by_a_signal_is_a_failed_run_said_in_words():
+    job = jobs.Job(prepare("dprk", {**defaults("dprk"), "agents": 2000}).scenario, "killed")
+    job.start()
+    job.process.send_signal(signal.SIGKILL)
+    job.process.wait(timeout=20)
+    snap = job.snapshot()
+    assert snap.state == "failed" and job.state == "failed"
+    assert snap.error == (
+        "the simulation stopped unexpectedly (killed by signal 9, SIGKILL, as when the "
+        "machine runs out of memory); the server is still running, try again"
+    )
+
+
+def test_a_worker_that_raises_is_a_failed_run_with_its_one_line_reason():
+    from survsim.dashboard import worker
+
+    job = jobs.Job(prepare("dprk", {**defaults("dprk"), "agents": 2000}).scenario, "raises")
+    spec = {"scenario": {"model": "surveillance_state", "no such key": 1}}
+    (job.folder / "job.json").write_text(json.dumps(spec))
+    assert worker.main([str(job.folder)]) == 1  # the worker's own code, in-process
+    job.process = subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"])
+    job.process.wait(timeout=20)
+    snap = job.snapshot()
+    assert snap.state == "failed" and snap.timeseries is None
+    assert snap.error.startswith("the simulation failed: ")
+    assert snap.error.endswith("; the server is still running, try again")
+    assert "ScenarioError: dashboard run: " in snap.error and "Traceback" not in snap.error
+
+
 # -- the page in a browser -------------------------------------------------------------
 
 
@@ -97,9 +227,19 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running ``survsim dashboard``."""
+
+    url: str
+    port: int
+    pid: int
+    log: Path
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """``survsim dashboard`` on a free port; yields its URL; its log must stay clean."""
+    """``survsim dashboard`` on a free port, as a user starts it; its log must stay clean."""
     port = _free_port()
     log = tmp_path_factory.mktemp("dashboard") / "server.log"
     with log.open("wb") as out:
@@ -118,7 +258,7 @@ def server(tmp_path_factory):
                     pytest.fail(f"the dashboard did not start: {log.read_text()[-2000:]}")
                 time.sleep(0.2)
         # localhost, not 127.0.0.1: Solara warns about cookies for any other host name.
-        yield f"http://localhost:{port}/"
+        yield Server(f"http://localhost:{port}/", port, process.pid, log)
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -185,7 +325,7 @@ def _run_and_wait(page, days: int, run: int = 1, click: bool = True) -> str:
 
 @pytest.mark.browser
 def test_the_page_runs_a_simulation_and_a_slider_changes_it(server, browser):
-    page, traffic = _open(browser, server)
+    page, traffic = _open(browser, server.url)
     _type(page, "agents", 3000)
     _type(page, "steps", 40)
     first = _run_and_wait(page, 40)
@@ -226,7 +366,7 @@ def test_the_page_runs_a_simulation_and_a_slider_changes_it(server, browser):
 
 @pytest.mark.browser
 def test_bad_input_is_one_line_on_the_page_and_stop_ends_a_run(server, browser):
-    page, traffic = _open(browser, server)
+    page, traffic = _open(browser, server.url)
     _type(page, "agents", 5)
     page.locator(".ss-run").click()
     error = page.locator(".ss-input-error")
@@ -245,7 +385,7 @@ def test_bad_input_is_one_line_on_the_page_and_stop_ends_a_run(server, browser):
 
 @pytest.mark.browser
 def test_two_sessions_run_at_once_and_see_only_their_own_runs(server, browser):
-    pages = [_open(browser, server) for _ in range(2)]
+    pages = [_open(browser, server.url) for _ in range(2)]
     for (page, _), (agents, days) in zip(pages, ((3000, 30), (4000, 50)), strict=True):
         _type(page, "agents", agents)
         _type(page, "steps", days)
@@ -262,3 +402,63 @@ def test_two_sessions_run_at_once_and_see_only_their_own_runs(server, browser):
         assert traffic.failed == []
     assert "agents=3000, steps=30" in pages[0][0].locator(".ss-status").inner_text()
     assert "agents=4000, steps=50" in pages[1][0].locator(".ss-status").inner_text()
+
+
+def _non_loopback_ipv4() -> list[str]:
+    import psutil
+
+    return [
+        address.address
+        for addresses in psutil.net_if_addrs().values()
+        for address in addresses
+        if address.family == socket.AF_INET and not address.address.startswith("127.")
+    ]
+
+
+@pytest.mark.browser
+def test_the_server_listens_on_this_machine_only(server):
+    import psutil
+
+    sockets = psutil.Process(server.pid).net_connections(kind="inet")  # IPv4 and IPv6
+    listening = {(s.laddr.ip, s.laddr.port) for s in sockets if s.status == psutil.CONN_LISTEN}
+    assert listening == {("127.0.0.1", server.port)}
+    for address in _non_loopback_ipv4():  # this machine's other addresses: nobody answers
+        with pytest.raises(OSError):
+            socket.create_connection((address, server.port), timeout=2).close()
+
+
+def _worker(server_pid: int):
+    """The one simulation process the server runs now."""
+    import psutil
+
+    found = []
+    for child in psutil.Process(server_pid).children(recursive=True):
+        try:
+            if "survsim.dashboard.worker" in child.cmdline():
+                found.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.mark.browser
+def test_a_run_that_crashes_is_an_error_on_the_page_and_the_next_run_finishes(server, browser):
+    page, traffic = _open(browser, server.url)
+    _type(page, "agents", 50_000)  # ten years of 50,000 people: long enough to catch
+    _type(page, "steps", 3650)
+    page.locator(".ss-run").click()
+    status = page.locator(".ss-status")
+    status.filter(has_text=re.compile(r"running, day [1-9]")).wait_for(timeout=60_000)
+    _worker(server.pid).send_signal(signal.SIGKILL)  # as the kernel does when memory runs out
+    error = page.locator(".ss-error")
+    error.wait_for(timeout=20_000)
+    assert "stopped unexpectedly (killed by signal 9" in error.inner_text()
+    assert "the server is still running" in error.inner_text()
+    assert "failed" in status.inner_text()
+    _type(page, "agents", 3000)
+    _type(page, "steps", 5)
+    _run_and_wait(page, 5, run=2)  # the same page, the same server: the next run finishes
+    assert page.locator(".ss-error").count() == 0
+    assert "Traceback" not in server.log.read_text()
+    assert traffic.failed == []

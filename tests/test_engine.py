@@ -174,6 +174,12 @@ def test_a_stale_kernel_cache_is_flushed_once_and_a_fresh_one_kept(tmp_path):
         if "nb.njit" in p.read_text(encoding="utf-8")
     }
     assert with_kernels and with_kernels <= set(KERNEL_PACKAGES)
+    # The modules left out of the fingerprint import no numba (nor anything with kernels).
+    from survsim.engine.jit_cache import ORCHESTRATION
+
+    for name in ORCHESTRATION:
+        text = (package / name).read_text(encoding="utf-8")
+        assert "import numba" not in text and "njit" not in text, name
     # The real cache: once checked (and flushed if stale), it is fresh.
     refresh_stale_cache.__wrapped__()
     assert not refresh_stale_cache.__wrapped__()

@@ -23,7 +23,15 @@ from survsim.report.html import write_report
 from survsim.report.plots import CAPTIONS, FIGURES
 from survsim.scenario import Scenario
 
-__all__ = ["build_sim", "check_memory", "manifest", "run_scenario", "save_run", "summary"]
+__all__ = [
+    "build_sim",
+    "check_memory",
+    "manifest",
+    "run_scenario",
+    "run_writers",
+    "save_run",
+    "summary",
+]
 
 
 def build_sim(scenario: Scenario, *, steps: int | None = None, seed: int | None = None) -> Sim:
@@ -104,8 +112,10 @@ def summary(sim: Sim) -> dict[str, Any]:
     return out
 
 
-def manifest(sim: Sim, scenario: Scenario, files: list[str]) -> dict[str, Any]:
-    """What a run folder holds and how it was made."""
+def manifest(
+    sim: Sim, scenario: Scenario, files: list[str], extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What a run folder holds and how it was made (``extra``: more entries, at the end)."""
     return {
         "model": sim.model_name,
         "scenario": scenario.name,
@@ -125,6 +135,7 @@ def manifest(sim: Sim, scenario: Scenario, files: list[str]) -> dict[str, Any]:
         "summary": summary(sim),
         "files": files,
         "environment": environment(),
+        **(extra or {}),
     }
 
 
@@ -146,9 +157,18 @@ def save_run(sim: Sim, scenario: Scenario, out: str | Path) -> Path:
     Raises:
         OutputExistsError: ``out`` exists and is not empty.
     """
+    return write_run_dir(out, run_writers(sim, scenario))
+
+
+def run_writers(
+    sim: Sim, scenario: Scenario, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """File name -> function writing that file of a run folder, in the order to call them.
+
+    The figures come before ``report.html`` (which reads them from the same folder) and
+    ``manifest.json`` is last: its presence marks a complete folder.
+    """
     title = f"{scenario.name} (seed {sim.seed})"
-    # write_run_dir calls the writers in this dict's insertion order, all in one temporary
-    # folder: the figures come before report.html (which reads them) and the manifest last.
     writers: dict[str, Any] = {
         "timeseries.parquet": lambda path: write_parquet_atomic(sim.timeseries(), path)
     }
@@ -169,5 +189,7 @@ def save_run(sim: Sim, scenario: Scenario, out: str | Path) -> Path:
         parameters=scenario.params.model_dump(),
     )
     files = [*writers, "manifest.json"]
-    writers["manifest.json"] = lambda path: write_json_atomic(manifest(sim, scenario, files), path)
-    return write_run_dir(out, writers)
+    writers["manifest.json"] = lambda path: write_json_atomic(
+        manifest(sim, scenario, files, extra), path
+    )
+    return writers

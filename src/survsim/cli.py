@@ -19,12 +19,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from survsim import __version__, cli_experiments
+from survsim import __version__, cli_experiments, run_folder
 from survsim.api import build_sim, save_run, summary
 from survsim.cli_output import check_writable, default_out, shown
 from survsim.engine import OutputExistsError, Sim, check_output_dir
 from survsim.errors import SurvsimError
-from survsim.scenario import builtin_scenarios, load_scenario, with_agents
+from survsim.scenario import Scenario, builtin_scenarios, load_scenario, with_agents
 
 __all__ = ["app", "main"]
 
@@ -98,6 +98,15 @@ def run(
     progress: Annotated[
         bool | None, typer.Option("--progress/--no-progress", help="progress bar")
     ] = None,
+    checkpoint_every: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="write the run's state every N steps under OUT/checkpoints/ "
+            "(continue a stopped run with 'survsim resume OUT')",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario and write its time series, tables, plots, report and manifest."""
     if scenario is None:
@@ -108,27 +117,90 @@ def run(
     loaded = load_scenario(scenario, overrides, steps=steps, seed=seed)
     out_dir = check_output_dir(out) if out is not None else default_out(loaded.name, loaded.seed)
     check_writable(out_dir)
-    console = Console()
-    err_console = Console(stderr=True)
-    show_bar = err_console.is_terminal if progress is None else progress
-    if show_bar:
-        note = "building the population and loading the compiled kernels (the first run "
-        note += "on a machine compiles them with numba: a few minutes, once)"
-        with err_console.status(note):
-            sim = build_sim(loaded)
+    sim = _built(loaded, progress)
+    if checkpoint_every is None:
+        _run_sim(sim, loaded.name, progress)
+        try:
+            folder = save_run(sim, loaded, out_dir)
+        except OSError as exc:
+            raise SurvsimError(f"--out {out_dir}: cannot write results: {exc.strerror}") from None
     else:
-        sim = build_sim(loaded)
-    if show_bar:
-        bar = _ProgressBar(sim, err_console, loaded.name)
+        run_folder.start_checkpointed(sim, loaded, out_dir, checkpoint_every)
+        Console(stderr=True).print(
+            f"checkpoints every {checkpoint_every:,} {sim.step_name}s in "
+            f"{out_dir / run_folder.CHECKPOINTS}; if the run stops, continue it with "
+            f"'survsim resume {out_dir}'",
+            highlight=False,
+            soft_wrap=True,
+        )
+        folder = _run_checkpointed(sim, loaded, out_dir, progress)
+    _print_summary(Console(), loaded.name, sim, folder)
+
+
+@app.command()
+def resume(
+    out: Annotated[
+        Path, typer.Argument(help="the --out folder of a run started with --checkpoint-every")
+    ],
+    progress: Annotated[
+        bool | None, typer.Option("--progress/--no-progress", help="progress bar")
+    ] = None,
+) -> None:
+    """Continue a checkpointed run from its newest checkpoint; results as if never stopped."""
+    found = run_folder.prepare_resume(out)
+    if found.finished:
+        typer.echo(f"{out}: the run is finished ({found.steps:,} steps); nothing to resume")
+        return
+    sim, scenario = found.sim, found.scenario
+    assert sim is not None and scenario is not None
+    start = (
+        f"{sim.step_name} {found.from_step:,}"
+        if found.from_step
+        else "the start (no checkpoint yet)"
+    )
+    Console(stderr=True).print(
+        f"resuming {scenario.name} from {start} of {found.steps:,}", highlight=False
+    )
+    folder = _run_checkpointed(sim, scenario, found.out, progress)
+    _print_summary(Console(), scenario.name, sim, folder)
+
+
+def _show_bar(progress: bool | None) -> bool:
+    return Console(stderr=True).is_terminal if progress is None else progress
+
+
+def _built(loaded: Scenario, progress: bool | None) -> Sim:
+    if not _show_bar(progress):
+        return build_sim(loaded)
+    note = "building the population and loading the compiled kernels (the first run "
+    note += "on a machine compiles them with numba: a few minutes, once)"
+    with Console(stderr=True).status(note):
+        return build_sim(loaded)
+
+
+def _run_sim(sim: Sim, name: str, progress: bool | None) -> None:
+    if _show_bar(progress):
+        bar = _ProgressBar(sim, Console(stderr=True), name)
         with bar.progress:
             sim.run(progress=bar)
     else:
         sim.run()
+
+
+def _run_checkpointed(sim: Sim, scenario: Scenario, out: Path, progress: bool | None) -> Path:
+    if _show_bar(progress):
+        bar = _ProgressBar(sim, Console(stderr=True), scenario.name)
+        with bar.progress:
+            run_folder.run_to_end(sim, out, progress=bar)
+    else:
+        run_folder.run_to_end(sim, out)
     try:
-        folder = save_run(sim, loaded, out_dir)
+        return run_folder.finish(sim, scenario, out)
     except OSError as exc:
-        raise SurvsimError(f"--out {out_dir}: cannot write results: {exc.strerror}") from None
-    _print_summary(console, loaded.name, sim, folder)
+        raise SurvsimError(
+            f"{out}: cannot write results: {exc.strerror}; the newest checkpoint is kept, "
+            f"'survsim resume {out}' writes them once there is room"
+        ) from None
 
 
 def _rows(facts: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -232,14 +304,37 @@ def version() -> None:
     typer.echo(__version__)
 
 
+#: The longest error line (longer ones, a pasted value or path, lose their middle).
+_MAX_ERROR_CHARS = 1000
+
+
 def _fail(message: str, code: int = 2) -> int:
-    print(f"survsim: error: {' '.join(str(message).split())}", file=sys.stderr)
+    """Print ``message`` as one line on stderr and return ``code``.
+
+    Whitespace runs become one space, other control characters are escaped (a key typed
+    with a terminal escape sequence cannot recolour or clear the terminal) and a line
+    longer than :data:`_MAX_ERROR_CHARS` loses its middle, keeping what is allowed.
+    """
+    text = " ".join(str(message).split())
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    if len(text) > _MAX_ERROR_CHARS:
+        half = _MAX_ERROR_CHARS // 2 - 3
+        text = f"{text[:half]} ... {text[-half:]}"
+    print(f"survsim: error: {text}", file=sys.stderr)
     return code
+
+
+#: The click command built from ``app``, by the commands registered when it was built:
+#: building it reads every command's signature (a quarter of a second per call of main).
+_click_commands: dict[tuple[int, int], Any] = {}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the command, turn every user error into one line and exit code 2."""
-    command = typer.main.get_command(app)
+    built = (len(app.registered_commands), len(app.registered_groups))
+    if built not in _click_commands:
+        _click_commands[built] = typer.main.get_command(app)
+    command = _click_commands[built]
     try:
         result = command.main(
             args=sys.argv[1:] if argv is None else argv, prog_name="survsim", standalone_mode=False

@@ -16,7 +16,8 @@ Parameters may be nested groups (``agencies: {ssd: {personnel: 50000}}``); ``sou
 then names them by dotted path (``agencies.ssd.personnel: "seed article: ..."``), and so
 do ``--set`` overrides (``params.agencies.ssd.personnel=60000``, or without ``params.``).
 
-Files are read with ``yaml.safe_load`` only. Every key is checked: an unknown key, a
+Files are read as plain data only (:mod:`survsim.safe_yaml`: safe tags, bounded size,
+nesting and alias expansion). Every key is checked: an unknown key, a
 value of the wrong type or out of range, or parameters that do not fit together is a
 :class:`~survsim.errors.ScenarioError` with one line that names the full dotted key, the
 value and what is allowed (for an unknown key: the keys allowed at that level).
@@ -36,6 +37,7 @@ from pydantic.fields import FieldInfo
 
 from survsim.errors import ScenarioError
 from survsim.models import MODELS
+from survsim.safe_yaml import YamlSyntaxError, load_yaml, read_text_file
 
 __all__ = [
     "Scenario",
@@ -45,8 +47,6 @@ __all__ = [
     "parse_override",
     "with_agents",
 ]
-
-_MAX_FILE_BYTES = 1_000_000
 
 
 class _ScenarioFile(BaseModel):
@@ -194,6 +194,8 @@ def _allowed(where: _Where) -> str:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"<an integer of {value.bit_length()} bits>"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -211,6 +213,10 @@ def _one_line(err: ValidationError, where: str, model: type[BaseModel], prefix: 
         return f"{where}: unknown key '{key}' (allowed: {', '.join(at.group.model_fields)})"
     if kind == "missing":
         return f"{where}: missing key '{key}'"
+    if kind == "invalid_key" or first["loc"][-1:] == ("[key]",):  # a number or date as key
+        parent = first["loc"][:-1] if kind == "invalid_key" else first["loc"][:-2]
+        under = ".".join([prefix.rstrip("."), *map(str, parent)]).strip(".") or "the top level"
+        return f"{where}: key {_show(value)} under {under} is not allowed (allowed: text keys)"
     if kind in ("value_error", "assertion_error") and (not at.key or isinstance(value, dict)):
         message = str(first.get("ctx", {}).get("error", first["msg"]))
         return f"{where}: {key}: {message}" if at.key else f"{where}: {message}"
@@ -238,44 +244,34 @@ def builtin_scenarios() -> dict[str, str]:
     return found
 
 
+def _named(source: str) -> str:
+    """``scenario 'NAME'`` for messages, a long path cut in its middle."""
+    shown = source if len(source) <= 80 else f"{source[:40]}...{source[-37:]}"
+    return f"scenario {shown!r}" if "'" in shown else f"scenario '{shown}'"
+
+
 def _read_text(source: str) -> tuple[str, str | None]:
     """The YAML text of a built-in name or a file path, and the path if it is a file."""
-    builtin = resources.files("survsim.scenarios").joinpath(f"{source}.yaml")
-    if "/" not in source and not source.endswith((".yaml", ".yml")) and builtin.is_file():
-        return builtin.read_text(encoding="utf-8"), None
-    path = Path(source)
-    if not path.exists():
+    if "/" not in source and not source.endswith((".yaml", ".yml")):
+        builtin = resources.files("survsim.scenarios").joinpath(f"{source}.yaml")
+        try:
+            if builtin.is_file():
+                return builtin.read_text(encoding="utf-8"), None
+        except (OSError, ValueError):
+            pass  # a name no file can have (too long): not a built-in
+    try:
+        return read_text_file(Path(source), _named(source)), str(Path(source))
+    except FileNotFoundError:
         names = ", ".join(builtin_scenarios())
         raise ScenarioError(
-            f"scenario '{source}' is neither a built-in scenario ({names}) nor an existing file"
-        )
-    if path.is_dir():
-        raise ScenarioError(f"scenario '{source}' is a directory, not a YAML file")
-    try:
-        size = path.stat().st_size
-        if size > _MAX_FILE_BYTES:
-            raise ScenarioError(
-                f"scenario '{source}' is {size} bytes (allowed: at most {_MAX_FILE_BYTES})"
-            )
-        return path.read_bytes().decode("utf-8"), str(path)
-    except UnicodeDecodeError:
-        raise ScenarioError(f"scenario '{source}' is not UTF-8 text") from None
-    except OSError as exc:
-        raise ScenarioError(f"scenario '{source}' cannot be read: {exc.strerror}") from None
+            f"{_named(source)} is neither a built-in scenario ({names}) nor an existing file"
+        ) from None
 
 
 def _parse_yaml(text: str, where: str) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ScenarioError(f"{where}: not valid YAML{at}: {problem}") from None
-    except RecursionError:
-        raise ScenarioError(f"{where}: YAML nested too deeply") from None
+    data = load_yaml(text, where)
     if not isinstance(data, dict):
-        kind = type(data).__name__
+        kind = "an empty document" if data is None else type(data).__name__
         raise ScenarioError(f"{where}: expected a mapping of keys to values, got {kind}")
     return data
 
@@ -315,9 +311,9 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not sep or not key:
         raise ScenarioError(f"--set {text!r}: expected key=value, for example legitimacy=0.7")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else raw
-    except yaml.YAMLError:
-        value = raw
+        value = load_yaml(raw, f"--set {key}") if raw.strip() else raw
+    except YamlSyntaxError:
+        value = raw  # not YAML: the text itself (a name with a colon, say)
     if isinstance(value, dict | list):
         raise ScenarioError(f"--set {key}: expected a single value, got {_show(raw)}")
     return key, value
@@ -431,7 +427,7 @@ def load_scenario(
         ScenarioError: with a one-line message, for anything not valid.
     """
     text, path = _read_text(source)
-    where = f"scenario '{source}'"
+    where = _named(source)
     data = _parse_yaml(text, where)
     data = apply_overrides(data, overrides or [])
     data.update({k: v for k, v in fields.items() if v is not None})

@@ -2,7 +2,8 @@
 
 Every browser session has its own state (Solara keeps component state per session) and
 its own runs, each in a subprocess (:mod:`.jobs`). The page never shows a traceback:
-bad values and runs too large for the machine are one line, as in the CLI.
+bad values and runs too large for the machine are one line, as in the CLI, and so is a
+run that crashed (the server goes on serving).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import threading
 from html import escape
 from pathlib import Path
 
+# Imported now, not by a run's first table in a session's thread: while pandas is half
+# imported in one thread, Solara's renders in the others fail (they look it up).
+import pandas  # noqa: F401
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -158,6 +162,31 @@ def Compare(finished: list[Job]):
                 RunView(chosen, chosen.snapshot())
 
 
+def _start(
+    busy: Job | None, name: str, values: dict, number: int, error: solara.Reactive
+) -> Job | None:
+    """Check the choice on the server and start its run; None (and ``error`` set) if not.
+
+    The page's limits are only a convenience: a request can carry any value, so every
+    value is checked here again (:func:`.prepare`), and nothing starts while the session's
+    run goes on.
+    """
+    if busy is not None and busy.state == "running":
+        error.set("a run is going on: wait for its end or stop it first")
+        return None
+    prepared = prepare(name, values)
+    error.set(prepared.error)
+    if prepared.scenario is None:
+        return None
+    try:
+        job = Job(prepared.scenario, f"run {number}: {describe(name, values)}")
+        job.start()
+    except OSError as err:
+        error.set(f"the simulation could not start ({err.strerror or err}); try again")
+        return None
+    return job
+
+
 @solara.component
 def Page():
     """The dashboard."""
@@ -187,13 +216,9 @@ def Page():
     solara.use_effect(stop_on_close, [])
 
     def run() -> None:
-        prepared = prepare(scenario.value, values.value)
-        error.set(prepared.error)
-        if prepared.scenario is None:
+        job = _start(current.value, scenario.value, values.value, len(jobs.value) + 1, error)
+        if job is None:
             return
-        label = f"run {len(jobs.value) + 1}: {describe(scenario.value, values.value)}"
-        job = Job(prepared.scenario, label)
-        job.start()
         jobs.set([*jobs.value, job])
         snap.set(None)
         current.set(job)

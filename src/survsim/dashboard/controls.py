@@ -8,6 +8,7 @@ same memory check), or into the one-line message the CLI would print.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -66,11 +67,16 @@ _BY_NAME = {c.name: c for c in CONTROLS}
 
 def scenario_names() -> list[str]:
     """The built-in scenarios of the surveillance-state model."""
-    names = []
-    for name in builtin_scenarios():
-        if load_scenario(name).model == "surveillance_state":
-            names.append(name)
-    return names
+    return list(_scenario_names())
+
+
+@functools.cache
+def _scenario_names() -> tuple[str, ...]:
+    # Loaded once: the page asks on every render and every run, and built-ins do not change.
+    names = [
+        name for name in builtin_scenarios() if load_scenario(name).model == "surveillance_state"
+    ]
+    return tuple(names)
 
 
 def _get(tree: Mapping[str, Any], path: str) -> Any:

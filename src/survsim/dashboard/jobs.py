@@ -2,7 +2,8 @@
 
 A :class:`Job` starts ``python -m survsim.dashboard.worker FOLDER``, reads what the worker
 writes (progress, live tables, the finished run folder, or its one-line error) and can stop
-it. Jobs of different browser sessions share nothing but the parent folder.
+it. A worker that dies without a word (killed by a signal) is a failed run said in words
+too. Jobs of different browser sessions share nothing but the parent folder.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import atexit
 import itertools
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -24,6 +26,9 @@ from survsim.engine import write_json_atomic
 from survsim.scenario import Scenario
 
 __all__ = ["Job", "Snapshot", "jobs_root"]
+
+#: Said after every failure: a run that fails takes only itself down.
+_STILL_SERVING = "the server is still running, try again"
 
 _ROOT: list[Path] = []
 _COUNTER = itertools.count(1)
@@ -116,8 +121,9 @@ class Job:
             return "done", None
         error = self.folder / "error.txt"
         if error.exists():
-            return "failed", error.read_text(encoding="utf-8").strip()
-        return "failed", f"the simulation process ended with exit code {code}"
+            reason = " ".join(error.read_text(encoding="utf-8").split())
+            return "failed", f"the simulation failed: {reason}; {_STILL_SERVING}"
+        return "failed", f"the simulation stopped unexpectedly ({_ended(code)}); {_STILL_SERVING}"
 
     @property
     def state(self) -> str:
@@ -135,8 +141,29 @@ class Job:
         except (OSError, ValueError, KeyError):
             pass
         where = self.run_folder if state == "done" else self.folder / "live"
-        tables = []
-        for name in ("timeseries", "open_speech"):
-            path = where / f"{name}.parquet"
-            tables.append(pq.read_table(path) if path.exists() else None)
+        tables = [_read(where / f"{name}.parquet") for name in ("timeseries", "open_speech")]
         return Snapshot(state, day, steps, tables[0], tables[1], error)
+
+
+def _ended(code: int) -> str:
+    """How a worker that wrote no error ended, in words (``code`` as ``Popen.poll``)."""
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = "an unknown signal"
+    why = f"killed by signal {-code}, {name}"
+    if -code == signal.SIGKILL:
+        why += ", as when the machine runs out of memory"
+    return why
+
+
+def _read(path: Path) -> pa.Table | None:
+    """The table at ``path``, or None where there is none (yet) or it cannot be read."""
+    if not path.exists():
+        return None
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowException):
+        return None

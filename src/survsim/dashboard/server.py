@@ -1,13 +1,18 @@
-"""Serve the dashboard: Solara's Starlette app under uvicorn, all assets local."""
+"""Serve the dashboard: Solara's Starlette app under uvicorn, all assets local.
+
+It listens on 127.0.0.1 (this machine only) unless told otherwise: the page has no login
+and no encryption, and whoever reaches it can start simulations on this machine.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 
 from survsim.errors import SurvsimError
 
-__all__ = ["serve"]
+__all__ = ["is_local", "serve"]
 
 
 def _check_port(host: str, port: int) -> None:
@@ -21,8 +26,22 @@ def _check_port(host: str, port: int) -> None:
             ) from None
 
 
+def is_local(host: str) -> bool:
+    """Whether ``host`` is a loopback address (only this machine can connect)."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def serve(host: str = "127.0.0.1", port: int = 8765, say=print) -> None:
     """Run the dashboard until interrupted.
+
+    Args:
+        host: the address to listen on; anything but a loopback address lets other
+            machines start simulations here (a warning says so).
+        port: the port to listen on.
+        say: prints a line for the user.
 
     Raises:
         SurvsimError: Solara is not installed, the port is taken, or the web assets are
@@ -47,4 +66,9 @@ def serve(host: str = "127.0.0.1", port: int = 8765, say=print) -> None:
     import uvicorn
 
     say(f"survsim dashboard on http://{host}:{port}/ (Ctrl-C stops it)")
+    if not is_local(host):
+        say(
+            f"warning: listening on {host}: anyone who can reach this machine on port {port} "
+            "can run simulations on it (no login, no encryption); only on a network you trust"
+        )
     uvicorn.run("solara.server.starlette:app", host=host, port=port, log_level="warning")

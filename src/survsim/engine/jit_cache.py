@@ -17,7 +17,13 @@ import hashlib
 import sys
 from pathlib import Path
 
-__all__ = ["KERNEL_PACKAGES", "refresh", "refresh_stale_cache", "source_fingerprint"]
+__all__ = [
+    "KERNEL_PACKAGES",
+    "ORCHESTRATION",
+    "refresh",
+    "refresh_stale_cache",
+    "source_fingerprint",
+]
 
 _STAMP = "survsim-sources.blake2b"
 
@@ -26,6 +32,18 @@ _STAMP = "survsim-sources.blake2b"
 #: elsewhere (the CLI, scenarios, experiments, reports) cannot change compiled code, so it
 #: does not cost a recompile.
 KERNEL_PACKAGES = ("engine", "society", "apparatus", "models")
+
+#: Modules of those packages that only orchestrate: they import no numba and define
+#: nothing a kernel reads (tests/test_engine.py checks the first), so editing them does
+#: not cost a recompile either.
+ORCHESTRATION = (
+    "engine/checkpoint.py",
+    "engine/jit_cache.py",
+    "engine/memory.py",
+    "engine/plan.py",
+    "engine/results.py",
+    "engine/sim.py",
+)
 
 
 def source_fingerprint(root: Path | None = None, packages: tuple[str, ...] | None = None) -> str:
@@ -44,7 +62,10 @@ def source_fingerprint(root: Path | None = None, packages: tuple[str, ...] | Non
     files = (
         [f for p in packages for f in (root / p).rglob("*.py")] if packages else root.rglob("*.py")
     )
+    skipped = set(ORCHESTRATION) if packages == KERNEL_PACKAGES else set()
     for path in sorted(files):
+        if path.relative_to(root).as_posix() in skipped:
+            continue
         digest.update(str(path.relative_to(root)).encode("utf-8"))
         digest.update(path.read_bytes())
     return digest.hexdigest()

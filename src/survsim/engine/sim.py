@@ -70,6 +70,9 @@ class Sim:
     model_name: ClassVar[str] = ""
     #: The name of the time series' step column (``day`` for daily models).
     step_name: ClassVar[str] = "step"
+    #: Attributes a checkpoint leaves out because :meth:`restored` rebuilds them (see
+    #: :mod:`survsim.engine.checkpoint`).
+    checkpoint_skip: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self, params: Any, *, seed: int = 0, steps: int = 100, compile: bool = True
@@ -118,6 +121,13 @@ class Sim:
     def make_plan(self) -> Plan:
         """The ordered steps of one simulated step; the last one records row ``t``."""
         raise NotImplementedError
+
+    def restored(self) -> None:
+        """Derive what follows from the parameters while a checkpoint is restored.
+
+        Called once :attr:`t` and :attr:`params` hold the saved values and before the
+        saved arrays are copied in (the default does nothing).
+        """
 
     def record(self) -> None:
         """Write row :attr:`t` of the time series."""

@@ -30,7 +30,13 @@ from survsim.experiments.design import (
     scenario_for,
     sweep_design,
 )
-from survsim.experiments.execute import Progress, RunFailure, Runner, run_pending
+from survsim.experiments.execute import (
+    Progress,
+    RunFailure,
+    Runner,
+    SchedulerLostError,
+    run_pending,
+)
 from survsim.experiments.stats import daily_bands, metric_stats
 from survsim.experiments.store import ExperimentStore, check_new
 from survsim.experiments.worker import run_task
@@ -44,6 +50,7 @@ __all__ = [
     "ExperimentResult",
     "RunFailure",
     "RunOptions",
+    "SchedulerLostError",
     "derive_seed",
     "ensemble",
     "prepare_ensemble",
@@ -55,7 +62,12 @@ __all__ = [
 
 
 class ExperimentFailedError(SurvsimError):
-    """Some runs failed on every try; the others are kept and ``resume`` retries these."""
+    """Some runs failed on every try; the others are kept and ``resume`` retries these.
+
+    The CLI exits with code 1: the input was fine, the experiment did not complete.
+    """
+
+    exit_code = 1
 
     def __init__(self, message: str, failures: list[RunFailure], path: Path | None) -> None:
         super().__init__(message)
@@ -273,6 +285,8 @@ def run_experiment(
 
     Raises:
         ExperimentFailedError: some runs failed on every try (the others are kept).
+        SchedulerLostError: the connection to ``scheduler`` broke (the finished runs are
+            kept; ``resume`` runs the rest).
     """
     if retries < 0:
         raise SurvsimError(f"--retries {retries}: must be 0 or more")
@@ -326,7 +340,8 @@ def run_experiment(
         if failures:
             first = failures[0]
             raise ExperimentFailedError(
-                f"{len(failures)} of {design.n_runs} runs failed after {first.tries} tries "
+                f"{len(failures)} of {design.n_runs} runs failed after {first.tries} "
+                f"{'try' if first.tries == 1 else 'tries'} "
                 f"(run {first.run}: {first.error}); the {design.n_runs - len(failures)} others "
                 f"are kept in {store.root} (failures.json lists them; --resume tries them again)",
                 failures,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -36,6 +37,75 @@ def local_workers(workers: int | None, runs: int) -> int:
 
 
 @contextmanager
+def _quiet(*loggers: str) -> Iterator[None]:
+    """Silence these loggers meanwhile (their levels restored after)."""
+    levels = {name: logging.getLogger(name).level for name in loggers}
+    for name in levels:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def _close(client: Any) -> None:
+    """Close a client of an existing scheduler, quietly if the connection is gone.
+
+    A client that lost its scheduler is trying to reconnect; closing it cancels that, and
+    distributed would log the cancelled attempt with a traceback. survsim has already said
+    what happened, in one line.
+    """
+    if client.status == "running":
+        client.close()
+        return
+    with _quiet("distributed.client", "distributed.utils", "distributed.core"):
+        client.close()
+
+
+@contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Block SIGINT in this thread meanwhile, and in every thread it starts.
+
+    A LocalCluster's event loop runs in a thread that the cluster starts; that thread
+    starts the worker processes (and restarts any that dies), and a process inherits the
+    signal mask of the thread that started it. Ctrl-C in a terminal sends SIGINT to the
+    whole process group, workers included: with SIGINT blocked they let it pass, and this
+    process alone stops the experiment (one line, no traceback from each worker). A
+    Ctrl-C meanwhile is held, and raised when the mask is restored.
+
+    multiprocessing's resource tracker is started first: starting it unblocks SIGINT in
+    the thread that starts it (bpo-33613), which would otherwise be the event loop's.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks
+        yield
+        return
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _local_cluster(n: int) -> Any:
+    """A LocalCluster of ``n`` single-threaded worker processes (start it SIGINT blocked)."""
+    return _distributed().LocalCluster(
+        n_workers=n,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        # No web dashboard, and the scheduler's small HTTP server on a free port: 8787 may
+        # be taken (by another cluster), and taking another port would be a warning.
+        scheduler_kwargs={"dashboard_address": ":0"},
+        silence_logs=logging.CRITICAL,
+        env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+    )
+
+
+@contextmanager
 def dask_client(
     *, workers: int | None = None, scheduler: str | None = None, runs: int = 1
 ) -> Iterator[Any]:
@@ -48,7 +118,7 @@ def dask_client(
 
     The LocalCluster's workers have one thread each and one numba thread each
     (``NUMBA_NUM_THREADS=1``), no web dashboard, and quiet logs: a failed run is reported
-    by survsim, once.
+    by survsim, once. They do not take Ctrl-C: this process stops them.
     """
     distributed = _distributed()
     if scheduler is not None:
@@ -67,25 +137,19 @@ def dask_client(
         try:
             yield client
         finally:
-            client.close()
+            _close(client)
         return
     n = local_workers(workers, runs)
-    cluster = distributed.LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        # No web dashboard, and the scheduler's small HTTP server on a free port: 8787 may
-        # be taken (by another cluster), and taking another port would be a warning.
-        scheduler_kwargs={"dashboard_address": ":0"},
-        silence_logs=logging.CRITICAL,
-        env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
-    )
+    cluster = None
     try:
+        with _sigint_blocked():
+            cluster = _local_cluster(n)
+        # (A Ctrl-C held meanwhile is raised as the block ends, ``cluster`` set: closed below.)
         client = distributed.Client(cluster, set_as_default=False)
         try:
             yield client
         finally:
             client.close()
     finally:
-        cluster.close()
+        if cluster is not None:
+            cluster.close()

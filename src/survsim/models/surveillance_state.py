@@ -55,6 +55,8 @@ class SurveillanceState(DaySteps, Sim):
 
     model_name = "surveillance_state"
     step_name = "day"
+    #: Each context's kernel and arguments: bound again by :meth:`restored`.
+    checkpoint_skip = frozenset({"_jobs"})
 
     @property
     def agents(self) -> int:
@@ -263,6 +265,10 @@ class SurveillanceState(DaySteps, Sim):
         if self._starters.size < most + 8 * most**0.5 + 64:
             self._starters = np.empty(int(most + 8 * most**0.5) + 64, dtype=np.int32)
         self._jobs = self._bind_contexts()
+
+    def restored(self) -> None:
+        """After a checkpoint's parameters are back: derive what follows from them."""
+        self._derive()
 
     def _update_cameras(self) -> None:
         p = self.params

@@ -1,0 +1,312 @@
+"""Checkpoints: a run's whole state in one file, written atomically, read without pickle.
+
+A checkpoint holds every array and plain value the simulation object reaches (its state
+arrays, its counters, its time series so far, the parameters as they stand after policy
+events) and nothing that can be rebuilt (the step plan, the random streams, which are
+pure functions of the seed). To resume, the model builds the run again from its
+parameters and seed, then :func:`restore` writes the saved arrays into the new arrays in
+place. Arrays shared by several of the model's bundles (a named tuple of kernel
+arguments and the state that owns the same array) stay shared that way.
+
+The file is a NumPy ``.npz`` archive (a zip with a CRC per array): the arrays are named
+``a0``, ``a1``, ... and a ``meta`` member holds JSON with their paths and every plain
+value. It is read with ``allow_pickle=False``; nothing in it is executed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from survsim.engine.state import State
+
+if TYPE_CHECKING:
+    from survsim.engine.sim import Sim
+
+__all__ = [
+    "FORMAT",
+    "Checkpoint",
+    "CheckpointError",
+    "checkpoint_bytes",
+    "read_checkpoint",
+    "restore",
+    "write_checkpoint",
+]
+
+#: The checkpoint format; a file of another format is refused.
+FORMAT = 1
+
+#: Attributes of every simulation that a checkpoint does not hold: the parameters are
+#: stored apart, the plan, the random streams and the hooks are rebuilt.
+SKIP = frozenset({"params", "plan", "streams", "_hooks", "timings", "t"})
+
+_LEAVES = (np.ndarray, np.generic, bool, int, float, str, type(None), set)
+
+
+class CheckpointError(Exception):
+    """A checkpoint cannot be read, or does not fit the run it should continue."""
+
+
+# -- walking the simulation ----------------------------------------------------------------
+
+
+def _children(obj: Any) -> Iterator[tuple[str, Any]] | None:
+    """The named parts of a container, or None for a leaf."""
+    if isinstance(obj, State):
+        return iter([("_arrays", obj._arrays), ("sizes", obj.sizes)])
+    if isinstance(obj, dict):
+        if not all(isinstance(k, str) for k in obj):
+            raise TypeError("dict keys must be strings")
+        return iter(obj.items())
+    if isinstance(obj, tuple):
+        fields = getattr(obj, "_fields", None) or [str(i) for i in range(len(obj))]
+        return iter(zip(fields, obj, strict=True))
+    if isinstance(obj, list):
+        return iter((str(i), x) for i, x in enumerate(obj))
+    if hasattr(obj, "__dict__") and type(obj).__module__.startswith("survsim."):
+        return iter(vars(obj).items())
+    return None
+
+
+def _walk(sim: Sim) -> Iterator[tuple[tuple[str, ...], Any, Any, str]]:
+    """Every leaf the simulation reaches: ``(path, leaf, owner container, key)``.
+
+    Raises:
+        TypeError: a leaf is neither an array nor a plain value (a model must list such
+            attributes in its ``checkpoint_skip``).
+    """
+    skip = SKIP | frozenset(getattr(sim, "checkpoint_skip", ()))
+    stack: list[tuple[tuple[str, ...], Any, Any, str]] = [
+        ((name,), value, sim, name)
+        for name, value in reversed(vars(sim).items())
+        if name not in skip
+    ]
+    while stack:
+        path, obj, owner, key = stack.pop()
+        if isinstance(obj, _LEAVES):
+            yield path, obj, owner, key
+            continue
+        try:
+            parts = _children(obj)
+        except TypeError as err:
+            raise TypeError(f"{'/'.join(path)}: {err}") from None
+        if parts is None:
+            raise TypeError(f"{'/'.join(path)}: cannot checkpoint a {type(obj).__name__}")
+        stack.extend(((*path, k), v, obj, k) for k, v in reversed(list(parts)))
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return {"numpy": value.dtype.str, "value": value.item()}
+    if isinstance(value, set):
+        return {"set": sorted(value)}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and "numpy" in value:
+        return np.dtype(value["numpy"]).type(value["value"])
+    if isinstance(value, dict) and "set" in value:
+        return set(value["set"])
+    return value
+
+
+def _snapshot(sim: Sim) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """The arrays (each once) and the JSON-ready description of the whole state."""
+    arrays: list[np.ndarray] = []
+    index: dict[int, int] = {}
+    array_paths: list[list[Any]] = []
+    values: list[list[Any]] = []
+    for path, leaf, _, _ in _walk(sim):
+        if isinstance(leaf, np.ndarray):
+            if id(leaf) not in index:
+                index[id(leaf)] = len(arrays)
+                arrays.append(leaf)
+                array_paths.append([list(path)])
+            else:
+                array_paths[index[id(leaf)]].append(list(path))
+        else:
+            values.append([list(path), _encode(leaf)])
+    meta = {
+        "format": FORMAT,
+        "model": sim.model_name,
+        "seed": sim.seed,
+        "steps": sim.n_steps,
+        "t": sim.t,
+        "params": sim.params.model_dump(mode="json"),
+        "timings": sim.timings,
+        "arrays": array_paths,
+        "values": values,
+    }
+    return arrays, meta
+
+
+def checkpoint_bytes(sim: Sim) -> int:
+    """Bytes a checkpoint of ``sim`` takes on disk (its arrays; the rest is small)."""
+    arrays, _ = _snapshot(sim)
+    return sum(a.nbytes for a in arrays)
+
+
+# -- the file ----------------------------------------------------------------------------
+
+
+def write_checkpoint(sim: Sim, path: str | Path) -> Path:
+    """Write ``sim``'s state to ``path`` atomically (temporary file, fsync, rename).
+
+    A process killed while writing leaves at most a hidden ``.tmp`` file beside ``path``;
+    ``path`` itself is either the complete previous content or the complete new one.
+
+    Returns:
+        The written path.
+    """
+    path = Path(path)
+    arrays, meta = _snapshot(sim)
+    payload = {f"a{i}": a for i, a in enumerate(arrays)}
+    payload["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory handles
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+class Checkpoint:
+    """A checkpoint file read back: its description (``meta``) and its arrays."""
+
+    def __init__(self, meta: dict[str, Any], arrays: list[np.ndarray], path: Path) -> None:
+        self.meta = meta
+        self.arrays = arrays
+        self.path = path
+
+    @property
+    def t(self) -> int:
+        """Steps the run had completed when the checkpoint was written."""
+        return int(self.meta["t"])
+
+
+def read_checkpoint(path: str | Path) -> Checkpoint:
+    """Read a checkpoint file (no pickle), checking every array's CRC.
+
+    Raises:
+        CheckpointError: the file is missing, damaged or of another format.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
+            meta = json.loads(bytes(archive["meta"]).decode())
+            if meta.get("format") != FORMAT:
+                raise CheckpointError(
+                    f"{path}: checkpoint format {meta.get('format')!r}, this survsim reads {FORMAT}"
+                )
+            arrays = [archive[f"a{i}"] for i in range(len(meta["arrays"]))]
+    except CheckpointError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as err:
+        reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
+        raise CheckpointError(f"{path}: not a readable checkpoint ({reason})") from None
+    return Checkpoint(meta, arrays, path)
+
+
+# -- restoring ---------------------------------------------------------------------------
+
+
+def _set(owner: Any, key: str, value: Any, path: str) -> None:
+    if isinstance(owner, dict):
+        owner[key] = value
+    elif isinstance(owner, list):
+        owner[int(key)] = value
+    elif isinstance(owner, tuple):
+        raise CheckpointError(f"{path}: the rebuilt run holds a different value")
+    else:
+        setattr(owner, key, value)
+
+
+def restore(sim: Sim, checkpoint: Checkpoint) -> None:
+    """Put ``checkpoint``'s state into ``sim``, a fresh build of the same run.
+
+    The parameters come first (a policy event may have changed them), then the model's
+    ``restored()`` hook derives what follows from them, then every array is copied into
+    the rebuilt one in place and every plain value is set.
+
+    Raises:
+        CheckpointError: the checkpoint is of another model, seed or length, or its state
+            does not have the rebuilt run's shape (another survsim version).
+    """
+    meta = checkpoint.meta
+    for key, mine in (("model", sim.model_name), ("seed", sim.seed), ("steps", sim.n_steps)):
+        if meta[key] != mine:
+            raise CheckpointError(f"checkpoint of {key} {meta[key]!r}, the run has {mine!r}")
+    sim.t = int(meta["t"])
+    sim.params = type(sim.params).model_validate(meta["params"])
+    sim.timings.update(meta["timings"])
+    sim.restored()
+    leaves = {path: (leaf, owner, key) for path, leaf, owner, key in _walk(sim)}
+    saved_paths = {tuple(p) for paths in meta["arrays"] for p in paths}
+    saved_paths |= {tuple(p) for p, _ in meta["values"]}
+    if saved_paths != set(leaves):
+        extra = sorted(saved_paths ^ set(leaves))[0]
+        raise CheckpointError(
+            f"the checkpoint's state does not match this survsim's model (first difference: "
+            f"{'/'.join(extra)}); resume with the version that wrote it"
+        )
+    for paths, saved in zip(meta["arrays"], checkpoint.arrays, strict=True):
+        _restore_array([tuple(p) for p in paths], saved, leaves)
+    for path, encoded in meta["values"]:
+        leaf, owner, key = leaves[tuple(path)]
+        value = _decode(encoded)
+        if isinstance(owner, tuple):
+            if leaf != value:
+                raise CheckpointError(f"{'/'.join(path)}: the rebuilt run holds a different value")
+            continue
+        _set(owner, key, value, "/".join(path))
+
+
+def _restore_array(
+    paths: list[tuple[str, ...]], saved: np.ndarray, leaves: dict[tuple[str, ...], Any]
+) -> None:
+    where = "/".join(paths[0])
+    targets = [leaves[path] for path in paths]
+    if all(target.shape == saved.shape for target, _, _ in targets):
+        for target, _, _ in targets:
+            if target.dtype != saved.dtype:
+                raise CheckpointError(
+                    f"{where}: saved as {saved.dtype}, the model has {target.dtype}"
+                )
+            target[...] = saved
+        return
+    # A buffer that grew during the run: replace it, which is safe only where one name
+    # holds it.
+    (target, owner, key), *others = targets
+    if others or isinstance(owner, tuple) or target.dtype != saved.dtype:
+        raise CheckpointError(
+            f"{where}: saved as {saved.dtype}{list(saved.shape)}, "
+            f"the model has {target.dtype}{list(target.shape)}"
+        )
+    _set(owner, key, saved.copy(), where)
