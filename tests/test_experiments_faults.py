@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -81,18 +80,22 @@ def _assert_same_data(out: Path, clean: dict[str, Any], runs: set[int] | None = 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     """A LocalCluster like survsim's: two single-threaded workers, one numba thread each."""
-    from distributed import LocalCluster
+    from survsim.experiments.cluster import _local_cluster
 
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        scheduler_kwargs={"dashboard_address": ":0"},
-        silence_logs=logging.CRITICAL,
-        env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
-    ) as cluster:
+    with _local_cluster(2) as cluster:
         yield cluster
+
+
+def _resume_finishes(out: Path, cluster: Any, clean: dict[str, Any], capsys: Any) -> None:
+    """The same command with --resume runs only the missing runs, to the clean data.
+
+    It runs on the test's cluster, which saves starting another.
+    """
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("run=*/*.parquet")}
+    resume = [*ENSEMBLE, "--out", str(out), "--resume", "--scheduler", cluster.scheduler_address]
+    assert main(resume) == 0, capsys.readouterr().err
+    assert {p: p.stat().st_mtime_ns for p in before} == before  # not run again
+    _assert_same_data(out, clean)
 
 
 @pytest.fixture(scope="module")
@@ -250,6 +253,15 @@ def _scheduler_and_worker(tmp_path: Path, processes: list) -> tuple[subprocess.P
     return scheduler, address
 
 
+def _takes_ctrl_c() -> None:
+    """In the child before it starts: SIGINT back to its default, as in a terminal.
+
+    A test suite started in the background by a non-interactive shell (as CI may start
+    it) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _survsim(argv: list[str], tmp_path: Path) -> subprocess.Popen:
     """``survsim ARGV`` in a process of its own, stderr in a pipe."""
     return subprocess.Popen(
@@ -259,6 +271,7 @@ def _survsim(argv: list[str], tmp_path: Path) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=_takes_ctrl_c,
         cwd=tmp_path,
     )
 
@@ -286,12 +299,7 @@ def test_a_lost_scheduler_is_one_line_and_resume_finishes(
     assert 2 <= len(kept) < RUNS
     assert not (out / "stats.parquet").exists() and not (out / "manifest.json").exists()
     _assert_same_data(out, clean, runs=kept)
-    before = {p: p.stat().st_mtime_ns for p in out.rglob("run=*/*.parquet")}
-    # The same command with --resume, on another scheduler (the test's LocalCluster).
-    resume = [*ENSEMBLE, "--out", str(out), "--resume", "--scheduler", cluster.scheduler_address]
-    assert main(resume) == 0, capsys.readouterr().err
-    assert {p: p.stat().st_mtime_ns for p in before} == before  # not run again
-    _assert_same_data(out, clean)
+    _resume_finishes(out, cluster, clean, capsys)
     assert not (out / "failures.json").exists()
 
 
@@ -353,9 +361,4 @@ def test_ctrl_c_keeps_the_finished_runs_and_resume_finishes(
     kept = _written(out)
     assert 2 <= len(kept) < RUNS
     _assert_same_data(out, clean, runs=kept)
-    before = {p: p.stat().st_mtime_ns for p in out.rglob("run=*/*.parquet")}
-    # --resume runs only the missing runs (here on the test's cluster, to save a start).
-    resume = [*ENSEMBLE, "--out", str(out), "--resume", "--scheduler", cluster.scheduler_address]
-    assert main(resume) == 0, capsys.readouterr().err
-    assert {p: p.stat().st_mtime_ns for p in before} == before  # not run again
-    _assert_same_data(out, clean)
+    _resume_finishes(out, cluster, clean, capsys)
