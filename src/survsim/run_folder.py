@@ -249,9 +249,9 @@ def run_to_end(sim: Sim, out: Path, progress: Hook | None = None) -> None:
         sim.run(progress=progress)
     except KeyboardInterrupt:
         found = checkpoints(out)
-        newest = f"{sim.step_name} {read_step(found[-1])}" if found else "none yet"
+        newest = f"{sim.step_name} {read_step(found[-1]):,}" if found else "none yet"
         raise InterruptedRunError(
-            f"interrupted at {sim.step_name} {sim.t} of {sim.n_steps} (newest checkpoint: "
+            f"interrupted at {sim.step_name} {sim.t:,} of {sim.n_steps:,} (newest checkpoint: "
             f"{newest}); continue with 'survsim resume {out}'"
         ) from None
 
