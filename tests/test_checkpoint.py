@@ -150,9 +150,12 @@ def test_cli_checkpointed_run_and_resume_messages(events_file, tmp_path, capsys)
     assert main(["run", events_file, "--out", str(tmp_path / "plain")]) == 0
     assert _files(out) == _files(tmp_path / "plain")  # checkpoints change nothing
     capsys.readouterr()
+    (out / "checkpoints").mkdir()  # as a finish killed after its manifest leaves them
+    (out / "checkpoints" / "day-000000010.npz").write_bytes(b"stale")
     for finished in (out, tmp_path / "plain"):
         assert main(["resume", str(finished)]) == 0
         assert "finished" in capsys.readouterr().out
+    assert not (out / "checkpoints").exists()
     (tmp_path / "empty").mkdir()
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("not a run")

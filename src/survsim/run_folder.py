@@ -12,8 +12,9 @@ function of (seed, stream, step, index).
 
 A folder's state, read from its files:
 
-- ``manifest.json`` present, no ``checkpoints/``: finished.
-- ``checkpoints/run.json`` present: unfinished; resume continues from the newest
+- ``manifest.json`` present: finished (it is moved in last). Checkpoints beside it, left
+  by a finish cut short, are removed.
+- else ``checkpoints/run.json`` present: unfinished; resume continues from the newest
   checkpoint (or from the start, if the run stopped before its first one).
 - neither: not a checkpointed run; ``resume`` refuses it.
 """
@@ -213,7 +214,10 @@ def prepare_resume(out: str | Path) -> Resumed:
     if not out.is_dir():
         what = "no such folder" if not out.exists() else "not a folder"
         raise SurvsimError(f"{out}: {what} (resume takes the --out folder of a run)")
-    if (out / "manifest.json").is_file() and not (out / CHECKPOINTS).exists():
+    if (out / "manifest.json").is_file():
+        # The manifest is moved in last: the results are complete. Checkpoints beside it
+        # are those of a finish cut short before it removed them.
+        shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
         with open(out / "manifest.json", encoding="utf-8") as handle:
             done = json.load(handle)
         return Resumed(out, None, None, int(done.get("steps", 0)), int(done.get("steps", 0)))
