@@ -495,6 +495,21 @@ def test_special_files_are_refused_without_reading_them(capsys, tmp_path):
     assert "not a regular file" in refused(capsys, ["/dev/zero"], tmp_path)
 
 
+def test_a_file_over_the_size_limit_is_refused_and_one_at_it_is_read(capsys, tmp_path):
+    from survsim.safe_yaml import MAX_FILE_BYTES
+
+    text = (Path(survsim.__path__[0]) / "scenarios" / "epstein.yaml").read_text(encoding="utf-8")
+    at_limit = tmp_path / "at_limit.yaml"
+    at_limit.write_text(text + "#" * (MAX_FILE_BYTES - len(text.encode()) - 1) + "\n")
+    assert at_limit.stat().st_size == MAX_FILE_BYTES
+    assert main(["scenario", "show", str(at_limit)]) == 0  # the limit itself is allowed
+    capsys.readouterr()
+    over = tmp_path / "over.yaml"
+    over.write_text(text + "#" * MAX_FILE_BYTES + "\n")
+    err = refused(capsys, [str(over)], tmp_path)
+    assert f"at most {MAX_FILE_BYTES:,} bytes" in err
+
+
 def test_errors_escape_control_characters_and_stay_short(capsys, tmp_path):
     err = refused(capsys, ["epstein", "--set", "\x1b[2Jcolour=1"], tmp_path)
     assert "\x1b" not in err and "\\x1b[2Jcolour" in err
