@@ -23,6 +23,7 @@ from survsim import __version__, cli_experiments, run_folder
 from survsim.api import build_sim, save_run, summary
 from survsim.cli_output import check_writable, default_out, shown
 from survsim.engine import OutputExistsError, Sim, check_output_dir
+from survsim.engine.sim import Hook
 from survsim.errors import SurvsimError
 from survsim.scenario import Scenario, builtin_scenarios, load_scenario, with_agents
 
@@ -178,22 +179,25 @@ def _built(loaded: Scenario, progress: bool | None) -> Sim:
         return build_sim(loaded)
 
 
-def _run_sim(sim: Sim, name: str, progress: bool | None) -> None:
+def _run_sim(sim: Sim, name: str, progress: bool | None, out: Path | None = None) -> None:
+    """Run to the end, with the progress bar if wanted; with ``out``, as a checkpointed run."""
+
+    def to_end(bar: Hook | None = None) -> None:
+        if out is None:
+            sim.run(progress=bar)
+        else:
+            run_folder.run_to_end(sim, out, progress=bar)
+
     if _show_bar(progress):
         bar = _ProgressBar(sim, Console(stderr=True), name)
         with bar.progress:
-            sim.run(progress=bar)
+            to_end(bar)
     else:
-        sim.run()
+        to_end()
 
 
 def _run_checkpointed(sim: Sim, scenario: Scenario, out: Path, progress: bool | None) -> Path:
-    if _show_bar(progress):
-        bar = _ProgressBar(sim, Console(stderr=True), scenario.name)
-        with bar.progress:
-            run_folder.run_to_end(sim, out, progress=bar)
-    else:
-        run_folder.run_to_end(sim, out)
+    _run_sim(sim, scenario.name, progress, out)
     try:
         return run_folder.finish(sim, scenario, out)
     except OSError as exc:
