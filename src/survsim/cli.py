@@ -171,12 +171,33 @@ def _show_bar(progress: bool | None) -> bool:
 
 
 def _built(loaded: Scenario, progress: bool | None) -> Sim:
+    _warmed([loaded.model], _show_bar(progress))
     if not _show_bar(progress):
         return build_sim(loaded)
-    note = "building the population and loading the compiled kernels (the first run "
-    note += "on a machine compiles them with numba: a few minutes, once)"
-    with Console(stderr=True).status(note):
+    with Console(stderr=True).status("building the population"):
         return build_sim(loaded)
+
+
+def _warmed(models: list[str] | None, show: bool, processes: int | None = None) -> Any:
+    """Compile the models' kernels in parallel processes if numba's cache is cold.
+
+    On a terminal a status line says ``compiling kernels k/N (first run only)``.
+    """
+    from survsim.warm import is_warm, warm
+
+    names = models
+    if names is not None and all(is_warm(m) for m in names):
+        return warm(names, processes=processes)  # loads them; says nothing
+    if not show:
+        return warm(names, processes=processes)
+    console = Console(stderr=True)
+    first = "compiling kernels (first run only: numba caches them)"
+    with console.status(first) as status:
+        return warm(
+            names,
+            processes=processes,
+            say=lambda line: status.update(f"{line} (first run only: numba caches them)"),
+        )
 
 
 def _run_sim(sim: Sim, name: str, progress: bool | None, out: Path | None = None) -> None:
@@ -300,6 +321,28 @@ def dashboard(
     from survsim.dashboard.server import serve
 
     serve(host, port, say=typer.echo)
+
+
+@app.command("warm")
+def warm_command(
+    model: Annotated[
+        list[str] | None,
+        typer.Option(help="a model to compile (repeatable; default: every model)"),
+    ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(min=1, help="compiling processes (default: one per core, as memory allows)"),
+    ] = None,
+) -> None:
+    """Compile the kernels into numba's cache now, in parallel (later runs start at once)."""
+    report = _warmed(list(model) if model else None, Console(stderr=True).is_terminal, processes)
+    if report.compiled:
+        typer.echo(
+            f"compiled {report.compiled} kernel groups of {', '.join(report.models)} in "
+            f"{report.processes} processes: {report.seconds:.1f} s"
+        )
+    else:
+        typer.echo(f"kernels of {', '.join(report.models)} already compiled (numba's cache)")
 
 
 @app.command()

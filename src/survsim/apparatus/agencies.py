@@ -96,7 +96,7 @@ def queue_arrays(n_people: int) -> tuple[np.ndarray, np.ndarray]:
     return queue, np.full(n_people, -1, dtype=np.int32)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def enqueue(queue, next_in_queue, agency, person):
     """Append ``person``'s case at the tail of ``agency``'s queue."""
     next_in_queue[person] = -1
@@ -108,7 +108,7 @@ def enqueue(queue, next_in_queue, agency, person):
     queue[agency, LENGTH] += 1
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def dequeue(queue, next_in_queue, agency):
     """Remove and return the oldest case of ``agency`` (-1 if the queue is empty)."""
     if queue[agency, LENGTH] == 0:

@@ -172,7 +172,7 @@ def add_evidence(C, person, kind, day):
     return True
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _waiting(i, day, case_day, bits):
     return case_day[i] == day and bits[i] & IN_QUEUE == 0
 

@@ -82,7 +82,7 @@ def daily_mortality(annual: float) -> float:
     return 1.0 - (1.0 - annual) ** (1.0 / 365.0)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def term_days(w0, w1, w2, w3, median_days, sigma, life_share):
     """A prison term in days (at least 1) from four random words, or LIFE."""
     if uniform_from_words(w0, w1) < life_share:
@@ -194,7 +194,7 @@ def close_cases(
     Returns:
         The number of arrests written to ``arrested`` and ``recorded``.
     """
-    n_arrests = 0
+    n_arrests = np.int64(0)
     for a in range(budget.shape[0]):
         whole = math.floor(budget[a])
         budget[a] -= whole
@@ -257,7 +257,7 @@ def close_cases(
                             n_arrests,
                             arrested,
                             recorded,
-                            False,
+                            np.bool_(False),
                         )
     return n_arrests
 
@@ -285,7 +285,7 @@ def prison_day(
     """
     found = np.zeros((CHUNKS, 3), dtype=np.int64)  # died, released, admitted, by chunk
     for chunk in nb.prange(CHUNKS):
-        _prison_chunk(chunk, day, seed, s_term, s_death, status, release, admitted,
+        _prison_chunk(np.int64(chunk), day, seed, s_term, s_death, status, release, admitted,
                       median_days, sigma, life_share, mortality, found)  # fmt: skip
     K[_DIED] += found[:, 0].sum()
     K[_RELEASED] += found[:, 1].sum()

@@ -20,6 +20,7 @@ from pathlib import Path
 __all__ = [
     "KERNEL_PACKAGES",
     "ORCHESTRATION",
+    "cache_folder",
     "refresh",
     "refresh_stale_cache",
     "source_fingerprint",
@@ -105,6 +106,13 @@ def refresh(kernels: list, stamp: Path, fingerprint: str) -> bool:
     return True
 
 
+def cache_folder() -> Path:
+    """The folder of numba's cache for survsim's kernels (``NUMBA_CACHE_DIR`` or beside them)."""
+    from survsim.engine import rng
+
+    return Path(rng.philox4x32._cache._cache_path)
+
+
 @functools.cache
 def refresh_stale_cache() -> bool:
     """Empty the cache index of survsim's kernels if any source file changed since.
@@ -115,7 +123,6 @@ def refresh_stale_cache() -> bool:
         True if the cache was stale and was emptied.
     """
     import survsim.models  # noqa: F401 (every module with kernels, so none is missed)
-    from survsim.engine import rng
 
-    stamp = Path(rng.philox4x32._cache._cache_path) / _STAMP
+    stamp = cache_folder() / _STAMP
     return refresh(_kernels(), stamp, source_fingerprint())

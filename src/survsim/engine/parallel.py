@@ -27,7 +27,7 @@ __all__ = ["CHUNKS", "chunk_bounds"]
 CHUNKS = 64
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def chunk_bounds(n, chunk):
     """The range ``[lo, hi)`` of chunk ``chunk`` when ``n`` items are cut into CHUNKS."""
     return n * chunk // CHUNKS, n * (chunk + 1) // CHUNKS

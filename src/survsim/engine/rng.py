@@ -47,57 +47,112 @@ _SHIFT32 = np.uint64(32)
 _TWO_M53 = 1.0 / 9007199254740992.0  # 2**-53
 
 
-@nb.njit(cache=True, inline="always")
-def _round(c0, c1, c2, c3, k0, k1):
-    p0 = _M0 * c0
-    p1 = _M1 * c2
-    return (
-        ((p1 >> _SHIFT32) ^ c1 ^ k0) & _MASK32,
-        p1 & _MASK32,
-        ((p0 >> _SHIFT32) ^ c3 ^ k1) & _MASK32,
-        p0 & _MASK32,
-    )
-
-
-@nb.njit(cache=True, inline="always")
-def _bump(k0, k1):
-    return (k0 + _W0) & _MASK32, (k1 + _W1) & _MASK32
-
-
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def philox4x32(c0, c1, c2, c3, k0, k1):
     """Philox4x32-10 block function on 32-bit words held in uint64 values.
 
-    The ten rounds are written out: a loop with a key bump between rounds is five times
-    slower in numba, which does not unroll it.
+    One straight line of ten rounds with the key bumped between them: numba does not
+    unroll a loop, and a helper per round would multiply its front end's work at every
+    draw site (LLVM inlines this function where it pays).
 
     Returns:
         A tuple of four uint64 values, each below 2**32.
     """
     c0, c1, c2, c3 = np.uint64(c0), np.uint64(c1), np.uint64(c2), np.uint64(c3)
     k0, k1 = np.uint64(k0), np.uint64(k1)
-    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)  # round 1
-    k0, k1 = _bump(k0, k1)
-    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)  # round 2
-    k0, k1 = _bump(k0, k1)
-    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)  # round 3
-    k0, k1 = _bump(k0, k1)
-    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)  # round 4
-    k0, k1 = _bump(k0, k1)
-    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)  # round 5
-    k0, k1 = _bump(k0, k1)
-    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)  # round 6
-    k0, k1 = _bump(k0, k1)
-    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)  # round 7
-    k0, k1 = _bump(k0, k1)
-    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)  # round 8
-    k0, k1 = _bump(k0, k1)
-    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)  # round 9
-    k0, k1 = _bump(k0, k1)
-    return _round(c0, c1, c2, c3, k0, k1)  # round 10
+    p0 = _M0 * c0  # round 1
+    p1 = _M1 * c2
+    c0, c1, c2, c3 = (
+        ((p1 >> _SHIFT32) ^ c1 ^ k0) & _MASK32,
+        p1 & _MASK32,
+        ((p0 >> _SHIFT32) ^ c3 ^ k1) & _MASK32,
+        p0 & _MASK32,
+    )
+    k0, k1 = (k0 + _W0) & _MASK32, (k1 + _W1) & _MASK32
+    p0 = _M0 * c0  # round 2
+    p1 = _M1 * c2
+    c0, c1, c2, c3 = (
+        ((p1 >> _SHIFT32) ^ c1 ^ k0) & _MASK32,
+        p1 & _MASK32,
+        ((p0 >> _SHIFT32) ^ c3 ^ k1) & _MASK32,
+        p0 & _MASK32,
+    )
+    k0, k1 = (k0 + _W0) & _MASK32, (k1 + _W1) & _MASK32
+    p0 = _M0 * c0  # round 3
+    p1 = _M1 * c2
+    c0, c1, c2, c3 = (
+        ((p1 >> _SHIFT32) ^ c1 ^ k0) & _MASK32,
+        p1 & _MASK32,
+        ((p0 >> _SHIFT32) ^ c3 ^ k1) & _MASK32,
+        p0 & _MASK32,
+    )
+    k0, k1 = (k0 + _W0) & _MASK32, (k1 + _W1) & _MASK32
+    p0 = _M0 * c0  # round 4
+    p1 = _M1 * c2
+    c0, c1, c2, c3 = (
+        ((p1 >> _SHIFT32) ^ c1 ^ k0) & _MASK32,
+        p1 & _MASK32,
+        ((p0 >> _SHIFT32) ^ c3 ^ k1) & _MASK32,
+        p0 & _MASK32,
+    )
+    k0, k1 = (k0 + _W0) & _MASK32, (k1 + _W1) & _MASK32
+    p0 = _M0 * c0  # round 5
+    p1 = _M1 * c2
+    c0, c1, c2, c3 = (
+        ((p1 >> _SHIFT32) ^ c1 ^ k0) & _MASK32,
+        p1 & _MASK32,
+        ((p0 >> _SHIFT32) ^ c3 ^ k1) & _MASK32,
+        p0 & _MASK32,
+    )
+    k0, k1 = (k0 + _W0) & _MASK32, (k1 + _W1) & _MASK32
+    p0 = _M0 * c0  # round 6
+    p1 = _M1 * c2
+    c0, c1, c2, c3 = (
+        ((p1 >> _SHIFT32) ^ c1 ^ k0) & _MASK32,
+        p1 & _MASK32,
+        ((p0 >> _SHIFT32) ^ c3 ^ k1) & _MASK32,
+        p0 & _MASK32,
+    )
+    k0, k1 = (k0 + _W0) & _MASK32, (k1 + _W1) & _MASK32
+    p0 = _M0 * c0  # round 7
+    p1 = _M1 * c2
+    c0, c1, c2, c3 = (
+        ((p1 >> _SHIFT32) ^ c1 ^ k0) & _MASK32,
+        p1 & _MASK32,
+        ((p0 >> _SHIFT32) ^ c3 ^ k1) & _MASK32,
+        p0 & _MASK32,
+    )
+    k0, k1 = (k0 + _W0) & _MASK32, (k1 + _W1) & _MASK32
+    p0 = _M0 * c0  # round 8
+    p1 = _M1 * c2
+    c0, c1, c2, c3 = (
+        ((p1 >> _SHIFT32) ^ c1 ^ k0) & _MASK32,
+        p1 & _MASK32,
+        ((p0 >> _SHIFT32) ^ c3 ^ k1) & _MASK32,
+        p0 & _MASK32,
+    )
+    k0, k1 = (k0 + _W0) & _MASK32, (k1 + _W1) & _MASK32
+    p0 = _M0 * c0  # round 9
+    p1 = _M1 * c2
+    c0, c1, c2, c3 = (
+        ((p1 >> _SHIFT32) ^ c1 ^ k0) & _MASK32,
+        p1 & _MASK32,
+        ((p0 >> _SHIFT32) ^ c3 ^ k1) & _MASK32,
+        p0 & _MASK32,
+    )
+    k0, k1 = (k0 + _W0) & _MASK32, (k1 + _W1) & _MASK32
+    p0 = _M0 * c0  # round 10
+    p1 = _M1 * c2
+    c0, c1, c2, c3 = (
+        ((p1 >> _SHIFT32) ^ c1 ^ k0) & _MASK32,
+        p1 & _MASK32,
+        ((p0 >> _SHIFT32) ^ c3 ^ k1) & _MASK32,
+        p0 & _MASK32,
+    )
+    return c0, c1, c2, c3
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def random_block(seed, stream, step, index, sub):
     """Four 32-bit random words for ``(seed, stream, step, index, sub)``."""
     s = np.uint64(seed)
@@ -111,7 +166,7 @@ def random_block(seed, stream, step, index, sub):
     )
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def uniform_from_words(a, b):
     """A double in [0, 1) with 53 random bits from two 32-bit words."""
     hi = np.int64(np.uint64(a) >> np.uint64(5))  # 27 bits (int64: converts to float fast)
@@ -119,14 +174,14 @@ def uniform_from_words(a, b):
     return (hi * 67108864 + lo) * _TWO_M53
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def uniform(seed, stream, step, index):
     """One uniform double in [0, 1) for ``(seed, stream, step, index)``."""
     w0, w1, _, _ = random_block(seed, stream, step, index, 0)
     return uniform_from_words(w0, w1)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def u32_below(word, n):
     """Map a 32-bit random word to an integer in ``[0, n)`` (multiply-shift).
 
@@ -136,7 +191,7 @@ def u32_below(word, n):
     return np.int64((np.uint64(word) * np.uint64(n)) >> _SHIFT32)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def poisson_from_uniform(u, lam):
     """The Poisson(``lam``) quantile of ``u`` (inverse CDF, for small ``lam``).
 
@@ -153,7 +208,7 @@ def poisson_from_uniform(u, lam):
     return k
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def block_size(rate, largest):
     """Ids per block when events at ``rate`` per id are drawn as a Poisson count per block.
 
@@ -164,7 +219,7 @@ def block_size(rate, largest):
     return max(1, int(64.0 / rate))
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def block_count(seed, stream, step, block, lam):
     """How many events fall in a block of ids: Poisson(``lam``) from the block's sub-0 draw.
 

@@ -111,7 +111,21 @@ class Sim:
         raise NotImplementedError
 
     def compile(self) -> None:
-        """Make sure the model's kernels are compiled (timed apart as ``jit_s``).
+        """Make sure the model's kernels are compiled (timed apart as ``jit_s``)."""
+        type(self).compile_kernels()
+
+    @classmethod
+    def compile_groups(cls) -> tuple[str, ...]:
+        """Names of groups of the model's kernels that compile independently.
+
+        :func:`survsim.warm.warm` compiles the groups in parallel processes; a group is
+        whatever :meth:`compile_kernels` compiles when given its name.
+        """
+        return ("all",)
+
+    @classmethod
+    def compile_kernels(cls, group: str | None = None) -> None:
+        """Compile the model's kernels (of one group, or all), or load them from the cache.
 
         numba compiles a kernel at its first call, or loads it from its cache; a model
         does that here, on a tiny problem, so that ``run_s`` measures simulation only.

@@ -183,8 +183,11 @@ class CivilViolence(Sim):
         self._bind_kernels()
         self._status = s.status
 
-    def compile(self) -> None:
-        """Compile (or load from numba's cache) every kernel with one tiny run."""
+    @classmethod
+    def compile_kernels(cls, group: str | None = None) -> None:
+        """Compile (or load from numba's cache) every kernel with one tiny run (one group)."""
+        if group not in (None, *cls.compile_groups()):
+            raise ValueError(f"unknown compile group {group!r}: {cls.compile_groups()}")
         if k.activate.signatures and k.first_blocks.signatures:
             return
         tiny = CivilViolenceParams(

@@ -110,8 +110,8 @@ def _census(
     """
     found = np.zeros((CHUNKS, 7), dtype=np.int64)
     for chunk in nb.prange(CHUNKS):
-        _census_chunk(chunk, t, status, role, grievance, grievance0, belief_day, ever_spoke,
-                      informant, banned_media, decay, threshold, found)  # fmt: skip
+        _census_chunk(np.int64(chunk), t, status, role, grievance, grievance0, belief_day,
+                      ever_spoke, informant, banned_media, decay, threshold, found)  # fmt: skip
     return found.sum(axis=0)
 
 

@@ -11,6 +11,8 @@ national estimates are in :mod:`survsim.models.surveillance_results`.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from survsim.apparatus import cases as ca
@@ -370,15 +372,50 @@ class SurveillanceState(DaySteps, Sim):
         steps.append(("record", self.record, "the day's census and counts"))
         return Plan.of(steps)
 
-    def compile(self) -> None:
-        """Compile (or load from numba's cache) every kernel with one tiny run."""
-        if b.observe_arrests.signatures and b.foreign_media_event.signatures:
+    #: Plan steps whose kernels compile together (:meth:`compile_groups`); the build's
+    #: kernels compile first, in the group ``build``.
+    COMPILE_GROUPS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "talk": ("household", "work", "neighbourhood", "public"),
+        "ties": ("friends", "phone", "letters", "fabrication", "media", "policy"),
+        "apparatus": (
+            "computer_checks", "queue", "agencies", "prison", "learning", "recruitment",
+            "demography", "record",
+        ),
+    }  # fmt: skip
+
+    @classmethod
+    def compile_groups(cls) -> tuple[str, ...]:
+        """``build`` (the population's kernels, first), then groups of the day's steps."""
+        return ("build", *cls.COMPILE_GROUPS)
+
+    @classmethod
+    def compile_kernels(cls, group: str | None = None) -> None:
+        """Compile (or load from numba's cache) the kernels of ``group``, or all of them.
+
+        Each group builds a tiny run (300 people), which compiles the build's kernels, and
+        runs two days of the plan steps of :data:`COMPILE_GROUPS` it names; the arguments'
+        types are those of any run, so a real run then loads every kernel from the cache.
+        """
+        if group is None and b.observe_arrests.signatures and b.foreign_media_event.signatures:
             return
+        if group is not None and group != "build" and group not in cls.COMPILE_GROUPS:
+            raise ValueError(f"unknown compile group {group!r}: {cls.compile_groups()}")
         tiny = SurveillanceState(SurveillanceStateParams(agents=300), seed=0, steps=2,
                                  compile=False)  # fmt: skip
+        if group == "build":
+            return
         tiny.schedule_foreign_media(1)  # kernels that only run on some days
-        tiny.run()
-        tiny.observe_arrests(np.zeros(1, dtype=np.int64), np.zeros(1, np.bool_))
+        if group is None:
+            tiny.run()
+        else:
+            wanted = set(cls.COMPILE_GROUPS[group])
+            steps = [step for step in tiny.plan.steps if step.name in wanted]
+            for day in (1, 2):
+                tiny.t = day
+                for step in steps:
+                    step.run()
+        if group in (None, "apparatus"):
+            tiny.observe_arrests(np.zeros(1, dtype=np.int64), np.zeros(1, np.bool_))
 
     # -- records -------------------------------------------------------------------------
 

@@ -50,7 +50,7 @@ class BeliefParams(StrictModel):
     media_event_boost: float = Field(10.0, ge=1, le=100, description="assumption")
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def current(stored, baseline, since, decay):
     """The value of a lazily decaying quantity ``since`` days after it was stored."""
     if since <= 0 or decay == 0.0:
@@ -87,7 +87,7 @@ def _learn(i, day, M, L, recorded, kick):
         M.grievance[i] += kick * (1.0 - M.grievance[i])
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _is_friend(i, friends, f0, f1):
     # A loop, not any(): numba does not compile generator expressions here.
     for j in range(f0, f1):  # noqa: SIM110
@@ -124,11 +124,11 @@ def observe_arrests(arrested, recorded, imprisoned, day, household_start, househ
                 _learn(i, day, M, L, rec, kick if _is_friend(i, friends, f0, f1) else 0.0)
         if w >= 0:
             for j in range(work_start[w], work_start[w + 1]):
-                i = work_members[j]
+                i = np.int64(work_members[j])
                 if i != a and household[i] != h and nunit[i] != u:
                     _learn(i, day, M, L, rec, kick if _is_friend(i, friends, f0, f1) else 0.0)
         for j in range(f0, f1):
-            i = friends[j]
+            i = np.int64(friends[j])
             if household[i] != h and nunit[i] != u and (w < 0 or work_unit[i] != w):
                 _learn(i, day, M, L, rec, kick)
 
@@ -162,7 +162,7 @@ def update_banned_media(
     for stage in range(2):  # users stop, then new users start: two passes, no overlap
         for chunk in nb.prange(CHUNKS):
             users[stage, chunk] = _media_chunk(
-                stage, chunk, seed, stream, day, role, status, banned_media, grievance,
+                stage, np.int64(chunk), seed, stream, day, role, status, banned_media, grievance,
                 grievance0, belief_day, g_decay, start, stop,
             )  # fmt: skip
     return users.sum()

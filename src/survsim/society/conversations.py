@@ -38,6 +38,7 @@ from survsim.society.statements import (
     HOUSEHOLD,
     K_BINS,
     NEIGHBOURHOOD,
+    NOBODY,
     PUBLIC,
     WORK,
     People,
@@ -105,6 +106,11 @@ def groups_per_person(extra: float, cap: int) -> float:
 
 
 _SIZE_SUB = 1 << 24  # subs of the group-size draws (the count's pieces come first)
+# Typed constants (a Python integer constant would make numba compile a callee per value).
+_HOUSEHOLD, _WORK, _NEIGHBOURHOOD, _PUBLIC = (
+    np.int64(c) for c in (HOUSEHOLD, WORK, NEIGHBOURHOOD, PUBLIC)
+)
+_CAP8, _CAP12 = np.int64(8), np.int64(12)
 
 
 @nb.njit(cache=True)
@@ -139,7 +145,7 @@ def _households_chunk(
             members[k] = i
             k += 1
         if k >= 2:
-            converse(members, k, HOUSEHOLD, day, -1, seed, s_speak, s_listen, P, R,
+            converse(members, k, _HOUSEHOLD, day, NOBODY, seed, s_speak, s_listen, P, R,
                      tally, watch, cases)  # fmt: skip
 
 
@@ -150,7 +156,7 @@ def households_day(
     """Household conversations: the free adults at home, if two or more (docs/odd.md 4.1)."""
     for chunk in nb.prange(CHUNKS):
         _households_chunk(
-            chunk, day, seed, streams, topic, military_home, household_start, scratch,
+            np.int64(chunk), day, seed, streams, topic, military_home, household_start, scratch,
             P, R, T, W, C,
         )  # fmt: skip
 
@@ -206,7 +212,7 @@ def _topic_groups(
                 members[k] = person
                 k += 1
         if k >= 2:
-            converse(members, k, c, day, -1, seed, s_speak, s_listen, P, R, T, W, C)
+            converse(members, k, c, day, NOBODY, seed, s_speak, s_listen, P, R, T, W, C)
 
 
 @nb.njit(cache=True)
@@ -221,14 +227,14 @@ def _work_chunk(
         _topic_groups(
             work_members[a:b],
             b - a,
-            WORK,
+            _WORK,
             w,
             day,
             seed,
             streams,
             lam * (b - a),
             extra,
-            8,
+            _CAP8,
             order[chunk],
             scratch[chunk],
             P,
@@ -252,8 +258,8 @@ def work_day(
         return
     for chunk in nb.prange(CHUNKS):
         _work_chunk(
-            chunk, day, seed, streams, lam, extra, work_start, work_members, order, scratch,
-            P, R, T, W, C,
+            np.int64(chunk), day, seed, streams, lam, extra, work_start, work_members, order,
+            scratch, P, R, T, W, C,
         )  # fmt: skip
 
 
@@ -290,8 +296,8 @@ def _neighbourhood_chunk(
                 members[k] = i
                 k += 1
         if k >= 2:
-            head = nunit_head[u]
-            converse(members, k, NEIGHBOURHOOD, day, head, seed, s_speak, s_listen, P, R,
+            head = np.int64(nunit_head[u])
+            converse(members, k, _NEIGHBOURHOOD, day, head, seed, s_speak, s_listen, P, R,
                      tally, watch, cases)  # fmt: skip
 
 
@@ -315,8 +321,8 @@ def neighbourhood_day(
     """Neighbourhood-unit meetings: one group of the free adults who attend."""
     for chunk in nb.prange(CHUNKS):
         _neighbourhood_chunk(
-            chunk, day, seed, streams, topic, meeting_rate, attendance, nunit_person_start,
-            nunit_head, scratch, P, R, T, W, C,
+            np.int64(chunk), day, seed, streams, topic, meeting_rate, attendance,
+            nunit_person_start, nunit_head, scratch, P, R, T, W, C,
         )  # fmt: skip
 
 
@@ -340,7 +346,7 @@ def _public_chunk(
                 free_adults += 1
         count = _poisson_count(seed, s_group, day, d, lam * free_adults)
         for q in range(count):
-            size = _group_size(random_block(seed, s_group, day, d, _SIZE_SUB + q)[0], extra, 12)
+            size = _group_size(random_block(seed, s_group, day, d, _SIZE_SUB + q)[0], extra, _CAP12)
             k = 0
             for attempt in range(8 * size):
                 if k == size:
@@ -353,7 +359,7 @@ def _public_chunk(
                 members[k] = i
                 k += 1
             if k >= 2:
-                converse(members, k, PUBLIC, day, -1, seed, s_speak, s_listen, P, R,
+                converse(members, k, _PUBLIC, day, NOBODY, seed, s_speak, s_listen, P, R,
                          tally, watch, cases)  # fmt: skip
 
 
@@ -370,6 +376,6 @@ def public_day(
     """
     for chunk in nb.prange(CHUNKS):
         _public_chunk(
-            chunk, day, seed, streams, lam, extra, district_nunits, nunit_person_start,
+            np.int64(chunk), day, seed, streams, lam, extra, district_nunits, nunit_person_start,
             scratch, P, R, T, W, C,
         )  # fmt: skip

@@ -74,12 +74,12 @@ def demography_day(
     # call plain kernels.)
     dead = np.zeros(CHUNKS, dtype=np.int64)
     for chunk in nb.prange(CHUNKS):
-        dead[chunk] = _deaths_chunk(chunk, day, seed, s_death, s_pick, daily_death, B.status,
-                                    B.release)  # fmt: skip
+        dead[chunk] = _deaths_chunk(np.int64(chunk), day, seed, s_death, s_pick, daily_death,
+                                    B.status, B.release)  # fmt: skip
     natural = dead.sum()
     found = np.zeros((CHUNKS, 2), dtype=np.int64)  # births, came of age, by chunk
     for chunk in nb.prange(CHUNKS):
-        _births_and_majority(chunk, day, seed, s_birth, replacement, majority_days,
+        _births_and_majority(np.int64(chunk), day, seed, s_birth, replacement, majority_days,
                              grievance_a, grievance_b, pi0, suspicion0, B, found)  # fmt: skip
     births, came_of_age = found[:, 0].sum(), found[:, 1].sum()
     K[k_natural] += natural

@@ -14,12 +14,14 @@ import numpy as np
 from survsim.apparatus.cases import add_evidence
 from survsim.engine.rng import block_count, block_size, random_block, u32_below, uniform_from_words
 from survsim.society.listening import FABRICATED
-from survsim.society.statements import FRIENDS, _flags, chunk_views, converse
+from survsim.society.statements import FRIENDS, NOBODY, _flags, chunk_views, converse
 
 __all__ = ["fabricate", "friends_day", "pairs_day"]
 
 
 _BLOCK = 1024
+# Typed constants (a Python integer constant would make numba compile a callee per value).
+_FRIENDS, _TWO, _CHUNK0 = np.int64(FRIENDS), np.int64(2), np.int64(0)
 
 
 @nb.njit(cache=True)
@@ -47,7 +49,7 @@ def _starters(day, seed, s_start, rate, n, out):
     return m
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _can_start(i, day, friend_start, bit, P):
     """I's number of friends if free adult i can start a meeting of ``bit`` today, else 0."""
     if P.role[i] == 0 or P.status[i] != 0:
@@ -66,7 +68,7 @@ def friends_day(day, seed, streams, rate, friend_start, friends, scratch, starte
     drawn.
     """
     s_start, s_pick, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
-    tally, watch, cases = chunk_views(T, W, C, 0)
+    tally, watch, cases = chunk_views(T, W, C, _CHUNK0)
     members = scratch[0]
     bit = np.uint8(1 << FRIENDS)
     for x in range(_starters(day, seed, s_start, rate, P.role.shape[0], starters)):
@@ -95,7 +97,7 @@ def friends_day(day, seed, streams, rate, friend_start, friends, scratch, starte
             continue
         for y in range(k):
             P.busy[members[y]] = _flags(P, members[y], day) | bit
-        converse(members, k, FRIENDS, day, -1, seed, s_speak, s_listen, P, R,
+        converse(members, k, _FRIENDS, day, NOBODY, seed, s_speak, s_listen, P, R,
                  tally, watch, cases)  # fmt: skip
 
 
@@ -122,7 +124,7 @@ def pairs_day(
     ``rate`` is the call (letter) rate times the topic's chance.
     """
     s_start, s_pick, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
-    tally, watch, cases = chunk_views(T, W, C, 0)
+    tally, watch, cases = chunk_views(T, W, C, _CHUNK0)
     members = scratch[0]
     bit = np.uint8(1 << c)
     for x in range(_starters(day, seed, s_start, rate, P.role.shape[0], starters)):
@@ -140,7 +142,7 @@ def pairs_day(
         P.busy[f] = _flags(P, f, day) | bit
         members[0] = i
         members[1] = f
-        converse(members, 2, c, day, -1, seed, s_speak, s_listen, P, R, tally, watch, cases)
+        converse(members, _TWO, c, day, NOBODY, seed, s_speak, s_listen, P, R, tally, watch, cases)
 
 
 @nb.njit(cache=True)
@@ -169,7 +171,7 @@ def fabricate(
     household, its work unit and its friends together; a draw that lands on itself or a
     child makes no report.
     """
-    tally, _, cases = chunk_views(T, W, C, 0)
+    tally, _, cases = chunk_views(T, W, C, _CHUNK0)
     n = P.role.shape[0]
     width = block_size(rate, _BLOCK)
     for block in range((n + width - 1) // width):

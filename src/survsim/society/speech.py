@@ -87,7 +87,7 @@ class SpeechParams(StrictModel):
     )
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def defensive_fear(k, pihat, mhat, delta):
     """``delta * (1 - (1 - pihat)^(k - 2) * (1 - mhat))``: fear that others pass it on."""
     if k < 2:
@@ -95,7 +95,7 @@ def defensive_fear(k, pihat, mhat, delta):
     return delta * (1.0 - (1.0 - pihat) ** (k - 2) * (1.0 - mhat))
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def perceived_risk(k, w, pihat, mhat, delta, anticipate):
     """``R(k, c)``: the perceived chance that an open statement in a group of k is reported."""
     d = defensive_fear(k, pihat, mhat, delta) if anticipate else 0.0
@@ -103,7 +103,7 @@ def perceived_risk(k, w, pihat, mhat, delta, anticipate):
     return 1.0 - (1.0 - mhat) * (1.0 - a) ** (k - 1)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def speak_probability(g, r, risk, threshold, tau):
     """``sigmoid((g - r * risk - T) / tau)``, computed without overflow."""
     x = (g - r * risk - threshold) / tau

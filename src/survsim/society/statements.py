@@ -23,6 +23,7 @@ from survsim.society.speech import perceived_risk, speak_probability
 
 __all__ = [
     "K_BINS",
+    "NOBODY",
     "People",
     "Rules",
     "Tally",
@@ -37,6 +38,9 @@ __all__ = [
 K_BINS = 17
 HOUSEHOLD, WORK, NEIGHBOURHOOD, FRIENDS, PHONE, LETTERS, PUBLIC = range(7)
 BORDER_REGION = 2
+#: "No neighbourhood head present". Kernels pass numbers to :func:`converse` as numpy
+#: integers: a Python integer constant would make numba compile it once per value.
+NOBODY = np.int64(-1)
 _SPOKE_TODAY = np.uint8(128)
 
 People = namedtuple(
@@ -136,13 +140,13 @@ def chunk_views(T, W, C, chunk):
     return tally, watch, chunk_cases(C, chunk)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _uniform(seed, stream, day, index, sub):
     w0, w1, _, _ = random_block(seed, stream, day, index, sub)
     return uniform_from_words(w0, w1)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _flags(P, i, day):
     """Person i's busy flags for ``day`` (reset lazily when the day changes)."""
     if P.busy_day[i] != day:

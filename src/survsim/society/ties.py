@@ -18,7 +18,7 @@ from survsim.society.traits import CHILD
 __all__ = ["friendships"]
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _tie_target(i, t, seed, stream, local_share, region_lo, region_hi, nunit_lo, nunit_hi,
                 work_lo, work_hi, adults, work_members, role):  # fmt: skip
     """The partner of adult i's tie t: in its neighbourhood unit, its work unit or region."""

@@ -36,7 +36,7 @@ Traits = namedtuple(
 CHILD, CIVILIAN, SOLDIER, OFFICER, SENIOR = 0, 1, 2, 3, 4
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _pair(seed, stream, index, sub):
     """Two uniforms from one Philox block."""
     w0, w1, w2, w3 = random_block(seed, stream, 0, index, sub)
@@ -51,8 +51,8 @@ def assign_adults(seed, stream, household_start, extra_adult_share, region, role
     """
     found = np.zeros((CHUNKS, 3), dtype=np.int64)
     for chunk in nb.prange(CHUNKS):
-        _adults_chunk(chunk, seed, stream, household_start, extra_adult_share, region, role,
-                      found)  # fmt: skip
+        _adults_chunk(np.int64(chunk), seed, stream, household_start, extra_adult_share, region,
+                      role, found)  # fmt: skip
     return found.sum(axis=0)
 
 
@@ -79,8 +79,8 @@ def assign_roles_and_traits(seed, streams, shares, senior_p, household_start, ho
     """
     found = np.zeros(CHUNKS, dtype=np.int64)
     for chunk in nb.prange(CHUNKS):
-        found[chunk] = _traits_chunk(chunk, seed, streams, shares, senior_p, household_start,
-                                     household, region, s)  # fmt: skip
+        found[chunk] = _traits_chunk(np.int64(chunk), seed, streams, shares, senior_p,
+                                     household_start, household, region, s)  # fmt: skip
     return found.sum()
 
 

@@ -1,0 +1,10 @@
+"""``python -m survsim._compile_group MODEL GROUP``: a compiling process of :mod:`survsim.warm`."""
+
+from __future__ import annotations
+
+import sys
+
+from survsim.warm import compile_group
+
+if __name__ == "__main__":
+    compile_group(sys.argv[1], sys.argv[2])
