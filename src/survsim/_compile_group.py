@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from survsim.warm import compile_group
+from survsim.warm import compile_group, die_with_parent
 
 if __name__ == "__main__":
+    if len(sys.argv) > 3:
+        die_with_parent(int(sys.argv[3]))
     compile_group(sys.argv[1], sys.argv[2])

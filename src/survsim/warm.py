@@ -13,6 +13,7 @@ worker plugin before their first simulation.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["WarmReport", "compile_group", "fingerprint", "group_cached", "is_warm", "warm"]
+__all__ = [
+    "WarmReport",
+    "compile_group",
+    "die_with_parent",
+    "fingerprint",
+    "group_cached",
+    "is_warm",
+    "warm",
+]
 
 #: Memory one compiling process may take (numba and LLVM, measured peak about 600 MB).
 _BYTES_PER_COMPILER = 1_000_000_000
@@ -234,11 +243,28 @@ def _compile_in_processes(
             proc.log.close()
 
 
+def die_with_parent(parent: int) -> None:
+    """Linux: this (compiling) process gets SIGKILL when its parent ``parent`` dies.
+
+    A compile started by a process that is then killed stops too, instead of going on
+    alone (what it wrote to the cache by then stays usable).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            return
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+
 def _start(name: str, group: str) -> subprocess.Popen:
     """A process compiling ``group`` of ``name``; its stderr kept in ``proc.log``."""
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the process)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "survsim._compile_group", name, group],
+        [sys.executable, "-m", "survsim._compile_group", name, group, str(os.getpid())],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=log,

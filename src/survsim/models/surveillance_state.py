@@ -301,6 +301,7 @@ class SurveillanceState(DaySteps, Sim):
         shared = (self.people, self.rules, self._chunk_tally, self.watch, self.cases)
         topic = {name: float(getattr(c.topic, name)) for name in CONTEXTS}
         friends = (pop.friend_start, pop.friends, scratch, self._starters, *shared)
+        none = np.empty(0, dtype=pop.work_members.dtype)  # "no members" where a context has none
         work_lam = topic["work"] * conv.groups_per_person(c.work_group_extra, 8)
         public_lam = (
             topic["public"] * c.public_rate * conv.groups_per_person(c.public_group_extra, 12)
@@ -311,19 +312,22 @@ class SurveillanceState(DaySteps, Sim):
         }
         return {
             "household": (
-                conv.households_day,
-                (seed, ids["household"], topic["household"], c.military_home,
-                 pop.household_start, scratch, *shared),
+                conv.contexts_day,
+                (np.int64(CONTEXTS.index("household")), seed, ids["household"],
+                 topic["household"], c.military_home, 0.0, 0, pop.household_start, none,
+                 self._order, scratch, *shared),
             ),
             "work": (
-                conv.work_day,
-                (seed, ids["work"], work_lam, c.work_group_extra, pop.work_start,
-                 pop.work_members, self._order, scratch, *shared),
+                conv.contexts_day,
+                (np.int64(CONTEXTS.index("work")), seed, ids["work"], work_lam,
+                 c.work_group_extra, 0.0, 0, pop.work_start, pop.work_members, self._order,
+                 scratch, *shared),
             ),
             "neighbourhood": (
-                conv.neighbourhood_day,
-                (seed, ids["neighbourhood"], topic["neighbourhood"], c.nunit_meeting_rate,
-                 c.nunit_attendance, pop.nunit_person_start, pop.nunit_head, scratch, *shared),
+                conv.contexts_day,
+                (np.int64(CONTEXTS.index("neighbourhood")), seed, ids["neighbourhood"],
+                 topic["neighbourhood"], c.nunit_meeting_rate, c.nunit_attendance, 0,
+                 pop.nunit_person_start, pop.nunit_head, self._order, scratch, *shared),
             ),
             "friends": (
                 conv.friends_day,
@@ -332,9 +336,10 @@ class SurveillanceState(DaySteps, Sim):
             "phone": (conv.pairs_day, (*pairs["phone"], *friends)),
             "letters": (conv.pairs_day, (*pairs["letters"], *friends)),
             "public": (
-                conv.public_day,
-                (seed, ids["public"], public_lam, c.public_group_extra, c.district_nunits,
-                 pop.nunit_person_start, scratch, *shared),
+                conv.contexts_day,
+                (np.int64(CONTEXTS.index("public")), seed, ids["public"], public_lam,
+                 c.public_group_extra, 0.0, c.district_nunits, pop.nunit_person_start, none,
+                 self._order, scratch, *shared),
             ),
         }  # fmt: skip
 

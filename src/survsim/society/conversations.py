@@ -58,15 +58,12 @@ __all__ = [
     "Rules",
     "Tally",
     "Watch",
+    "contexts_day",
     "converse",
     "fabricate",
     "friends_day",
     "groups_per_person",
-    "households_day",
-    "neighbourhood_day",
     "pairs_day",
-    "public_day",
-    "work_day",
 ]
 
 
@@ -135,7 +132,7 @@ def _households_chunk(
     for h in range(lo, hi):
         if _uniform(seed, s_topic, day, h, HOUSEHOLD) >= topic:
             continue
-        k = 0
+        k = np.int64(0)  # typed: see _HOUSEHOLD
         for i in range(household_start[h], household_start[h + 1]):
             role = P.role[i]
             if role == 0 or P.status[i] != 0:
@@ -147,18 +144,6 @@ def _households_chunk(
         if k >= 2:
             converse(members, k, _HOUSEHOLD, day, NOBODY, seed, s_speak, s_listen, P, R,
                      tally, watch, cases)  # fmt: skip
-
-
-@nb.njit(cache=True, parallel=True)
-def households_day(
-    day, seed, streams, topic, military_home, household_start, scratch, P, R, T, W, C
-):
-    """Household conversations: the free adults at home, if two or more (docs/odd.md 4.1)."""
-    for chunk in nb.prange(CHUNKS):
-        _households_chunk(
-            np.int64(chunk), day, seed, streams, topic, military_home, household_start, scratch,
-            P, R, T, W, C,
-        )  # fmt: skip
 
 
 @nb.njit(cache=True)
@@ -205,7 +190,7 @@ def _topic_groups(
     members = scratch[2 * n_groups :]
     for q in range(n_groups):
         start, size = scratch[2 * q], scratch[2 * q + 1]
-        k = 0
+        k = np.int64(0)
         for i in range(start, start + size):
             person = order[i]
             if P.status[person] == 0 and P.role[person] != 0:
@@ -245,24 +230,6 @@ def _work_chunk(
         )
 
 
-@nb.njit(cache=True, parallel=True)
-def work_day(
-    day, seed, streams, lam, extra, work_start, work_members, order, scratch, P, R, T, W, C
-):
-    """Work conversations, six days in seven, in small groups of each unit.
-
-    ``lam`` is the topic's chance / the mean group size: the expected topic groups per
-    person listed in a unit.
-    """
-    if day % 7 == 6:
-        return
-    for chunk in nb.prange(CHUNKS):
-        _work_chunk(
-            np.int64(chunk), day, seed, streams, lam, extra, work_start, work_members, order,
-            scratch, P, R, T, W, C,
-        )  # fmt: skip
-
-
 @nb.njit(cache=True)
 def _neighbourhood_chunk(
     chunk,
@@ -289,7 +256,7 @@ def _neighbourhood_chunk(
         w0, w1, w2, w3 = random_block(seed, s_meet, day, u, 0)
         if uniform_from_words(w0, w1) >= meeting_rate or uniform_from_words(w2, w3) >= topic:
             continue
-        k = 0
+        k = np.int64(0)
         for i in range(nunit_person_start[u], nunit_person_start[u + 1]):
             free_adult = P.role[i] != 0 and P.status[i] == 0
             if free_adult and _uniform(seed, s_attend, day, i, 0) < attendance:
@@ -299,31 +266,6 @@ def _neighbourhood_chunk(
             head = np.int64(nunit_head[u])
             converse(members, k, _NEIGHBOURHOOD, day, head, seed, s_speak, s_listen, P, R,
                      tally, watch, cases)  # fmt: skip
-
-
-@nb.njit(cache=True, parallel=True)
-def neighbourhood_day(
-    day,
-    seed,
-    streams,
-    topic,
-    meeting_rate,
-    attendance,
-    nunit_person_start,
-    nunit_head,
-    scratch,
-    P,
-    R,
-    T,
-    W,
-    C,
-):
-    """Neighbourhood-unit meetings: one group of the free adults who attend."""
-    for chunk in nb.prange(CHUNKS):
-        _neighbourhood_chunk(
-            np.int64(chunk), day, seed, streams, topic, meeting_rate, attendance,
-            nunit_person_start, nunit_head, scratch, P, R, T, W, C,
-        )  # fmt: skip
 
 
 @nb.njit(cache=True)
@@ -347,7 +289,7 @@ def _public_chunk(
         count = _poisson_count(seed, s_group, day, d, lam * free_adults)
         for q in range(count):
             size = _group_size(random_block(seed, s_group, day, d, _SIZE_SUB + q)[0], extra, _CAP12)
-            k = 0
+            k = np.int64(0)
             for attempt in range(8 * size):
                 if k == size:
                     break
@@ -363,19 +305,47 @@ def _public_chunk(
                          tally, watch, cases)  # fmt: skip
 
 
-@nb.njit(cache=True, parallel=True)
-def public_day(
-    day, seed, streams, lam, extra, district_nunits, nunit_person_start, scratch, P, R, T, W, C
-):
-    """Public places: strangers of a district (10 neighbourhood units) meet in small groups.
+@nb.njit(cache=True)
+def _context_chunk(
+    context, chunk, day, seed, streams, x, y, z, n, starts, members, order, scratch,
+    P, R, T, W, C,
+):  # fmt: skip
+    if context == HOUSEHOLD:
+        _households_chunk(chunk, day, seed, streams, x, y, starts, scratch, P, R, T, W, C)
+    elif context == WORK:
+        _work_chunk(chunk, day, seed, streams, x, y, starts, members, order, scratch,
+                    P, R, T, W, C)  # fmt: skip
+    elif context == NEIGHBOURHOOD:
+        _neighbourhood_chunk(chunk, day, seed, streams, x, y, z, starts, members, scratch,
+                             P, R, T, W, C)  # fmt: skip
+    else:
+        _public_chunk(chunk, day, seed, streams, x, y, n, starts, scratch, P, R, T, W, C)
 
-    Each free adult goes out with the public rate; the goers form groups of
-    ``min(12, 2 + Poisson(extra))`` and the topic comes up in a group with its chance.
-    Only the groups with the topic are drawn: Poisson(``lam`` x free adults) of them, of
-    members drawn among the district's free adults not yet in a public group today.
+
+@nb.njit(cache=True, parallel=True)
+def contexts_day(
+    day, context, seed, streams, x, y, z, n, starts, members, order, scratch, P, R, T, W, C
+):
+    """The day's conversations of one unit-bound context, in parallel over chunks of units.
+
+    One parallel kernel serves the four contexts whose groups form inside units (one
+    compile instead of four: a parallel kernel re-optimises everything it calls). Its
+    arguments by context (``members`` is empty where unused):
+
+    - ``HOUSEHOLD``: ``x`` the topic's chance, ``y`` the chance a soldier or officer is
+      home, ``starts`` the households' first members (:func:`_households_chunk`);
+    - ``WORK`` (six days in seven): ``x`` the expected topic groups per person listed in
+      a unit (the topic's chance / the mean group size), ``y`` the group-size law's
+      Poisson mean, ``starts`` and ``members`` the work units (:func:`_work_chunk`);
+    - ``NEIGHBOURHOOD``: ``x`` the topic's chance, ``y`` the meeting rate, ``z`` the
+      attendance, ``starts`` the units' first members, ``members`` their heads
+      (:func:`_neighbourhood_chunk`);
+    - ``PUBLIC``: ``x`` the topic's chance x the public rate / the mean group size, ``y``
+      the group-size law's Poisson mean, ``n`` neighbourhood units per district,
+      ``starts`` the units' first members (:func:`_public_chunk`).
     """
+    if context == WORK and day % 7 == 6:
+        return
     for chunk in nb.prange(CHUNKS):
-        _public_chunk(
-            np.int64(chunk), day, seed, streams, lam, extra, district_nunits, nunit_person_start,
-            scratch, P, R, T, W, C,
-        )  # fmt: skip
+        _context_chunk(np.int64(context), np.int64(chunk), day, seed, streams, x, y, z, n,
+                       starts, members, order, scratch, P, R, T, W, C)  # fmt: skip

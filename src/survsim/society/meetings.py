@@ -80,7 +80,7 @@ def friends_day(day, seed, streams, rate, friend_start, friends, scratch, starte
         u = uniform_from_words(w0, w1)
         wanted = 1 if u < 0.6 else (2 if u < 0.9 else 3)
         members[0] = i
-        k = 1
+        k = np.int64(1)
         for t in range(wanted):
             f = friends[
                 friend_start[i] + u32_below(random_block(seed, s_pick, day, i, t)[0], degree)
