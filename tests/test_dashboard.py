@@ -6,6 +6,7 @@ Playwright, and fail on any failed request or any request that leaves this machi
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -25,6 +26,8 @@ from survsim.dashboard import controls, jobs
 from survsim.dashboard.controls import CONTROLS, defaults, prepare
 
 CHROMIUM = "/usr/bin/chromium"
+#: survsim.warm, the module.
+WARM = importlib.import_module("survsim.warm")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -170,15 +173,26 @@ def test_the_dashboard_listens_on_this_machine_unless_told_otherwise(monkeypatch
     assert calls == [("127.0.0.1", 8765), ("0.0.0.0", 9000)]
 
 
+def _solara_settings(monkeypatch, assets: Path) -> None:
+    """Set what serve sets (restored after), valid should Solara be imported first now."""
+    for name, value in (
+        ("APP", "survsim.dashboard.app"),
+        ("ASSETS_PROXY_CACHE_DIR", str(assets)),
+        ("TELEMETRY_MIXPANEL_ENABLE", "false"),
+        ("MODE", "production"),
+    ):
+        monkeypatch.setenv(f"SOLARA_{name}", value)
+
+
 def test_serve_listens_where_told_and_warns_when_others_can_reach_it(monkeypatch, tmp_path):
     import uvicorn
 
     from survsim.dashboard import server
 
-    for name in ("APP", "ASSETS_PROXY_CACHE_DIR", "TELEMETRY_MIXPANEL_ENABLE", "MODE"):
-        monkeypatch.setenv(f"SOLARA_{name}", "")  # serve sets them; restored after
+    _solara_settings(monkeypatch, tmp_path)
     monkeypatch.setattr("survsim.dashboard.assets.ensure", lambda say: tmp_path)
     monkeypatch.setattr(server, "_check_port", lambda host, port: None)
+    monkeypatch.setattr(WARM, "is_warm", lambda model: True)  # nothing to compile
     hosts, said = [], []
     monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **k: hosts.append(host))
     server.serve("127.0.0.1", 9000, say=said.append)
@@ -187,6 +201,41 @@ def test_serve_listens_where_told_and_warns_when_others_can_reach_it(monkeypatch
     assert hosts[-1] == "0.0.0.0" and said[-1].startswith("warning: listening on 0.0.0.0:")
     assert all(server.is_local(h) for h in ("127.0.0.1", "127.8.0.1", "::1", "localhost"))
     assert not any(server.is_local(h) for h in ("0.0.0.0", "::", "192.168.1.5", "example.org"))
+
+
+def test_a_cold_cache_is_compiled_before_the_server_says_it_is_ready(monkeypatch, tmp_path):
+    import uvicorn
+
+    from survsim.dashboard import server
+
+    _solara_settings(monkeypatch, tmp_path)
+    monkeypatch.setattr("survsim.dashboard.assets.ensure", lambda say: tmp_path)
+    monkeypatch.setattr(server, "_check_port", lambda host, port: None)
+    said: list = []
+
+    def warm(models, *, processes=None, say=None):  # a cold cache, compiled in two groups
+        said.append(("warm", tuple(models)))
+        for k in (1, 2):
+            say(f"compiling kernels {k}/2")
+
+    monkeypatch.setattr(WARM, "is_warm", lambda model: said.append(("is_warm", model)))
+    monkeypatch.setattr(WARM, "warm", warm)
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **k: said.append("serving"))
+    server.serve("127.0.0.1", 9000, say=said.append)
+    ready = "survsim dashboard on http://127.0.0.1:9000/ (Ctrl-C stops it)"
+    assert said == [
+        ("is_warm", "surveillance_state"),
+        "preparing the simulator (first start only): compiling its kernels",
+        ("warm", ("surveillance_state",)),
+        "compiling kernels 1/2",
+        "compiling kernels 2/2",
+        ready,
+        "serving",
+    ]
+    said.clear()  # a warm cache: nothing to say, nothing to compile
+    monkeypatch.setattr(WARM, "is_warm", lambda model: True)
+    server.serve("127.0.0.1", 9000, say=said.append)
+    assert said == [ready, "serving"]
 
 
 def test_a_worker_killed_by_a_signal_is_a_failed_run_said_in_words():
@@ -239,7 +288,12 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """``survsim dashboard`` on a free port, as a user starts it; its log must stay clean."""
+    """``survsim dashboard`` on a free port, as a user starts it; its log must stay clean.
+
+    The kernels are compiled here first: with a cold cache the server would compile them
+    before it listens (minutes), and the deadline below is for starting only.
+    """
+    WARM.warm(["surveillance_state"])
     port = _free_port()
     log = tmp_path_factory.mktemp("dashboard") / "server.log"
     with log.open("wb") as out:

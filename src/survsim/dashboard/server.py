@@ -6,13 +6,14 @@ and no encryption, and whoever reaches it can start simulations on this machine.
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import os
 import socket
 
 from survsim.errors import SurvsimError
 
-__all__ = ["is_local", "serve"]
+__all__ = ["MODEL", "is_local", "prepare_simulator", "serve"]
 
 
 def _check_port(host: str, port: int) -> None:
@@ -34,8 +35,30 @@ def is_local(host: str) -> bool:
         return host == "localhost"
 
 
+#: The model of every scenario the dashboard offers (:func:`.controls.scenario_names`).
+MODEL = "surveillance_state"
+
+
+def prepare_simulator(say=print) -> None:
+    """Compile the simulator's kernels into numba's cache if they are not there yet.
+
+    The server does this before it listens, so the page is never served while the kernels
+    compile, and every run's worker process loads them from the cache in a second. With a
+    warm cache (every start but the first, until survsim changes) it says nothing.
+
+    Args:
+        say: prints a line for the user (the reason for the wait, then the progress).
+    """
+    # survsim.warm, the module (a ``survsim.warm`` function would shadow it in ``from``).
+    warm = importlib.import_module("survsim.warm")
+    if warm.is_warm(MODEL):
+        return
+    say("preparing the simulator (first start only): compiling its kernels")
+    warm.warm([MODEL], say=say)
+
+
 def serve(host: str = "127.0.0.1", port: int = 8765, say=print) -> None:
-    """Run the dashboard until interrupted.
+    """Run the dashboard until interrupted (first compiling the simulator if need be).
 
     Args:
         host: the address to listen on; anything but a loopback address lets other
@@ -44,8 +67,8 @@ def serve(host: str = "127.0.0.1", port: int = 8765, say=print) -> None:
         say: prints a line for the user.
 
     Raises:
-        SurvsimError: Solara is not installed, the port is taken, or the web assets are
-            missing and cannot be fetched.
+        SurvsimError: Solara is not installed, the port is taken, the web assets are
+            missing and cannot be fetched, or compiling the simulator failed.
     """
     try:
         import solara  # noqa: F401
@@ -63,6 +86,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, say=print) -> None:
     os.environ["SOLARA_ASSETS_PROXY_CACHE_DIR"] = str(root)
     os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "false"
     os.environ.setdefault("SOLARA_MODE", "production")
+    prepare_simulator(say)
     import uvicorn
 
     say(f"survsim dashboard on http://{host}:{port}/ (Ctrl-C stops it)")

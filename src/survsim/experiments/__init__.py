@@ -182,9 +182,12 @@ def _warm(design: Design) -> None:
     """Compile (or load) the model's kernels once here, before workers start.
 
     Workers on this machine then load them from numba's cache instead of each compiling
-    them at the same time.
+    them at the same time (a cold cache compiles in parallel processes,
+    :func:`survsim.warm.warm`).
     """
-    tiny_sim(design.scenario["model"])
+    from survsim.warm import warm
+
+    warm([design.scenario["model"]])
 
 
 def _check_local_memory(design: Design, workers: int) -> None:
@@ -323,14 +326,18 @@ def run_experiment(
         where = f"LocalCluster, {n} workers"
     else:
         where = f"scheduler {scheduler}"
-    # Nothing is written before the cluster is up: a bad address leaves no folder behind.
+    # Nothing is written before the cluster is up and its workers checked: a bad address,
+    # or a worker that runs another survsim, leaves no folder behind.
     store = ExperimentStore.open(out, design, resume=True) if resume else None
     if store is None:
         check_new(out)
     if store is None or len(store.done()) < design.n_runs:
         if scheduler is None:
             _warm(design)
-        with dask_client(workers=workers, scheduler=scheduler, runs=design.n_runs) as client:
+        model = design.scenario["model"]
+        with dask_client(
+            workers=workers, scheduler=scheduler, runs=design.n_runs, warm=[model]
+        ) as client:
             if store is None:
                 store = ExperimentStore.open(out, design, resume=False)
             failures = run_pending(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -105,9 +105,21 @@ def _local_cluster(n: int) -> Any:
     )
 
 
+def _prepare_workers(client: Any, models: Sequence[str]) -> None:
+    """Check every worker's survsim against this one's and warm ``models`` on each."""
+    if models:
+        from survsim.experiments.warm_plugin import register
+
+        register(client, models)
+
+
 @contextmanager
 def dask_client(
-    *, workers: int | None = None, scheduler: str | None = None, runs: int = 1
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    runs: int = 1,
+    warm: Sequence[str] = (),
 ) -> Iterator[Any]:
     """A connected Dask client; a LocalCluster it starts is closed on the way out.
 
@@ -115,6 +127,11 @@ def dask_client(
         workers: worker processes of the LocalCluster (default: one per core).
         scheduler: the address of an existing scheduler (``tcp://host:8786``) instead.
         runs: the runs to come (a LocalCluster never has more workers than runs).
+        warm: models whose kernels every worker warms before the client is yielded
+            (:mod:`.warm_plugin`: a worker that runs another survsim is refused).
+
+    Raises:
+        SurvsimError: a worker runs another survsim than this process (``warm`` given).
 
     The LocalCluster's workers have one thread each and one numba thread each
     (``NUMBA_NUM_THREADS=1``), no web dashboard, and quiet logs: a failed run is reported
@@ -135,6 +152,7 @@ def dask_client(
                 f"--scheduler {scheduler}: cannot connect ({reason[:160]})"
             ) from None
         try:
+            _prepare_workers(client, warm)
             yield client
         finally:
             _close(client)
@@ -147,6 +165,7 @@ def dask_client(
         # (A Ctrl-C held meanwhile is raised as the block ends, ``cluster`` set: closed below.)
         client = distributed.Client(cluster, set_as_default=False)
         try:
+            _prepare_workers(client, warm)
             yield client
         finally:
             client.close()

@@ -7,6 +7,7 @@ shared file system.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +48,14 @@ def run_task(scenario: dict[str, Any], spec: RunSpec, threads: int = 1) -> RunOu
         spec: the run: its seed and parameter values.
         threads: numba threads for this run (one per worker by default, so that workers
             do not compete for cores).
+
+    Raises:
+        SurvsimError: this worker runs another survsim than the client (it joined after
+            the client checked the workers; :mod:`.warm_plugin` refused it).
     """
+    plugin = sys.modules.get("survsim.experiments.warm_plugin")
+    if plugin is not None:
+        plugin.check_worker()
     import numba
 
     from survsim.api import build_sim, summary
