@@ -83,9 +83,9 @@ def test_warm_compiles_once_then_every_run_loads_the_kernels(tmp_path, reference
     cache = tmp_path / "cache"
     first = _survsim(cache, "warm", "--model", "civil_violence")
     assert first.returncode == 0, first.stderr
-    assert "compiled 1 kernel groups of civil_violence" in first.stdout
-    # The groups compiled in other processes: this one only loaded them.
-    assert _compiles(first) == 0, first.stdout
+    # One group, so one process (this one) compiled it.
+    assert "compiled 1 kernel groups of civil_violence in 1 processes" in first.stdout
+    assert _compiles(first) > 0, first.stdout
     again = _survsim(cache, "warm", "--model", "civil_violence")
     assert "already compiled" in again.stdout and _compiles(again) == 0
     run = _epstein(cache, tmp_path / "run")

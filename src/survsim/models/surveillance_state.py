@@ -417,10 +417,20 @@ class SurveillanceState(DaySteps, Sim):
             steps = [step for step in tiny.plan.steps if step.name in wanted]
             for day in (1, 2):
                 tiny.t = day
+                if group == "apparatus":  # a case opened today (the talk is not run here)
+                    tiny._report_someone(day)
                 for step in steps:
                     step.run()
         if group in (None, "apparatus"):
             tiny.observe_arrests(np.zeros(1, dtype=np.int64), np.zeros(1, np.bool_))
+
+    def _report_someone(self, day: int) -> None:
+        """An informant's report about the first free adult (compiles the queue's kernels)."""
+        s = self.pop.people
+        free_adults = np.flatnonzero((s.role != 0) & (s.status == 0))
+        if free_adults.size:
+            cases = self.cases._replace(counts=self.cases.counts[0])
+            ca.add_evidence(cases, np.int32(free_adults[0]), np.int64(0), np.int64(day))
 
     # -- records -------------------------------------------------------------------------
 
