@@ -27,7 +27,7 @@ import math
 import numba as nb
 import numpy as np
 
-from survsim.engine.rng import random_block, u32_below
+from survsim.engine.rng import random_block_inline, u32_below
 
 QUIET = np.uint8(0)
 ACTIVE = np.uint8(1)
@@ -135,7 +135,7 @@ def draw_order(seed, stream, step, order):
     for i in range(n - 1, 0, -1):
         lane = i & 3
         if lane == 3 or i == n - 1:
-            w0, w1, w2, w3 = random_block(seed, stream, step, i >> 2, 0)
+            w0, w1, w2, w3 = random_block_inline(seed, stream, step, i >> 2, 0)
         if lane == 0:
             word = w0
         elif lane == 1:
@@ -160,7 +160,7 @@ def first_blocks(seed, stream, step, order, out):
     which LLVM vectorises: four times cheaper per block than one call at a time.
     """
     for i in range(out.shape[1]):
-        w0, w1, w2, w3 = random_block(seed, stream, step, order[i], 0)
+        w0, w1, w2, w3 = random_block_inline(seed, stream, step, order[i], 0)
         out[0, i] = np.uint32(w0)
         out[1, i] = np.uint32(w1)
         out[2, i] = np.uint32(w2)
@@ -249,7 +249,7 @@ def _empty_cell_in_vision(seed, stream, step, agent, ppos, occupant, offsets, fi
             w2 = np.uint64(first[2, col])
             w3 = np.uint64(first[3, col])
         else:
-            w0, w1, w2, w3 = random_block(seed, stream, step, agent, block)
+            w0, w1, w2, w3 = random_block_inline(seed, stream, step, agent, block)
         for w in (w0, w1, w2, w3):
             cell = ppos + offsets[u32_below(w, n)]
             if occupant[cell] < 0:
@@ -260,7 +260,7 @@ def _empty_cell_in_vision(seed, stream, step, agent, ppos, occupant, offsets, fi
             empties += 1
     if empties == 0:
         return -1
-    pick = u32_below(random_block(seed, stream, step, agent, _REJECTION_TRIES)[0], empties)
+    pick = u32_below(random_block_inline(seed, stream, step, agent, _REJECTION_TRIES)[0], empties)
     for j in range(n):
         cell = ppos + offsets[j]
         if occupant[cell] < 0:
@@ -372,7 +372,7 @@ def activate(
                         found += 1
                 if found == 0:  # cannot happen while the counts are consistent
                     raise AssertionError("active count and grid disagree")
-                w0, w1, _, _ = random_block(seed, s_arrest, step, a, 0)
+                w0, w1, _, _ = random_block_inline(seed, s_arrest, step, a, 0)
                 arrestee = buffer[u32_below(w0, found)]
                 state[arrestee] = JAILED
                 jail[arrestee] = u32_below(w1, max_jail_term + 1)
