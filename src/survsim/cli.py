@@ -171,11 +171,14 @@ def _show_bar(progress: bool | None) -> bool:
 
 
 def _built(loaded: Scenario, progress: bool | None) -> Sim:
-    _warmed([loaded.model], _show_bar(progress))
+    report = _warmed([loaded.model], _show_bar(progress))
     if not _show_bar(progress):
-        return build_sim(loaded)
-    with Console(stderr=True).status("building the population"):
-        return build_sim(loaded)
+        sim = build_sim(loaded)
+    else:
+        with Console(stderr=True).status("building the population"):
+            sim = build_sim(loaded)
+    sim.timings["jit_s"] += report.seconds if report.compiled else 0.0
+    return sim
 
 
 def _warmed(models: list[str] | None, show: bool, processes: int | None = None) -> Any:
