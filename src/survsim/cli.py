@@ -148,7 +148,7 @@ def resume(
     ] = None,
 ) -> None:
     """Continue a checkpointed run from its newest checkpoint; results as if never stopped."""
-    found = run_folder.prepare_resume(out)
+    found = run_folder.prepare_resume(out, lambda model: _warmed([model], _show_bar(progress)))
     if found.finished:
         typer.echo(f"{out}: the run is finished ({found.steps:,} steps); nothing to resume")
         return

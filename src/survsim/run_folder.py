@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -203,8 +204,11 @@ def _read_record(out: Path) -> dict[str, Any]:
     return record
 
 
-def prepare_resume(out: str | Path) -> Resumed:
+def prepare_resume(out: str | Path, warm: Callable[[str], object] | None = None) -> Resumed:
     """Read a run folder and, if it is unfinished, rebuild and restore its simulation.
+
+    ``warm(model)``, if given, is called before the rebuild (the CLI compiles the model's
+    kernels there, in parallel processes, when numba's cache is cold).
 
     Raises:
         SurvsimError: ``out`` is not a folder, holds no checkpoint, or its checkpoint is
@@ -230,6 +234,8 @@ def prepare_resume(out: str | Path) -> Resumed:
         )
     except (KeyError, TypeError) as err:
         raise SurvsimError(f"{out / CHECKPOINTS / _RUN_FILE}: damaged (missing {err})") from None
+    if warm is not None:
+        warm(scenario.model)
     sim = build_sim(scenario)
     found = checkpoints(out)
     if found:
