@@ -188,19 +188,12 @@ def _warmed(models: list[str] | None, show: bool, processes: int | None = None) 
     """
     from survsim.warm import is_warm, warm
 
-    names = models
-    if names is not None and all(is_warm(m) for m in names):
-        return warm(names, processes=processes)  # loads them; says nothing
-    if not show:
-        return warm(names, processes=processes)
-    console = Console(stderr=True)
-    first = "compiling kernels (first run only: numba caches them)"
-    with console.status(first) as status:
-        return warm(
-            names,
-            processes=processes,
-            say=lambda line: status.update(f"{line} (first run only: numba caches them)"),
-        )
+    cached = models is not None and all(is_warm(m) for m in models)
+    if cached or not show:
+        return warm(models, processes=processes)  # with a warm cache it only loads them
+    why = "(first run only: numba caches them)"
+    with Console(stderr=True).status(f"compiling kernels {why}") as status:
+        return warm(models, processes=processes, say=lambda line: status.update(f"{line} {why}"))
 
 
 def _run_sim(sim: Sim, name: str, progress: bool | None, out: Path | None = None) -> None:

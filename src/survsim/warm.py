@@ -12,6 +12,7 @@ worker plugin before their first simulation.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -71,20 +72,31 @@ def _model_class(model: str):
         raise SurvsimError(f"model {model!r}: unknown (allowed: {allowed})") from None
 
 
-def _stamp(model: str, group: str) -> Path:
-    """The file that says ``group`` of ``model`` is in numba's cache for these sources.
+@functools.cache
+def _stamp_suffix() -> str:
+    """What changes the machine code: the kernel sources, numba's and Python's versions.
 
-    It lives beside the cache and is named by everything that changes the machine code:
-    the kernel sources' fingerprint, numba's and Python's versions. A stamp whose cache
-    entries were deleted by hand only costs a compile in the run's own process.
+    Read once per process, like the stale-cache guard's fingerprint
+    (:func:`survsim.engine.jit_cache.refresh_stale_cache`).
     """
     import numba
 
-    from survsim.engine.jit_cache import cache_folder, source_fingerprint
+    from survsim.engine.jit_cache import source_fingerprint
 
-    key = f"{model}-{group}-{source_fingerprint()}-nb{numba.__version__}-py{sys.version_info[0]}"
-    key += f"{sys.version_info[1]}"
-    return cache_folder() / "survsim-warm" / key
+    python = f"{sys.version_info[0]}{sys.version_info[1]}"
+    return f"{source_fingerprint()}-nb{numba.__version__}-py{python}"
+
+
+def _stamp(model: str, group: str) -> Path:
+    """The file that says ``group`` of ``model`` is in numba's cache for these sources.
+
+    It lives beside the cache and is named by everything that changes the machine code
+    (:func:`_stamp_suffix`). A stamp whose cache entries were deleted by hand only costs
+    a compile in the run's own process.
+    """
+    from survsim.engine.jit_cache import cache_folder
+
+    return cache_folder() / "survsim-warm" / f"{model}-{group}-{_stamp_suffix()}"
 
 
 def group_cached(model: str, group: str) -> bool:
