@@ -73,6 +73,12 @@ class Sim:
     #: Attributes a checkpoint leaves out because :meth:`restored` rebuilds them (see
     #: :mod:`survsim.engine.checkpoint`).
     checkpoint_skip: ClassVar[frozenset[str]] = frozenset()
+    #: The model's parameter class (a pydantic model); scenario files are checked by it.
+    params_class: ClassVar[type] = object
+    #: Summary keys a sweep's figure and the CLI's experiment table show first.
+    headline: ClassVar[tuple[str, ...]] = ()
+    #: ``(time-series column, panel title)`` drawn with their band for an ensemble.
+    band_panels: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def __init__(
         self, params: Any, *, seed: int = 0, steps: int = 100, compile: bool = True
@@ -99,6 +105,17 @@ class Sim:
             "jit_s": compiled - start,
             "run_s": 0.0,
         }
+
+    # -- what a model says about itself ------------------------------------------------
+
+    @classmethod
+    def estimate_bytes(cls, params: Any, steps: int) -> int:
+        """Peak bytes a run of ``steps`` steps with ``params`` needs (0: unknown)."""
+        return 0
+
+    def summary(self) -> dict:
+        """The run's headline numbers as plain data (the default: none)."""
+        return {}
 
     # -- the lifecycle a model implements -------------------------------------------
 

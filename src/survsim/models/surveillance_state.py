@@ -57,6 +57,30 @@ class SurveillanceState(DaySteps, Sim):
 
     model_name = "surveillance_state"
     step_name = "day"
+    params_class = SurveillanceStateParams
+    headline = (
+        "national.prisoners_steady_state",
+        "open_speech_k3_work_public",
+        "convictions_false",
+        "spoke_openly_per_day",
+        "falsification_gap",
+    )
+    band_panels = (
+        ("imprisoned", "people in prison"),
+        ("spoke_openly", "people who spoke openly that day"),
+        ("falsification_gap", "dissenters who never spoke openly (share)"),
+        ("mean_perceived_risk", "mean perceived risk of speaking"),
+    )
+
+    @classmethod
+    def estimate_bytes(cls, params: SurveillanceStateParams, steps: int) -> int:
+        """Peak bytes of a run: people arrays, build temporaries, series.
+
+        Measured (benchmarks/scaling.py): a slope of 112 bytes per agent over 1-10 million
+        people, on a fixed cost of about 250 MB (Python, numpy, numba, the kernels); 140
+        bytes per agent leaves a margin.
+        """
+        return 300_000_000 + params.agents * 140 + steps * 60 * 8
     #: Each context's kernel and arguments: bound again by :meth:`restored`.
     checkpoint_skip = frozenset({"_jobs"})
 
