@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from survsim import cli
+from survsim import cli, cli_output
 from survsim.cli import main
 
 
@@ -239,7 +239,7 @@ def test_agents_wins_over_set_like_steps(tmp_path, capsys):
 
 def test_default_scenario_is_the_main_job_once_installed(tmp_path, monkeypatch):
     assert cli.default_scenario() == "dprk"
-    monkeypatch.setattr(cli, "builtin_scenarios", lambda: {"epstein": "Epstein (2002)"})
+    monkeypatch.setattr(cli_output, "builtin_scenarios", lambda: {"epstein": "Epstein (2002)"})
     assert cli.default_scenario() == "epstein"
     assert main(["run", "--steps", "2", "--out", str(tmp_path / "run")]) == 0
     assert json.loads((tmp_path / "run" / "manifest.json").read_text())["scenario"] == "epstein"

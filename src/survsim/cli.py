@@ -21,18 +21,19 @@ from rich.table import Table
 
 from survsim import __version__, cli_experiments, run_folder
 from survsim.api import build_sim, save_run, summary
-from survsim.cli_output import check_writable, default_out, shown
+from survsim.cli_output import (
+    DEFAULT_SCENARIO,
+    check_writable,
+    default_out,
+    default_scenario,
+    shown,
+)
 from survsim.engine import OutputExistsError, Sim, check_output_dir
 from survsim.engine.sim import Hook
 from survsim.errors import SurvsimError
 from survsim.scenario import Scenario, builtin_scenarios, load_scenario, with_agents
 
 __all__ = ["app", "main"]
-
-#: The main job: ``survsim run`` with no scenario runs this one (once it is installed).
-DEFAULT_SCENARIO = "dprk"
-#: What ``survsim run`` runs while the main job's scenario file is not installed.
-FALLBACK_SCENARIO = "epstein"
 
 app = typer.Typer(
     add_completion=False,
@@ -42,11 +43,6 @@ app = typer.Typer(
 )
 scenario_app = typer.Typer(no_args_is_help=True, help="List and show built-in scenarios.")
 app.add_typer(scenario_app, name="scenario")
-
-
-def default_scenario() -> str:
-    """The scenario ``survsim run`` runs when none is named: the main job, if installed."""
-    return DEFAULT_SCENARIO if DEFAULT_SCENARIO in builtin_scenarios() else FALLBACK_SCENARIO
 
 
 class _ProgressBar:

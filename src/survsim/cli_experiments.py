@@ -17,7 +17,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from survsim.cli_output import check_writable, default_out, shown
+from survsim.cli_output import check_writable, default_out, default_scenario, shown
 from survsim.errors import SurvsimError
 from survsim.experiments.progress import RunsBar
 from survsim.models import MODELS
@@ -181,7 +181,6 @@ def ensemble(
     progress: ShowProgress = None,
 ) -> None:
     """Run a scenario many times with derived seeds: mean and 90% interval of every output."""
-    from survsim.cli import default_scenario
     from survsim.experiments import prepare_ensemble
 
     source = scenario or default_scenario()
@@ -234,7 +233,6 @@ def sweep(
     progress: ShowProgress = None,
 ) -> None:
     """Run a scenario over a grid or Latin hypercube of parameter values."""
-    from survsim.cli import default_scenario
     from survsim.experiments import prepare_sweep
 
     source = scenario or default_scenario()
@@ -299,7 +297,6 @@ def sensitivity(
     ] = False,
 ) -> None:
     """Morris or Sobol sensitivity indices of one output, with the cost stated first."""
-    from survsim.cli import default_scenario
     from survsim.experiments.analysis import (
         check_metric,
         describe_cost,
@@ -386,7 +383,6 @@ def calibrate(
     progress: ShowProgress = None,
 ) -> None:
     """Fit assumptions to target intervals: Morris screening, then history matching."""
-    from survsim.cli import default_scenario
     from survsim.experiments.analysis import _bounds
     from survsim.experiments.calibrate import calibrate as run_calibration
     from survsim.experiments.calibration import parse_target

@@ -1,4 +1,4 @@
-"""Helpers the CLI's commands share: output folders and how numbers are shown."""
+"""Helpers the CLI's commands share: the default scenario, output folders, shown numbers."""
 
 from __future__ import annotations
 
@@ -9,8 +9,26 @@ from datetime import datetime
 from pathlib import Path
 
 from survsim.errors import SurvsimError
+from survsim.scenario import builtin_scenarios
 
-__all__ = ["check_writable", "default_out", "shown"]
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "FALLBACK_SCENARIO",
+    "check_writable",
+    "default_out",
+    "default_scenario",
+    "shown",
+]
+
+#: The main job: ``survsim run`` with no scenario runs this one (once it is installed).
+DEFAULT_SCENARIO = "dprk"
+#: What ``survsim run`` runs while the main job's scenario file is not installed.
+FALLBACK_SCENARIO = "epstein"
+
+
+def default_scenario() -> str:
+    """The scenario a command runs when none is named: the main job, if installed."""
+    return DEFAULT_SCENARIO if DEFAULT_SCENARIO in builtin_scenarios() else FALLBACK_SCENARIO
 
 
 def default_out(name: str, seed: int, kind: str = "") -> Path:
