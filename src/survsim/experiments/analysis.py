@@ -20,16 +20,9 @@ import pandas as pd
 from survsim.engine import write_json_atomic, write_parquet_atomic
 from survsim.engine.results import write_text_atomic
 from survsim.errors import SurvsimError
-from survsim.experiments import (
-    Design,
-    ExperimentResult,
-    RunOptions,
-    _arrow,
-    _scenario,
-    run_experiment,
-    tiny_sim,
-)
-from survsim.experiments.design import parse_param, sampled_design
+from survsim.experiments.design import Design, parse_param, sampled_design
+from survsim.experiments.prepare import _scenario
+from survsim.experiments.run import ExperimentResult, RunOptions, _arrow, run_experiment, tiny_sim
 from survsim.experiments.sensitivity import analyse, cost, sample
 from survsim.experiments.worker import flat_summary
 from survsim.report.experiments import plot_sensitivity

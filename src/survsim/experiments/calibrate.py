@@ -30,7 +30,6 @@ import yaml
 
 from survsim.engine.results import write_text_atomic
 from survsim.errors import SurvsimError
-from survsim.experiments import RunOptions, _arrow, _scenario, run_experiment
 from survsim.experiments.analysis import _bounds, check_metric
 from survsim.experiments.calibration import (
     CUTOFF,
@@ -40,6 +39,8 @@ from survsim.experiments.calibration import (
     parse_target,
 )
 from survsim.experiments.design import sampled_design
+from survsim.experiments.prepare import _scenario
+from survsim.experiments.run import RunOptions, _arrow, run_experiment
 from survsim.experiments.sensitivity import analyse, sample
 from survsim.scenario import Scenario
 

@@ -1,0 +1,364 @@
+"""Running an experiment: its runs on Dask, then the tidy tables, aggregates and figures.
+
+:func:`ensemble` and :func:`sweep` prepare a design (:mod:`survsim.experiments.prepare`)
+and run it with :func:`run_experiment`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any, TypedDict, Unpack
+
+import pandas as pd
+
+from survsim.engine import write_json_atomic, write_parquet_atomic
+from survsim.engine.memory import check_fits
+from survsim.errors import SurvsimError
+from survsim.experiments.cluster import dask_client, local_workers
+from survsim.experiments.design import Design, scenario_for
+from survsim.experiments.execute import Progress, RunFailure, Runner, run_pending
+from survsim.experiments.prepare import prepare_ensemble, prepare_sweep
+from survsim.experiments.stats import daily_bands, metric_stats
+from survsim.experiments.store import ExperimentStore, check_new
+from survsim.experiments.worker import run_task
+from survsim.models import MEMORY_ESTIMATES, MODELS
+from survsim.report import experiments as figures
+from survsim.scenario import Scenario
+
+__all__ = [
+    "ExperimentFailedError",
+    "ExperimentResult",
+    "RunOptions",
+    "ensemble",
+    "run_experiment",
+    "sweep",
+    "tiny_sim",
+]
+
+
+class ExperimentFailedError(SurvsimError):
+    """Some runs failed on every try; the others are kept and ``resume`` retries these.
+
+    The CLI exits with code 1: the input was fine, the experiment did not complete.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, failures: list[RunFailure], path: Path | None) -> None:
+        super().__init__(message)
+        self.failures = failures
+        self.path = path
+
+
+@dataclass
+class ExperimentResult:
+    """The tidy tables of a finished ensemble or sweep (pandas DataFrames).
+
+    Attributes:
+        kind: ``ensemble`` or ``sweep``.
+        design: one row per run: run, point, replicate, seed and the swept parameters.
+        timeseries: one row per run and day.
+        open_speech: one row per run, context and group size (surveillance_state).
+        summary: one row per run: its summary numbers (nested ones as ``national.x``).
+        stats: per (point and) summary number: mean, sd, p05, median, p95, runs.
+        bands: per time-series column and day: mean, sd, p05, median, p95 (ensembles).
+        path: the folder holding it all, or None when no folder was asked for.
+        seconds: wall time of the whole experiment.
+    """
+
+    kind: str
+    design: pd.DataFrame
+    timeseries: pd.DataFrame
+    open_speech: pd.DataFrame
+    summary: pd.DataFrame
+    stats: pd.DataFrame
+    bands: pd.DataFrame = field(default_factory=pd.DataFrame)
+    path: Path | None = None
+    seconds: float = 0.0
+
+    def __repr__(self) -> str:
+        where = f", path='{self.path}'" if self.path is not None else ""
+        return (
+            f"ExperimentResult(kind='{self.kind}', runs={len(self.design)}, "
+            f"rows={len(self.timeseries)}{where})"
+        )
+
+
+def tiny_sim(model: str, steps: int = 1) -> Any:
+    """A tiny run of ``model`` (300 people where it has people), built but not run.
+
+    Building it compiles the model's kernels or loads them from numba's cache.
+    """
+    sim_class, params_class = MODELS[model]
+    small = {"agents": 300} if "agents" in params_class.model_fields else {}
+    return sim_class(params_class(**small), seed=0, steps=steps)
+
+
+def _warm(design: Design) -> None:
+    """Compile (or load) the model's kernels once here, before workers start.
+
+    Workers on this machine then load them from numba's cache instead of each compiling
+    them at the same time (a cold cache compiles in parallel processes,
+    :func:`survsim.warm.warm`).
+    """
+    from survsim.warm import warm
+
+    warm([design.scenario["model"]])
+
+
+def _check_local_memory(design: Design, workers: int) -> None:
+    """Refuse up front an experiment whose concurrent runs would not fit in memory.
+
+    The largest run of the design (a sweep may vary the population) counts for each worker.
+    """
+    runs = design.runs()[:: design.replicates]  # one run per point
+    largest = max(
+        MEMORY_ESTIMATES[design.scenario["model"]](scenario.params, scenario.steps)
+        for scenario in (scenario_for(design.scenario, spec) for spec in runs)
+    )
+    check_fits(
+        largest * min(workers, design.n_runs),
+        f"{min(workers, design.n_runs)} runs at once of scenario '{design.scenario['name']}'",
+    )
+
+
+def _finish(store: ExperimentStore, seconds: float, where: str) -> ExperimentResult:
+    """Read the finished experiment back, write its aggregates and figures."""
+    design = store.design
+    model = design.scenario["model"]
+    root = store.root
+    design_table = pd.read_parquet(root / "design.parquet")
+    summary = store.read("summary")
+    timeseries = store.read("timeseries")
+    open_speech = store.read("open_speech")
+    keys = list(design.keys)
+    stats = metric_stats(summary, by=keys)
+    write_parquet_atomic(_arrow(stats), root / "stats.parquet")
+    name = design.scenario["name"]
+    if design.kind == "ensemble":
+        step = "day" if "day" in timeseries.columns else "step"
+        bands = daily_bands(timeseries, step=step)
+        write_parquet_atomic(_arrow(bands), root / "bands.parquet")
+        title = f"{name}: {design.n_runs} runs, mean and 90% band"
+        figures.plot_bands(bands, model, root / "bands.png", title)
+        if len(open_speech):
+            figures.plot_open_speech_bands(
+                open_speech,
+                root / "open_speech_bands.png",
+                f"{name}: open speech across {design.n_runs} runs",
+            )
+    else:
+        bands = pd.DataFrame()
+        figures.plot_sweep(
+            summary,
+            keys,
+            figures.HEADLINE.get(model, []),
+            root / "sweep.png",
+            f"{name}: sweep of {', '.join(keys)}",
+        )
+    write_json_atomic(
+        {
+            "kind": design.kind,
+            "scenario": name,
+            "runs": design.n_runs,
+            "where": where,
+            "seconds": round(seconds, 3),
+            "files": sorted(p.name for p in root.iterdir() if not p.name.startswith(".")),
+        },
+        root / "manifest.json",
+    )
+    return ExperimentResult(
+        design.kind, design_table, timeseries, open_speech, summary, stats, bands, root, seconds
+    )
+
+
+def _arrow(frame: pd.DataFrame) -> Any:
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def run_experiment(
+    design: Design,
+    out: str | Path | None = None,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    retries: int = 2,
+    progress: Progress | bool | None = None,
+    runner: Runner = run_task,
+) -> ExperimentResult:
+    """Run every run of ``design`` on Dask and return the tidy tables.
+
+    Args:
+        design: from :func:`prepare_ensemble` or :func:`prepare_sweep`.
+        out: the folder to write; None keeps nothing on disk (a temporary folder).
+        workers: worker processes of the LocalCluster (default: one per core).
+        scheduler: address of an existing Dask scheduler, instead of a LocalCluster.
+        resume: finish the experiment already in ``out`` (its design must be the same).
+        retries: how many more times a failed run is tried before it is reported.
+        progress: ``progress(finished, failed, total)`` after every run, or True for a
+            progress bar on stderr.
+        runner: the function a worker calls per run (tests replace it).
+
+    Raises:
+        ExperimentFailedError: some runs failed on every try (the others are kept).
+        SchedulerLostError: the connection to ``scheduler`` broke (the finished runs are
+            kept; ``resume`` runs the rest).
+    """
+    if retries < 0:
+        raise SurvsimError(f"--retries {retries}: must be 0 or more")
+    if progress is True:
+        from rich.console import Console
+
+        from survsim.experiments.progress import RunsBar
+
+        with RunsBar(Console(stderr=True), design.scenario["name"]) as bar:
+            return run_experiment(
+                design, out, workers=workers, scheduler=scheduler, resume=resume,
+                retries=retries, progress=bar, runner=runner,
+            )  # fmt: skip
+    progress = progress or None
+    if out is None:
+        if resume:
+            raise SurvsimError("--resume needs --out, the folder of the experiment to finish")
+        with TemporaryDirectory(prefix="survsim-") as tmp:
+            result = run_experiment(
+                design,
+                Path(tmp) / "experiment",
+                workers=workers,
+                scheduler=scheduler,
+                retries=retries,
+                progress=progress,
+                runner=runner,
+            )
+            result.path = None
+            return result
+    start = time.perf_counter()
+    if scheduler is None:
+        n = local_workers(workers, design.n_runs)
+        _check_local_memory(design, n)
+        where = f"LocalCluster, {n} workers"
+    else:
+        where = f"scheduler {scheduler}"
+    # Nothing is written before the cluster is up and its workers checked: a bad address,
+    # or a worker that runs another survsim, leaves no folder behind.
+    store = ExperimentStore.open(out, design, resume=True) if resume else None
+    if store is None:
+        check_new(out)
+    if store is None or len(store.done()) < design.n_runs:
+        if scheduler is None:
+            _warm(design)
+        model = design.scenario["model"]
+        with dask_client(
+            workers=workers, scheduler=scheduler, runs=design.n_runs, warm=[model]
+        ) as client:
+            if store is None:
+                store = ExperimentStore.open(out, design, resume=False)
+            failures = run_pending(
+                client, design, store, retries=retries, progress=progress, runner=runner
+            )
+        store.write_failures([f.as_dict() for f in failures])
+        if failures:
+            first = failures[0]
+            raise ExperimentFailedError(
+                f"{len(failures)} of {design.n_runs} runs failed after {first.tries} "
+                f"{'try' if first.tries == 1 else 'tries'} "
+                f"(run {first.run}: {first.error}); the {design.n_runs - len(failures)} others "
+                f"are kept in {store.root} (failures.json lists them; --resume tries them again)",
+                failures,
+                store.root,
+            )
+    return _finish(store, time.perf_counter() - start, where)
+
+
+class RunOptions(TypedDict, total=False):
+    """Where and how an experiment runs: the keyword arguments of :func:`run_experiment`."""
+
+    out: str | Path | None
+    workers: int | None
+    scheduler: str | None
+    resume: bool
+    retries: int
+    progress: Progress | bool | None
+
+
+def ensemble(
+    scenario: str | Scenario,
+    runs: int = 10,
+    *,
+    overrides: Sequence[str] = (),
+    agents: int | None = None,
+    steps: int | None = None,
+    seed: int | None = None,
+    **options: Unpack[RunOptions],
+) -> ExperimentResult:
+    """Run a scenario ``runs`` times with seeds derived from ``seed`` and the run index.
+
+    Args:
+        scenario: a built-in name, a YAML file, or a :class:`~survsim.Scenario`.
+        runs: how many runs.
+        overrides: ``key=value`` overrides, as ``--set``.
+        agents: simulated people, as ``--agents`` (surveillance_state).
+        steps: steps of each run (default: the scenario's).
+        seed: the base seed (default: the scenario's); each run's seed derives from it.
+        **options: ``out``, ``workers``, ``scheduler``, ``resume``, ``retries`` and
+            ``progress``, as for :func:`run_experiment` (without ``out``, nothing is kept
+            on disk).
+
+    Returns:
+        The tidy tables; ``stats`` holds the mean and 90% interval of every output.
+    """
+    design = prepare_ensemble(
+        scenario, runs, overrides=overrides, agents=agents, steps=steps, seed=seed
+    )
+    return run_experiment(design, **options)
+
+
+def sweep(
+    scenario: str | Scenario,
+    params: Sequence[str] | Mapping[str, Sequence[Any]],
+    runs: int = 1,
+    *,
+    samples: int | None = None,
+    overrides: Sequence[str] = (),
+    agents: int | None = None,
+    steps: int | None = None,
+    seed: int | None = None,
+    **options: Unpack[RunOptions],
+) -> ExperimentResult:
+    """Run a scenario at every point of a parameter design, ``runs`` times each.
+
+    Args:
+        scenario: a built-in name, a YAML file, or a :class:`~survsim.Scenario`.
+        params: ``key=lo:hi:n`` (grid of n values), ``key=a,b,c`` (listed values) or, with
+            ``samples``, ``key=lo:hi`` (a Latin hypercube); or a mapping key -> values.
+        runs: runs per point; replicate r of every point has the same seed (common
+            random numbers).
+        samples: Latin hypercube points instead of a grid.
+        overrides: ``key=value`` overrides, as ``--set``.
+        agents: simulated people, as ``--agents`` (surveillance_state).
+        steps: steps of each run (default: the scenario's).
+        seed: the base seed (default: the scenario's); replicate r's seed derives from it.
+        **options: ``out``, ``workers``, ``scheduler``, ``resume``, ``retries`` and
+            ``progress``, as for :func:`run_experiment`.
+
+    Returns:
+        The tidy tables, with one column per swept parameter; ``stats`` per point.
+    """
+    design = prepare_sweep(
+        scenario,
+        params,
+        runs,
+        samples=samples,
+        overrides=overrides,
+        agents=agents,
+        steps=steps,
+        seed=seed,
+    )
+    return run_experiment(design, **options)
