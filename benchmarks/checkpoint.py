@@ -30,7 +30,7 @@ def measure(agents: int, folder: Path, days: int) -> dict[str, float]:
     sim = build_sim(scenario)
     build_s = time.perf_counter() - start
     sim.run(steps=days)
-    state = sim.pop.people.nbytes + sim.case.nbytes
+    state = sim.pop.people.nbytes
     path = folder / f"dprk-{agents}.npz"
     start = time.perf_counter()
     write_checkpoint(sim, path)

@@ -50,7 +50,7 @@ sim.run()
 run_s = time.perf_counter() - start
 print(json.dumps({
     "agents": agents, "steps": steps, "build_s": sim.timings["build_s"], "run_s": run_s,
-    "held": sim.pop.nbytes + sim.case.nbytes, "base_rss": base, "build_rss": after_build,
+    "held": sim.pop.nbytes, "base_rss": base, "build_rss": after_build,
     "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     "plan": sim.plan_timings(),
 }))

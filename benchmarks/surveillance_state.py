@@ -35,7 +35,7 @@ sim = build_sim(scenario)
 start = time.perf_counter()
 sim.run()
 run_s = time.perf_counter() - start
-held = sim.pop.nbytes + sim.case.nbytes
+held = sim.pop.nbytes
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"run_s": run_s, "build_s": sim.timings["build_s"], "held": held,
                   "peak": peak, "plan": sim.plan_timings()}))

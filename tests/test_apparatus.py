@@ -149,11 +149,11 @@ def test_corroboration_off_counts_one_witness_at_most():
         agents=3000, steps=20, **busy_state(cases={"corroboration": False}, channels=checks_off)
     ).run()
     # Same reports until the first verdict differs; evidence per open case is lower.
-    open_on = on.case.case_day >= 0
-    open_off = off.case.case_day >= 0
-    assert on.case.case_evidence[open_on].max() > 1.5
-    witness_only = (off.case.case_bits & 8) == 0  # no recording
-    assert off.case.case_evidence[open_off & witness_only].max() <= 1.0 + 0.5 + 1e-6
+    open_on = on.pop.people.case_day >= 0
+    open_off = off.pop.people.case_day >= 0
+    assert on.pop.people.case_evidence[open_on].max() > 1.5
+    witness_only = (off.pop.people.case_bits & 8) == 0  # no recording
+    assert off.pop.people.case_evidence[open_off & witness_only].max() <= 1.0 + 0.5 + 1e-6
 
 
 def test_convictions_split_by_kind_and_the_family_follows():
@@ -175,7 +175,7 @@ def test_convictions_split_by_kind_and_the_family_follows():
     assert closed == verdicts + df.convictions_failure_to_report.sum()
     # Children are only ever taken with their families: never as defendants.
     s = sim.pop.people
-    assert ((s.role == 0) & (sim.case.case_day >= 0)).sum() == 0
+    assert ((s.role == 0) & (sim.pop.people.case_day >= 0)).sum() == 0
 
 
 def test_recruitment_keeps_the_informant_density():

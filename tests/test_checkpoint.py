@@ -128,7 +128,7 @@ def test_a_damaged_checkpoint_is_refused_in_one_line(damage, tmp_path):
 def test_the_checkpoint_holds_the_state_and_little_else(events_file, tmp_path):
     sim = build_sim(load_scenario(events_file)).run(steps=5)
     path = write_checkpoint(sim, tmp_path / "c.npz")
-    state = sim.pop.people.nbytes + sim.case.nbytes
+    state = sim.pop.people.nbytes
     assert state <= checkpoint_bytes(sim) <= path.stat().st_size < 1.5 * checkpoint_bytes(sim)
     meta = read_checkpoint(path).meta
     assert meta["t"] == 5 and meta["params"]["speech"]["delta"] == 0.5  # after the day-4 event

@@ -62,15 +62,15 @@ def test_groups_per_person_is_one_over_the_mean_group_size():
 
 def test_a_new_case_joins_its_queue_once_whatever_the_day_brings():
     sim = SurveillanceState(SurveillanceStateParams(agents=20_000), seed=5, steps=120).run()
-    case = sim.case
+    case, queue = sim.pop.people, sim.cases.queue
     in_queue = np.flatnonzero(sim.cases.bits & 32)
     # Walk every queue: each queued person appears once, and the lengths add up.
     seen = []
-    for a in range(sim.queue.shape[0]):
-        person = sim.queue[a, 0]
+    for a in range(queue.shape[0]):
+        person = queue[a, 0]
         while person >= 0:
             seen.append(person)
             person = case.next_in_queue[person]
-        assert len(seen) == sim.queue[:, 2][: a + 1].sum()
+        assert len(seen) == queue[:, 2][: a + 1].sum()
     assert sorted(seen) == sorted(in_queue.tolist())
     assert len(seen) > 0

@@ -6,30 +6,31 @@ ordinary, defensive, fabricated and failure-to-report reports: SSD; microphones,
 the post, border teams and computer checks: MPS). An agency closes at most
 ``personnel * political_share * cases_per_day`` cases a day, with personnel scaled from
 the national figure to the simulated population; the fractional part carries over, so a
-small population keeps its per-capita capacity. Queues are first in, first out: a linked
-list through the people (``next_in_queue``), so they cost 4 bytes per person however long
-they grow, and the oldest case is always at the head.
+small population keeps its per-capita capacity. Queues are first in, first out
+(:mod:`survsim.apparatus.queues`). Verdicts and their punishment are in
+:mod:`survsim.apparatus.punishment`.
 """
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 from pydantic import Field
 
+from survsim.apparatus.punishment import VERDICT_COUNTS, close_cases
+from survsim.apparatus.queues import LENGTH
+from survsim.engine.mechanism import Mechanism, Step
 from survsim.engine.params import StrictModel
+from survsim.society.beliefs import arrest_log
 
 __all__ = [
     "AGENCIES",
+    "Agencies",
     "AgenciesParams",
     "Agency",
     "Jurisdiction",
-    "enqueue",
-    "queue_arrays",
 ]
 
 AGENCIES = ("ssd", "mps", "msc", "ogd")
-HEAD, TAIL, LENGTH = 0, 1, 2
 
 
 class Agency(StrictModel):
@@ -89,34 +90,53 @@ class AgenciesParams(StrictModel):
         return by_role, by_kind
 
 
-def queue_arrays(n_people: int) -> tuple[np.ndarray, np.ndarray]:
-    """Empty queues: ``(queue, next_in_queue)``; ``queue[a] = head, tail, length``."""
-    queue = np.full((len(AGENCIES), 3), -1, dtype=np.int64)
-    queue[:, LENGTH] = 0
-    return queue, np.full(n_people, -1, dtype=np.int32)
+class Agencies(Mechanism):
+    """The agencies close cases at their capacity, oldest first, and give verdicts."""
 
+    name = "agencies"
+    group = "agencies"
+    params_class = AgenciesParams
+    streams = ("verdict",)
+    counters = VERDICT_COUNTS
+    columns = {
+        **{f"queue_{a}": np.int64 for a in AGENCIES},
+        **{f"closed_{a}": np.int64 for a in AGENCIES},
+    }
 
-@nb.njit(cache=True)
-def enqueue(queue, next_in_queue, agency, person):
-    """Append ``person``'s case at the tail of ``agency``'s queue."""
-    next_in_queue[person] = -1
-    if queue[agency, LENGTH] == 0:
-        queue[agency, HEAD] = person
-    else:
-        next_in_queue[queue[agency, TAIL]] = person
-    queue[agency, TAIL] = person
-    queue[agency, LENGTH] += 1
+    def init(self) -> None:
+        """Empty day counters; no capacity carried yet."""
+        self.closed = np.zeros(len(AGENCIES), dtype=np.int64)  # today's closures
+        self.budget = np.zeros(len(AGENCIES))  # capacity left (fractional carry)
 
+    def derive(self) -> None:
+        """Each agency's cases a day at the simulated population's scale."""
+        self.capacity = self.pars.capacity(self.sim.params.scale)
 
-@nb.njit(cache=True)
-def dequeue(queue, next_in_queue, agency):
-    """Remove and return the oldest case of ``agency`` (-1 if the queue is empty)."""
-    if queue[agency, LENGTH] == 0:
-        return -1
-    person = queue[agency, HEAD]
-    queue[agency, HEAD] = next_in_queue[person]
-    queue[agency, LENGTH] -= 1
-    if queue[agency, LENGTH] == 0:
-        queue[agency, TAIL] = -1
-    next_in_queue[person] = -1
-    return person
+    def steps(self):
+        """The verdicts of the day, with the apparatus."""
+        if self.sim.params.apparatus:
+            yield Step("agencies", self.day, "agencies close cases oldest first; verdicts",
+                       "verdicts")  # fmt: skip
+
+    def day(self) -> None:
+        """Close up to today's capacity; the convicted are detained (the arrest log)."""
+        sim, p = self.sim, self.sim.params
+        self.closed[:] = 0
+        self.budget += self.capacity
+        log = arrest_log(sim)
+        # Every closure can arrest a household: make room for the worst case.
+        log.make_room(int(np.floor(self.budget).sum()) * 10 + 16)
+        s, pu = sim.pop.people, p.punishment
+        cases = sim.mechanism("cases").C
+        log.n = close_cases(sim.t, sim.seed64, self.stream("verdict"), self.budget, cases,
+                            p.cases.c1, p.cases.c_max, self.pars.case_expiry_days,
+                            pu.detention_days, pu.p_family, s.household,
+                            sim.pop.household_start, s.release_day, log.arrested,
+                            log.recorded, self.counts, self.closed)  # fmt: skip
+
+    def record(self, t: int, columns: dict[str, np.ndarray]) -> None:
+        """Queue lengths and the day's closures by agency."""
+        queue = self.sim.mechanism("cases").C.queue
+        for a, name in enumerate(AGENCIES):
+            columns[f"queue_{name}"][t] = queue[a, LENGTH]
+            columns[f"closed_{name}"][t] = self.closed[a]

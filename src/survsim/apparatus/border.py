@@ -11,11 +11,14 @@ coverage by 5/3: the seed article's policy question.
 
 from __future__ import annotations
 
+import numpy as np
 from pydantic import Field
 
+from survsim.engine.mechanism import Mechanism
 from survsim.engine.params import StrictModel
+from survsim.society.names import BORDER
 
-__all__ = ["BorderParams", "border_coverage"]
+__all__ = ["BorderParams", "BorderTeams", "border_coverage"]
 
 
 class BorderParams(StrictModel):
@@ -40,3 +43,34 @@ def border_coverage(p: BorderParams, scale: float, border_households: int) -> fl
         return 0.0
     teams = p.personnel * scale / p.team_size
     return min(1.0, teams * p.households_per_team / border_households)
+
+
+class BorderTeams(Mechanism):
+    """Border teams watch household conversations in the border region."""
+
+    name = "border teams"
+    group = "border"
+    params_class = BorderParams
+    produces = ("border",)
+    columns = {"border_coverage": np.float64}
+    #: The watchers' draw slot (independent of the microphones', slot 0).
+    slot = 1
+
+    def init(self) -> None:
+        """A watcher of household conversations; count the border households."""
+        sim = self.sim
+        self.row = sim.talk.watchers.add("household", "border", self.slot)
+        region = sim.pop.people.region[sim.pop.household_start[:-1]]
+        self.households = int((region == BORDER).sum())
+
+    def derive(self) -> None:
+        """Today's chance that a border household's conversation is watched."""
+        sim = self.sim
+        coverage = border_coverage(self.pars, sim.params.scale, self.households)
+        sim.talk.watchers.coverage[self.row] = 0.0
+        if sim.params.apparatus:
+            sim.talk.watchers.coverage[self.row, BORDER] = coverage
+
+    def record(self, t: int, columns: dict[str, np.ndarray]) -> None:
+        """The coverage of the day."""
+        columns["border_coverage"][t] = self.sim.talk.watchers.coverage[self.row, BORDER]

@@ -27,43 +27,38 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
-from survsim.apparatus.agencies import enqueue
+from survsim.apparatus.queues import enqueue, queue_arrays
+from survsim.engine.mechanism import Mechanism, Step, bundle
 from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.params import StrictModel
 from survsim.engine.rng import uniform
+from survsim.engine.state import Attribute
+from survsim.society.names import (
+    CCTV,
+    COMPUTER,
+    EVIDENCE,
+    FABRICATED,
+    FAILURE_TO_REPORT,
+    FREE,
+)
 
 __all__ = [
+    "CODE",
     "EVIDENCE",
     "WITNESS_KINDS",
     "CaseParams",
     "Cases",
+    "CasesMechanism",
     "add_evidence",
     "chunk_cases",
     "conviction_probability",
     "queue_new_cases",
+    "take_events",
 ]
 
-#: Kinds of evidence, in the order of the ``reports_*`` columns. The first four are the
-#: listeners' kinds of :mod:`survsim.society.listening` (same codes).
-EVIDENCE = (
-    "informant",
-    "ordinary",
-    "defensive",
-    "fabricated",
-    "failure_to_report",
-    "microphone",
-    "wiretap",
-    "correspondence",
-    "border",
-    "cctv",
-    "computer",
-)
 CODE = {name: i for i, name in enumerate(EVIDENCE)}
+#: Kinds of evidence that come from witnesses (the first five codes).
 WITNESS_KINDS = ("informant", "ordinary", "defensive", "fabricated", "failure_to_report")
-FAILURE_TO_REPORT = CODE["failure_to_report"]
-CCTV = CODE["cctv"]
-COMPUTER = CODE["computer"]
-FABRICATED = CODE["fabricated"]
 
 #: Bits of ``case_bits``.
 TRUE, FALSE_REPORT, FTR, RECORDED, WITNESS, IN_QUEUE = 1, 2, 4, 8, 16, 32
@@ -73,7 +68,7 @@ TRUE, FALSE_REPORT, FTR, RECORDED, WITNESS, IN_QUEUE = 1, 2, 4, 8, 16, 32
 Cases = namedtuple(
     "Cases",
     "status role day evidence bits agency next_in_queue queue routing_role routing_kind "
-    "weights corroboration counts",
+    "weights opens corroboration counts",
 )
 
 
@@ -119,6 +114,7 @@ def chunk_cases(C, chunk):
         C.routing_role,
         C.routing_kind,
         C.weights,
+        C.opens,
         C.corroboration,
         C.counts[chunk],
     )
@@ -129,7 +125,8 @@ def add_evidence(C, person, kind, day):
     """One piece of evidence of ``kind`` about ``person``; opens and routes a case if none.
 
     Nothing happens if the person is not free (cases against prisoners are closed), or if
-    the evidence is a camera flag and no case is open. ``C.counts`` is one chunk's row
+    no case is open and the evidence's kind may not open one (``C.opens``: a camera
+    flag). ``C.counts`` is one chunk's row
     (:func:`chunk_cases`): ``counts[kind]`` counts the evidence received, ``counts[-1]``
     the cases opened. A new case joins its agency's queue at the end of the day's
     evidence (:func:`queue_new_cases`).
@@ -137,10 +134,10 @@ def add_evidence(C, person, kind, day):
     Returns:
         True if the evidence was taken.
     """
-    if C.status[person] != 0:
+    if C.status[person] != FREE:
         return False
     if C.day[person] < 0:
-        if kind == CCTV:
+        if not C.opens[kind]:
             return False
         C.day[person] = day
         C.evidence[person] = 0.0
@@ -230,3 +227,121 @@ def queue_new_cases(day: int, seed, stream, C: Cases) -> int:
     if ids.size:
         _enqueue_all(C, ids, _keys(seed, stream, day, ids))
     return int(ids.size)
+
+
+@nb.njit(cache=True)
+def take_events(C, person, kind, day, n):
+    """Every evidence event of a table (:mod:`survsim.engine.events`), chunk after chunk.
+
+    A chunk's events are taken in the order they were written; a person's events of a
+    context all come from one chunk, so each person's evidence arrives in the order it was
+    produced, whatever the thread count.
+    """
+    for chunk in range(n.shape[0]):
+        cases = chunk_cases(C, chunk)
+        for x in range(n[chunk]):
+            add_evidence(cases, person[chunk, x], np.int64(kind[chunk, x]),
+                         np.int64(day[chunk, x]))  # fmt: skip
+
+
+def evidence_opening(cannot: set[int]) -> np.ndarray:
+    """Per kind: may evidence of it open a case (all but ``cannot``)."""
+    opens = np.ones(len(EVIDENCE), dtype=np.bool_)
+    opens[sorted(cannot)] = False
+    return opens
+
+
+class CasesMechanism(Mechanism):
+    """Cases: evidence about a person opens and feeds one case (docs/odd.md 4.8).
+
+    It reads every evidence event the people and the watchers write, and each evening
+    puts the day's new cases in their agencies' queues.
+    """
+
+    name = "cases"
+    group = "cases"
+    params_class = CaseParams
+    arrays = (
+        Attribute("case_day", np.int32, -1, "people", "day the open case was opened, -1 none"),
+        Attribute("case_evidence", np.float32, 0, "people", "evidence of the open case"),
+        Attribute("case_bits", np.uint8, 0, "people", "kinds of evidence held (cases.py)"),
+        Attribute("case_agency", np.uint8, 0, "people", "agency of the case"),
+        Attribute("next_in_queue", np.int32, -1, "people", "next case in the agency's queue"),
+    )
+    streams = ("queue",)
+    reads = EVIDENCE
+    columns = {**{f"reports_{kind}": np.int64 for kind in EVIDENCE}, "cases_opened": np.int64}
+
+    def init(self) -> None:
+        """The case bundle; evidence events come to :meth:`take`."""
+        sim = self.sim
+        s = sim.pop.people
+        n_agencies = len(sim.params.agencies.capacity(1.0))
+        queue, next_in_queue = queue_arrays(sim.params.agents, n_agencies)
+        s.next_in_queue[:] = next_in_queue
+        # With the apparatus off nobody can be charged: cases read an all-"not free" status.
+        status = s.status if sim.params.apparatus else np.ones(sim.params.agents, np.uint8)
+        self.C = bundle(
+            Cases,
+            status=status,
+            role=s.role,
+            day=s.case_day,
+            evidence=s.case_evidence,
+            bits=s.case_bits,
+            agency=s.case_agency,
+            next_in_queue=s.next_in_queue,
+            queue=queue,
+            routing_role=np.zeros(5, dtype=np.int64),
+            routing_kind=np.zeros(len(EVIDENCE), np.int64),
+            weights=np.zeros(len(EVIDENCE)),
+            opens=np.ones(len(EVIDENCE), dtype=np.bool_),
+            corroboration=self.pars.corroboration,
+            counts=np.zeros((CHUNKS, len(EVIDENCE) + 1), dtype=np.int64),
+        )
+        sim.talk.events.subscribe(self.take)
+        self._previous = np.zeros(len(EVIDENCE), dtype=np.int64)
+
+    def derive(self) -> None:
+        """Weights, routing, which kinds may open a case, and the silent witnesses' charge."""
+        sim, p = self.sim, self.sim.params
+        C = self.C
+        C.weights[:] = evidence_weights(self.pars)
+        by_role, by_kind = p.agencies.routing(len(WITNESS_KINDS), len(EVIDENCE))
+        C.routing_role[:] = by_role
+        C.routing_kind[:] = by_kind
+        C.opens[:] = evidence_opening(sim.talk.watchers.kinds_opening_no_case())
+        self.C = C._replace(corroboration=self.pars.corroboration)
+        sim.talk.ftr[0] = self.pars.failure_to_report if p.apparatus else 0.0
+
+    def take(self, table) -> None:
+        """Read a table of evidence events."""
+        take_events(self.C, table.person, table.kind, table.day, table.n)
+
+    def evidence(self, person: int, kind: str) -> bool:
+        """One piece of evidence of ``kind`` about ``person`` today (a check's finding)."""
+        cases = self.C._replace(counts=self.C.counts[0])
+        return bool(add_evidence(cases, np.int32(person), np.int64(CODE[kind]),
+                                 np.int64(self.sim.t)))  # fmt: skip
+
+    def steps(self):
+        """The day's new cases join their queues, with the apparatus."""
+        if self.sim.params.apparatus:
+            yield Step("queue", self.queue, "today's new cases join their queues, in random order",
+                       "cases")  # fmt: skip
+
+    def queue(self) -> None:
+        """Today's new cases join the tail of their agencies' queues."""
+        queue_new_cases(self.sim.t, self.sim.seed64, self.stream("queue"), self.C)
+
+    def record(self, t: int, columns: dict[str, np.ndarray]) -> None:
+        """The day's evidence by kind and the cases opened (then zero the day's counts)."""
+        evidence = self.C.counts.sum(axis=0)
+        for k, kind in enumerate(EVIDENCE):
+            columns[f"reports_{kind}"][t] = evidence[k]
+        if not self.sim.params.apparatus:  # no cases: count the listeners' reports
+            reports = self.sim.talk.tally.reports
+            for k in range(reports.shape[0]):
+                columns[f"reports_{EVIDENCE[k]}"][t] = reports[k] - self._previous[k]
+                self._previous[k] = reports[k]
+        columns["cases_opened"][t] = evidence[-1]
+        self.C.counts[:] = 0

@@ -1,6 +1,7 @@
-"""Channels that record conversations, cameras, computer checks (docs/odd.md 4.7).
+"""Parameters of the channels: microphones, wiretaps, the post, cameras, computer checks.
 
-A microphone records a conversation of its context and region with probability
+The channels are mechanisms of their own (docs/odd.md 4.7), sharing this parameter group
+(``channels.*``). A microphone records a conversation of its context and region with probability
 ``mic[context][region]``; a wiretap records a phone call with probability ``wiretap``; the
 post reads a letter with probability ``post``. A recording carries every open statement
 of the conversation. Cameras flag public gatherings of ``k_cctv`` or more people with
@@ -11,32 +12,12 @@ banned media.
 
 from __future__ import annotations
 
-import numba as nb
-import numpy as np
 from pydantic import Field
 
-from survsim.apparatus.cases import add_evidence
 from survsim.engine.params import StrictModel
-from survsim.engine.rng import (
-    block_count,
-    block_size,
-    random_block,
-    u32_below,
-)
 from survsim.society.population import RegionalShares
-from survsim.society.speech import CONTEXTS
 
-__all__ = [
-    "NO_CHANNEL",
-    "ChannelParams",
-    "MicrophoneCoverage",
-    "computer_checks",
-    "recording_table",
-]
-
-#: Context -> the channel that can record it (an evidence kind of
-#: :mod:`survsim.apparatus.cases`), or NO_CHANNEL.
-NO_CHANNEL = -1
+__all__ = ["ChannelParams", "MicrophoneCoverage"]
 
 
 class MicrophoneCoverage(StrictModel):
@@ -68,57 +49,3 @@ class ChannelParams(StrictModel):
     def camera_coverage(self, cameras: float) -> float:
         """Chance that a public gathering of ``k_cctv`` or more is seen by a camera."""
         return min(1.0, self.cctv_coverage * cameras / self.cameras_reference)
-
-
-def recording_table(p: ChannelParams, kinds: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Per context: the recording channel and its chance per region.
-
-    Args:
-        p: the channel parameters.
-        kinds: evidence kind codes by name (``microphone``, ``wiretap``, ``correspondence``).
-
-    Returns:
-        ``(channel, chance)``: int64 (contexts,) and float64 (contexts, regions).
-    """
-    channel = np.full(len(CONTEXTS), NO_CHANNEL, dtype=np.int64)
-    chance = np.zeros((len(CONTEXTS), 3))
-    if p.microphones:
-        for name in ("household", "work", "neighbourhood", "public"):
-            c = CONTEXTS.index(name)
-            channel[c] = kinds["microphone"]
-            chance[c] = getattr(p.mic, name).array()
-    channel[CONTEXTS.index("phone")] = kinds["wiretap"]
-    chance[CONTEXTS.index("phone")] = p.wiretap
-    channel[CONTEXTS.index("letters")] = kinds["correspondence"]
-    chance[CONTEXTS.index("letters")] = p.post
-    return channel, chance
-
-
-@nb.njit(cache=True)
-def computer_checks(
-    day, seed, stream, rate, computer_households, household_start, banned_media, cases, kind
-):
-    """Check registered computers: each household with one is checked with ``rate`` a day.
-
-    The number of checks is drawn per block of 1024 households (Poisson, by inversion),
-    the households inside the block uniformly, so the cost is the number of checks, not
-    of computers. Every free member of a checked household who uses banned media gets
-    evidence of ``kind`` (a computer finding).
-
-    Returns:
-        How many people were found.
-    """
-    n = computer_households.shape[0]
-    n_found = 0
-    width = block_size(rate, 1024)
-    for block in range((n + width - 1) // width):
-        lo = block * width
-        size = min(width, n - lo)
-        checks = block_count(seed, stream, day, block, rate * size)
-        for c in range(checks):
-            word = random_block(seed, stream, day, block, 1 + c)[0]
-            h = computer_households[lo + u32_below(word, size)]
-            for i in range(household_start[h], household_start[h + 1]):
-                if banned_media[i] and add_evidence(cases, i, kind, day):
-                    n_found += 1
-    return n_found

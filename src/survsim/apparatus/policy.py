@@ -8,11 +8,16 @@ the prisoners (an amnesty). Events apply at the start of their day, in file orde
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 from pydantic import Field, model_validator
 
+from survsim.engine.mechanism import Mechanism, Step
 from survsim.engine.params import StrictModel
+from survsim.society.names import FREE, IMPRISONED
 
-__all__ = ["CameraPurchase", "PolicyEvent", "PolicyParams"]
+__all__ = ["CameraPurchase", "PolicyEvent", "PolicyParams", "PolicyTimeline", "apply_event"]
 
 #: Parameter groups an event may change (the population is built once and stays).
 CHANGEABLE = (
@@ -82,3 +87,70 @@ class PolicyParams(StrictModel):
 
     camera_purchase: CameraPurchase = CameraPurchase()
     events: list[PolicyEvent] = Field(default_factory=list)
+
+
+def apply_event(params: Any, event: PolicyEvent) -> Any:
+    """The parameters after ``event``'s ``set`` changes (validated again, events kept).
+
+    Raises:
+        ValueError: a path names no parameter, or the new value is not allowed.
+    """
+    if not event.set:
+        return params
+    data: dict[str, Any] = params.model_dump()
+    for path, value in event.set.items():
+        node = data
+        keys = path.split(".")
+        for key in keys[:-1]:
+            if not isinstance(node.get(key), dict):
+                raise ValueError(f"set '{path}': no parameter group '{key}'")
+            node = node[key]
+        if keys[-1] not in node or isinstance(node[keys[-1]], dict):
+            raise ValueError(f"set '{path}': no parameter '{keys[-1]}' there")
+        old = node[keys[-1]]
+        if isinstance(old, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        node[keys[-1]] = value
+    data["policy"] = {"camera_purchase": data["policy"]["camera_purchase"], "events": []}
+    changed = type(params).model_validate(data)
+    return changed.model_copy(update={"policy": params.policy})
+
+
+class PolicyTimeline(Mechanism):
+    """The scenario's dated events: parameter changes, foreign media, amnesties."""
+
+    name = "policy timeline"
+    group = "policy"
+    params_class = PolicyParams
+    streams = ("amnesty",)
+
+    def steps(self):
+        """The events due today, first thing in the morning."""
+        yield Step("policy", self.day, "the timeline's events due today", "morning")
+
+    def day(self) -> None:
+        """Apply today's events; the mechanisms derive again if a parameter changed."""
+        sim = self.sim
+        changed = False
+        for event in sim.params.policy.events:
+            if event.day != sim.t:
+                continue
+            if event.set:
+                sim.params = apply_event(sim.params, event)
+                changed = True
+            if event.foreign_media:
+                sim.mechanism("beliefs").schedule_foreign_media(sim.t)
+            if event.amnesty > 0:
+                self.amnesty(event.amnesty)
+        if changed:
+            sim.derive()
+
+    def amnesty(self, share: float) -> None:
+        """Release each prisoner with the chance ``share``."""
+        sim = self.sim
+        s = sim.pop.people
+        prisoners = np.flatnonzero(s.status == IMPRISONED)
+        u = sim.streams.uniform("amnesty", sim.t, sim.params.agents)[prisoners]
+        freed = prisoners[u < share]
+        s.status[freed] = FREE
+        sim.counts[sim.counter_slot["releases"]] += freed.size

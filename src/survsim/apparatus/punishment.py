@@ -7,7 +7,8 @@ transferred to prison for a term drawn from a log-normal law (median
 ``life_share``, for life. With probability ``p_family`` the whole household (children
 included) goes too. Prisoners die at the annual rate ``camp_mortality``.
 
-Counters (the ``K`` array, one day's counts) are indexed by the names in :data:`COUNTS`.
+:func:`close_cases` counts into the agencies' counters (:data:`VERDICT_COUNTS`, in that
+order); :func:`prison_day` into the punishment mechanism's (:data:`PRISON_COUNTS`).
 """
 
 from __future__ import annotations
@@ -18,27 +19,32 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
-from survsim.apparatus.agencies import dequeue
 from survsim.apparatus.cases import FTR, RECORDED, TRUE
+from survsim.apparatus.queues import dequeue
+from survsim.engine.mechanism import Mechanism, Step
 from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.params import StrictModel
 from survsim.engine.rng import random_block, uniform_from_words
+from survsim.engine.state import Attribute
+from survsim.society.demography import daily_mortality
+from survsim.society.names import CHILD, DEAD, DETAINED, FREE, IMPRISONED, SENIOR
 
 __all__ = [
-    "COUNT",
-    "COUNTS",
     "LIFE",
+    "PRISON_COUNTS",
+    "VERDICT_COUNTS",
+    "Punishment",
     "PunishmentParams",
     "close_cases",
-    "daily_mortality",
     "expected_days_served",
     "initial_terms",
     "prison_day",
     "term_days",
 ]
 
-COUNTS = (
-    "closed",
+#: The verdict counters of :func:`close_cases`, in the order it indexes them.
+VERDICT_COUNTS = (
+    "_closed",
     "acquittals",
     "convictions_true",
     "convictions_false",
@@ -47,20 +53,13 @@ COUNTS = (
     "purges",
     "cases_moot",
     "cases_dropped",
-    "admissions",
-    "releases",
-    "deaths_in_prison",
-    "births",
-    "deaths_natural",
-    "came_of_age",
-    "recruited",
 )
-#: Index of each counter in the day's counts array, by name.
-COUNT = {name: i for i, name in enumerate(COUNTS)}
+#: The counters of :func:`prison_day`, in the order it indexes them.
+PRISON_COUNTS = ("admissions", "releases", "deaths_in_prison")
 _CLOSED, _ACQUITTED, _TRUE, _FALSE, _FTR, _FAMILY, _PURGED, _MOOT, _DROPPED = range(9)
-_ADMITTED, _RELEASED, _DIED = COUNT["admissions"], COUNT["releases"], COUNT["deaths_in_prison"]
+_ADMITTED, _RELEASED, _DIED = range(3)
 LIFE = np.int32(2**31 - 1)  # release day of a life term
-_SENIOR = 4
+_SENIOR = SENIOR
 
 
 class PunishmentParams(StrictModel):
@@ -75,11 +74,6 @@ class PunishmentParams(StrictModel):
     initial_prisoners: float = Field(
         100_000, ge=0, le=2_000_000, description="national; UN COI 2014 80,000-120,000"
     )
-
-
-def daily_mortality(annual: float) -> float:
-    """The daily death chance equivalent to an annual rate."""
-    return 1.0 - (1.0 - annual) ** (1.0 / 365.0)
 
 
 @nb.njit(cache=True)
@@ -122,7 +116,7 @@ def adults_drawn(seed, stream, role, chance):
     picked = np.empty(16, dtype=np.int64)
     m = 0
     for i in range(role.shape[0]):
-        if role[i] == 0:
+        if role[i] == CHILD:
             continue
         w0, w1, _, _ = random_block(seed, stream, 0, i, 0)
         if uniform_from_words(w0, w1) < chance:
@@ -144,7 +138,7 @@ def initial_terms(seed, stream, picked, median_days, sigma, life_share, status, 
         i = picked[n]
         w0, w1, w2, w3 = random_block(seed, stream, 0, i, 0)
         term = term_days(w0, w1, w2, w3, median_days, sigma, life_share)
-        status[i] = 2
+        status[i] = IMPRISONED
         if term == LIFE:
             release[i] = LIFE
         else:
@@ -154,7 +148,7 @@ def initial_terms(seed, stream, picked, median_days, sigma, life_share, status, 
 
 @nb.njit(cache=True)
 def _detain(i, day, release, status, n_arrests, arrested, recorded, rec):
-    status[i] = 1
+    status[i] = DETAINED
     release[i] = day
     if n_arrests < arrested.shape[0]:
         arrested[n_arrests] = i
@@ -204,7 +198,7 @@ def close_cases(
             if not stale and whole == 0:
                 break
             i = dequeue(C.queue, C.next_in_queue, a)
-            if stale and C.status[i] == 0:
+            if stale and C.status[i] == FREE:
                 C.day[i] = -1
                 C.bits[i] = 0
                 C.evidence[i] = 0.0
@@ -216,7 +210,7 @@ def close_cases(
             C.day[i] = -1
             C.bits[i] = 0
             C.evidence[i] = 0.0
-            if opened < 0 or C.status[i] != 0:  # closed already, or no longer free
+            if opened < 0 or C.status[i] != FREE:  # closed already, or no longer free
                 K[_MOOT] += 1
                 continue
             whole -= 1
@@ -247,7 +241,7 @@ def close_cases(
             if uniform_from_words(w2, w0 ^ w1) < p_family:
                 h = household[i]
                 for j in range(household_start[h], household_start[h + 1]):
-                    if C.status[j] == 0:
+                    if C.status[j] == FREE:
                         K[_FAMILY] += 1
                         n_arrests = _detain(
                             j,
@@ -298,19 +292,75 @@ def _prison_chunk(chunk, day, seed, s_term, s_death, status, release, admitted, 
     lo, hi = chunk_bounds(status.shape[0], chunk)
     for i in range(lo, hi):
         s = status[i]
-        if s == 2:
+        if s == IMPRISONED:
             w0, w1, _, _ = random_block(seed, s_death, day, i, 0)
             if uniform_from_words(w0, w1) < mortality:
-                status[i] = 3
+                status[i] = DEAD
                 release[i] = day
                 found[chunk, 0] += 1
             elif day >= release[i]:
                 status[i] = 0
                 found[chunk, 1] += 1
-        elif s == 1 and day >= release[i]:
+        elif s == DETAINED and day >= release[i]:
             w0, w1, w2, w3 = random_block(seed, s_term, day, i, 0)
             term = term_days(w0, w1, w2, w3, median_days, sigma, life_share)
-            status[i] = 2
+            status[i] = IMPRISONED
             admitted[i] = day
             release[i] = LIFE if term == LIFE else day + term
             found[chunk, 2] += 1
+
+
+class Punishment(Mechanism):
+    """Prison: day 0's stock, transfers from detention, releases and deaths (4.8).
+
+    Day 0's stock is ``initial_prisoners`` (national, scaled) adults drawn uniformly, each
+    part way through a term drawn from the term law (life terms stay life).
+    """
+
+    name = "punishment"
+    group = "punishment"
+    params_class = PunishmentParams
+    arrays = (
+        Attribute("release_day", np.int32, 0, "people", "end of detention or term; day of death"),
+        Attribute("admitted_day", np.int32, -1, "people", "day of admission to prison"),
+    )
+    streams = ("initial_prisoners", "initial_term", "term", "prison_death")
+    counters = PRISON_COUNTS
+    columns = {"dead_in_prison_total": np.int64}
+
+    def init(self) -> None:
+        """Day 0's prisoners (with the apparatus)."""
+        self.dead_total = 0
+        if self.sim.params.apparatus:
+            self._initial_prisoners()
+
+    def _initial_prisoners(self) -> None:
+        p, s, pu = self.sim.params, self.sim.pop.people, self.pars
+        n_adults = p.agents - int(np.count_nonzero(s.role == CHILD))
+        wanted = pu.initial_prisoners * p.scale
+        if n_adults == 0 or wanted <= 0:
+            return
+        chance = min(1.0, wanted / n_adults)
+        seed = self.sim.seed64
+        picked = adults_drawn(seed, self.stream("initial_prisoners"), s.role, chance)
+        initial_terms(seed, self.stream("initial_term"), picked, pu.term_median_years * 365.25,
+                      pu.term_sigma, pu.life_share, s.status, s.release_day)  # fmt: skip
+
+    def steps(self):
+        """Deaths, releases and transfers, after the verdicts."""
+        if self.sim.params.apparatus:
+            yield Step("prison", self.day, "deaths, releases and transfers to prison", "prison")
+
+    def day(self) -> None:
+        """Today's deaths in prison, releases and transfers from detention."""
+        pu, s = self.pars, self.sim.pop.people
+        before = self.counts[_DIED]
+        prison_day(self.sim.t, self.sim.seed64, self.stream("term"), self.stream("prison_death"),
+                   s.status, s.release_day, s.admitted_day, pu.term_median_years * 365.25,
+                   pu.term_sigma, pu.life_share, daily_mortality(pu.camp_mortality),
+                   self.counts)  # fmt: skip
+        self.dead_total += int(self.counts[_DIED] - before)
+
+    def record(self, t: int, columns: dict[str, np.ndarray]) -> None:
+        """Deaths in prison so far."""
+        columns["dead_in_prison_total"][t] = self.dead_total

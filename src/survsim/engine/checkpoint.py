@@ -47,6 +47,9 @@ FORMAT = 1
 #: stored apart, the plan, the random streams and the hooks are rebuilt.
 SKIP = frozenset({"params", "plan", "streams", "_hooks", "timings", "t"})
 
+#: Attributes of a part of the simulation (a mechanism) that a checkpoint does not hold.
+PART_SKIP = frozenset({"sim"})
+
 _LEAVES = (np.ndarray, np.generic, bool, int, float, str, type(None), set)
 
 
@@ -71,7 +74,9 @@ def _children(obj: Any) -> Iterator[tuple[str, Any]] | None:
     if isinstance(obj, list):
         return iter((str(i), x) for i, x in enumerate(obj))
     if hasattr(obj, "__dict__") and type(obj).__module__.startswith("survsim."):
-        return iter(vars(obj).items())
+        # A mechanism's link to its simulation, and what it rebuilds, are not state.
+        skip = PART_SKIP | frozenset(getattr(type(obj), "checkpoint_skip", ()))
+        return iter((k, v) for k, v in vars(obj).items() if k not in skip)
     return None
 
 

@@ -7,7 +7,9 @@ result (an editable install after ``git pull`` is the usual way to get there). S
 process, before the first kernel runs, :func:`refresh_stale_cache` compares a fingerprint
 of the source files of survsim's kernel layers (engine, society, apparatus, models) with
 the one stored beside the cache, and if they
-differ, empties the cache index of every survsim kernel: they compile afresh, once.
+differ, empties the cache index of every survsim kernel: they compile afresh, once. The
+kernels are found on disk (every index file of the kernel packages' cache folders) and
+among the modules imported so far: the engine imports no model to find them.
 """
 
 from __future__ import annotations
@@ -85,6 +87,40 @@ def _kernels() -> list:
     return found
 
 
+def _cached_indexes() -> list[Path]:
+    """The index files of numba's cache of survsim's kernel packages, found on disk.
+
+    numba keeps a package's kernels in one folder (``__pycache__`` beside the sources, or
+    a folder per source folder under ``NUMBA_CACHE_DIR`` named after it): the folder of
+    the engine's kernels is found from one of them, its siblings by their names.
+    """
+    folder = cache_folder()
+    parent = folder.parent
+    found: list[Path] = []
+    if folder.name == "__pycache__":  # beside the sources
+        for package in KERNEL_PACKAGES:
+            found += sorted((parent.parent / package / "__pycache__").glob("*.nbi"))
+        return found
+    for package in KERNEL_PACKAGES:
+        for sibling in sorted(parent.glob(f"{package}_*")):
+            found += sorted(sibling.glob("*.nbi"))
+    return found
+
+
+class _IndexFile:
+    """A kernel's cache index on disk: flushing it removes it (numba compiles again)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def flush(self) -> None:
+        """Remove the index."""
+        try:
+            self.path.unlink()
+        except OSError:
+            pass
+
+
 def refresh(kernels: list, stamp: Path, fingerprint: str) -> bool:
     """Flush every kernel's cache index unless ``stamp`` holds ``fingerprint``; store it.
 
@@ -97,7 +133,8 @@ def refresh(kernels: list, stamp: Path, fingerprint: str) -> bool:
     except OSError:
         pass
     for kernel in kernels:
-        kernel._cache.flush()
+        cache = getattr(kernel, "_cache", kernel)
+        cache.flush()
     try:
         stamp.parent.mkdir(parents=True, exist_ok=True)
         stamp.write_text(fingerprint, encoding="ascii")
@@ -122,7 +159,6 @@ def refresh_stale_cache() -> bool:
     Returns:
         True if the cache was stale and was emptied.
     """
-    import survsim.models  # noqa: F401 (every module with kernels, so none is missed)
-
     stamp = cache_folder() / _STAMP
-    return refresh(_kernels(), stamp, source_fingerprint())
+    kernels = _kernels() + [_IndexFile(path) for path in _cached_indexes()]
+    return refresh(kernels, stamp, source_fingerprint())

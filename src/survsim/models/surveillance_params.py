@@ -7,16 +7,14 @@ prisoners) are scaled to the simulated population by ``agents / national_populat
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, create_model, model_validator
 
 from survsim.apparatus.agencies import AgenciesParams
 from survsim.apparatus.border import BorderParams
 from survsim.apparatus.cases import CaseParams
 from survsim.apparatus.channels import ChannelParams
 from survsim.apparatus.informants import RecruitmentParams
-from survsim.apparatus.policy import PolicyEvent, PolicyParams
+from survsim.apparatus.policy import PolicyParams, apply_event
 from survsim.apparatus.punishment import PunishmentParams
 from survsim.engine.params import StrictModel
 from survsim.society.beliefs import BeliefParams
@@ -26,7 +24,7 @@ from survsim.society.listening import ListeningParams
 from survsim.society.population import PopulationParams
 from survsim.society.speech import SpeechParams
 
-__all__ = ["SurveillanceStateParams", "apply_event"]
+__all__ = ["SurveillanceStateParams", "apply_event", "with_groups"]
 
 
 class SurveillanceStateParams(StrictModel):
@@ -75,28 +73,23 @@ def _reason(err: Exception) -> str:
     return str(err)
 
 
-def apply_event(params: SurveillanceStateParams, event: PolicyEvent) -> SurveillanceStateParams:
-    """The parameters after ``event``'s ``set`` changes (validated again, events kept).
+def with_groups(
+    params_class: type[SurveillanceStateParams], groups: dict[str, type]
+) -> type[SurveillanceStateParams]:
+    """``params_class`` with the parameter ``groups`` it lacks (each with its defaults).
 
     Raises:
-        ValueError: a path names no parameter, or the new value is not allowed.
+        ValueError: a group exists with another class.
     """
-    if not event.set:
-        return params
-    data: dict[str, Any] = params.model_dump()
-    for path, value in event.set.items():
-        node = data
-        keys = path.split(".")
-        for key in keys[:-1]:
-            if not isinstance(node.get(key), dict):
-                raise ValueError(f"set '{path}': no parameter group '{key}'")
-            node = node[key]
-        if keys[-1] not in node or isinstance(node[keys[-1]], dict):
-            raise ValueError(f"set '{path}': no parameter '{keys[-1]}' there")
-        old = node[keys[-1]]
-        if isinstance(old, float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        node[keys[-1]] = value
-    data["policy"] = {"camera_purchase": data["policy"]["camera_purchase"], "events": []}
-    changed = SurveillanceStateParams.model_validate(data)
-    return changed.model_copy(update={"policy": params.policy})
+    missing = {}
+    for name, cls in groups.items():
+        field = params_class.model_fields.get(name)
+        if field is None:
+            missing[name] = (cls, cls())
+        elif field.annotation is not cls:
+            raise ValueError(f"parameter group {name!r} is a {field.annotation}, not a {cls}")
+    if not missing:
+        return params_class
+    return create_model(  # type: ignore[call-overload]
+        f"{params_class.__name__}Extended", __base__=params_class, **missing
+    )

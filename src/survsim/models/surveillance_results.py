@@ -16,46 +16,69 @@ from typing import TYPE_CHECKING, Any
 import numba as nb
 import numpy as np
 
-from survsim.apparatus.agencies import AGENCIES, LENGTH
-from survsim.apparatus.cases import EVIDENCE
-from survsim.apparatus.punishment import COUNT as K
-from survsim.apparatus.punishment import COUNTS, expected_days_served
+from survsim.apparatus.agencies import AGENCIES
+from survsim.apparatus.punishment import PRISON_COUNTS, VERDICT_COUNTS, expected_days_served
 from survsim.engine.parallel import CHUNKS, chunk_bounds
-from survsim.society import conversations as conv
 from survsim.society.beliefs import current
-from survsim.society.population import REGIONS
-from survsim.society.speech import CONTEXTS
+from survsim.society.bundles import K_BINS
+from survsim.society.names import (
+    CHILD,
+    CONTEXTS,
+    DEAD,
+    DETAINED,
+    EVIDENCE,
+    FREE,
+    IMPRISONED,
+    REGIONS,
+)
 
 if TYPE_CHECKING:
     from survsim.models.surveillance_state import SurveillanceState
 
-__all__ = ["DAILY", "open_speech", "record_day", "summary"]
+__all__ = ["CENSUS", "DAILY", "open_speech", "record_census", "summary"]
 
 _INT = np.int64
-#: The daily columns after ``day``, in order.
-DAILY: dict[str, type] = {
+#: The columns the model counts itself each day (the census).
+CENSUS: dict[str, type] = {
     "population": _INT,
     "free": _INT,
     "detained": _INT,
     "imprisoned": _INT,
-    "dead_in_prison_total": _INT,
     "dissenters": _INT,
-    "spoke_openly": _INT,
-    "statements": _INT,
-    **{f"reports_{kind}": _INT for kind in EVIDENCE},
-    "silent_witnesses": _INT,
-    "cases_opened": _INT,
-    **{f"queue_{a}": _INT for a in AGENCIES},
-    **{f"closed_{a}": _INT for a in AGENCIES},
-    **{name: _INT for name in COUNTS if name not in ("closed",)},
     "informants": _INT,
-    "cameras": np.float64,
-    "cctv_coverage": np.float64,
-    "border_coverage": np.float64,
     "falsification_gap": np.float64,
-    "mean_perceived_risk": np.float64,
     "banned_media_users": _INT,
 }
+#: Every daily column after ``day``, in the order of the time series (pinned by the
+#: golden baseline, tests/data/golden_dprk.csv).
+DAILY: tuple[str, ...] = (
+    "population",
+    "free",
+    "detained",
+    "imprisoned",
+    "dead_in_prison_total",
+    "dissenters",
+    "spoke_openly",
+    "statements",
+    *(f"reports_{kind}" for kind in EVIDENCE),
+    "silent_witnesses",
+    "cases_opened",
+    *(f"queue_{a}" for a in AGENCIES),
+    *(f"closed_{a}" for a in AGENCIES),
+    *(name for name in VERDICT_COUNTS if not name.startswith("_")),
+    *PRISON_COUNTS,
+    "births",
+    "deaths_natural",
+    "came_of_age",
+    "recruited",
+    "informants",
+    "cameras",
+    "cctv_coverage",
+    "border_coverage",
+    "falsification_gap",
+    "mean_perceived_risk",
+    "banned_media_users",
+)
 
 
 @nb.njit(cache=True)
@@ -65,15 +88,15 @@ def _census_chunk(chunk, t, status, role, grievance, grievance0, belief_day, eve
     row = found[chunk]
     for i in range(lo, hi):
         s = status[i]
-        if s == 3:
+        if s == DEAD:
             continue
         row[s] += 1  # free, detained, imprisoned
-        if s == 0 and informant[i]:
+        if s == FREE and informant[i]:
             row[5] += 1
         if banned_media[i]:
             row[6] += 1
         g, g0 = grievance[i], grievance0[i]
-        if role[i] == 0:
+        if role[i] == CHILD:
             continue
         # g decays from its stored value toward g0: only a value on each side of T needs
         # the decay computed.
@@ -115,14 +138,14 @@ def _census(
     return found.sum(axis=0)
 
 
-def record_day(sim: SurveillanceState) -> None:
-    """Write row ``sim.t``: today's counts, and the census counted from the status field.
+def record_census(sim: SurveillanceState, t: int, cols: dict) -> None:
+    """Write the census of row ``t``: the status counts, dissenters, informants, media.
 
     ``population`` is kept from the flows (yesterday's, plus births, minus deaths), not
     from the status field, so that ``free + detained + imprisoned = population`` is a
     real check of the books.
     """
-    t, cols, s, tally = sim.t, sim.results.columns, sim.pop.people, sim.tally
+    s = sim.pop.people
     free, detained, imprisoned, n_dissenters, silent, informants, media = (
         int(x)
         for x in _census(
@@ -139,49 +162,21 @@ def record_day(sim: SurveillanceState) -> None:
             sim.params.speech.threshold,
         )
     )
-    n = sim.counts
     if t == 0:
         sim.population = free + detained + imprisoned
     else:
-        sim.population += int(n[K["births"]] - n[K["deaths_natural"]] - n[K["deaths_in_prison"]])
+        n, slot = sim.counts, sim.counter_slot
+        sim.population += int(
+            n[slot["births"]] - n[slot["deaths_natural"]] - n[slot["deaths_in_prison"]]
+        )
     cols["population"][t] = sim.population
     cols["free"][t] = free
     cols["detained"][t] = detained
     cols["imprisoned"][t] = imprisoned
-    cols["dead_in_prison_total"][t] = sim.dead_total
     cols["dissenters"][t] = n_dissenters
-    before = sim._previous
-    statements = int(tally.statements.sum())
-    cols["spoke_openly"][t] = tally.speakers[0] - before["speakers"]
-    cols["statements"][t] = statements - before["statements"]
-    cols["silent_witnesses"][t] = tally.silent[0] - before["silent"]
-    sim._previous = {
-        "speakers": int(tally.speakers[0]),
-        "statements": statements,
-        "silent": int(tally.silent[0]),
-    }
-    evidence = sim.cases.counts.sum(axis=0)
-    for k, kind in enumerate(EVIDENCE):
-        cols[f"reports_{kind}"][t] = evidence[k]
-    if not sim.params.apparatus:  # no cases: count the listeners' reports themselves
-        for k in range(tally.reports.shape[0]):
-            cols[f"reports_{EVIDENCE[k]}"][t] = tally.reports[k] - before.get(f"r{k}", 0)
-            sim._previous[f"r{k}"] = int(tally.reports[k])
-    cols["cases_opened"][t] = evidence[-1]
-    for a, name in enumerate(AGENCIES):
-        cols[f"queue_{name}"][t] = sim.queue[a, LENGTH]
-        cols[f"closed_{name}"][t] = sim.closed[a]
-    for k, name in enumerate(COUNTS):
-        if name != "closed":
-            cols[name][t] = sim.counts[k]
     cols["informants"][t] = informants
-    cols["cameras"][t] = sim.cameras
-    cols["cctv_coverage"][t] = sim.watch.cctv[0]
-    cols["border_coverage"][t] = sim.watch.border[0]
     cols["falsification_gap"][t] = silent / max(n_dissenters, 1)
-    cols["mean_perceived_risk"][t] = tally.risk[0] / tally.risk[1] if tally.risk[1] else 0.0
     cols["banned_media_users"][t] = media
-    tally.risk[:] = 0.0
 
 
 def open_speech(tally):
@@ -191,7 +186,7 @@ def open_speech(tally):
     rows = [
         (c, k)
         for c in range(len(CONTEXTS))
-        for k in range(2, conv.K_BINS)
+        for k in range(2, K_BINS)
         if tally.present[c, k] > 0
     ]
     present = np.array([tally.present[c, k] for c, k in rows], dtype=np.int64)
@@ -304,10 +299,10 @@ def summary(sim: SurveillanceState) -> dict[str, Any]:
 def _held_by_region(sim: SurveillanceState) -> dict[str, float]:
     """Detained or imprisoned people per 100,000 living residents of each region, last day."""
     people = sim.pop.people
-    held = (people.status == 1) | (people.status == 2)
+    held = (people.status == DETAINED) | (people.status == IMPRISONED)
     out = {}
     for code, region in enumerate(REGIONS):
-        living = (people.region == code) & (people.status != 3)
+        living = (people.region == code) & (people.status != DEAD)
         residents = int(living.sum())
         out[f"{region}_held_per_100k"] = _round(int(held[living].sum()) / max(residents, 1) * 1e5)
     return out

@@ -1,12 +1,14 @@
-"""The surveillance-state model (docs/odd.md): the society and the apparatus, by day.
+"""The surveillance-state model (docs/odd.md): an ordered list of mechanisms.
 
 People live in households, neighbourhood units and work units, talk in seven contexts,
 speak or keep silent by the speech rule, and report what they hear
-(:mod:`survsim.society`). Reports, recordings, camera flags and computer findings become
-cases that four agencies close at their capacity; convictions detain and imprison, often
-for life, sometimes with the whole family; prisoners die; arrests teach the people nearby
-to fear (:mod:`survsim.apparatus`). The daily series, the open-speech table and the
-national estimates are in :mod:`survsim.models.surveillance_results`.
+(:mod:`survsim.society`). Reports, recordings, camera flags and computer findings are
+evidence events that open cases; four agencies close them at their capacity;
+convictions detain and imprison, often for life, sometimes with the whole family;
+prisoners die; arrests teach the people nearby to fear (:mod:`survsim.apparatus`). Each
+mechanism is one file; :data:`MECHANISMS` lists them in the order of the day
+(docs/extending.md tells how to add one). The daily census, the open-speech table and
+the national estimates are in :mod:`survsim.models.surveillance_results`.
 """
 
 from __future__ import annotations
@@ -15,37 +17,68 @@ from typing import ClassVar
 
 import numpy as np
 
-from survsim.apparatus import cases as ca
-from survsim.apparatus.agencies import AGENCIES, queue_arrays
-from survsim.apparatus.border import border_coverage
-from survsim.apparatus.channels import NO_CHANNEL, recording_table
-from survsim.apparatus.punishment import COUNTS, adults_drawn, initial_terms
-from survsim.engine import Attribute, Plan, Sim, State
-from survsim.engine.parallel import CHUNKS
+from survsim.apparatus.agencies import Agencies
+from survsim.apparatus.border import BorderTeams
+from survsim.apparatus.cameras import Cameras
+from survsim.apparatus.cases import CasesMechanism
+from survsim.apparatus.computer_checks import ComputerChecks
+from survsim.apparatus.informants import Informants
+from survsim.apparatus.microphones import Microphones
+from survsim.apparatus.policy import PolicyTimeline
+from survsim.apparatus.post import Post
+from survsim.apparatus.punishment import Punishment
+from survsim.apparatus.wiretaps import Wiretaps
+from survsim.engine.mechanism import Mechanism
+from survsim.engine.modular import ModularSim
 from survsim.models import surveillance_results as results
-from survsim.models.surveillance_day import DaySteps
-from survsim.models.surveillance_params import SurveillanceStateParams
-from survsim.society import beliefs as b
-from survsim.society import conversations as conv
-from survsim.society.demography import Newborn
-from survsim.society.population import BORDER, build_population
-from survsim.society.speech import CONTEXTS
-from survsim.society.statements import fold, new_tally
+from survsim.models.surveillance_params import SurveillanceStateParams, with_groups
+from survsim.society.beliefs import Beliefs
+from survsim.society.demography import Demography
+from survsim.society.friends import Friends
+from survsim.society.households import Households
+from survsim.society.letters import Letters
+from survsim.society.listening import Listeners
+from survsim.society.names import CHILD, CONTEXTS, FREE
+from survsim.society.neighbourhood import NeighbourhoodUnits
+from survsim.society.phone import Phone
+from survsim.society.population import BASE_ATTRIBUTES, build_population
+from survsim.society.public_places import PublicPlaces
+from survsim.society.speech import Speech
+from survsim.society.work import Work
 
-__all__ = ["SurveillanceState", "SurveillanceStateParams"]
+__all__ = ["MECHANISMS", "SurveillanceState", "SurveillanceStateParams"]
 
-CASE_ATTRIBUTES = [
-    Attribute("case_day", np.int32, -1, "people", "day the open case was opened, -1 none"),
-    Attribute("case_evidence", np.float32, 0, "people", "evidence of the open case"),
-    Attribute("case_bits", np.uint8, 0, "people", "kinds of evidence held (cases.py)"),
-    Attribute("case_agency", np.uint8, 0, "people", "agency of the case"),
-    Attribute("next_in_queue", np.int32, -1, "people", "next case in the agency's queue"),
-    Attribute("release_day", np.int32, 0, "people", "end of detention or term; day of death"),
-    Attribute("admitted_day", np.int32, -1, "people", "day of admission to prison"),
-]
+#: The model's mechanisms. Their steps run by phase (:attr:`SurveillanceState.phases`),
+#: and within a phase in this order; the contexts talk in the order of docs/odd.md 1.3.
+MECHANISMS: tuple[type[Mechanism], ...] = (
+    PolicyTimeline,
+    # the people
+    Speech,
+    Beliefs,
+    Households,
+    Work,
+    NeighbourhoodUnits,
+    Friends,
+    Phone,
+    Letters,
+    PublicPlaces,
+    Listeners,
+    Demography,
+    # the apparatus (the watchers in the order their evidence is written)
+    Microphones,
+    Wiretaps,
+    Post,
+    BorderTeams,
+    Cameras,
+    ComputerChecks,
+    CasesMechanism,
+    Agencies,
+    Punishment,
+    Informants,
+)
 
 
-class SurveillanceState(DaySteps, Sim):
+class SurveillanceState(ModularSim):
     """A run of the surveillance-state model.
 
     Example:
@@ -58,6 +91,24 @@ class SurveillanceState(DaySteps, Sim):
     model_name = "surveillance_state"
     step_name = "day"
     params_class = SurveillanceStateParams
+    mechanisms = MECHANISMS
+    #: One day (docs/odd.md 1.3): the timeline's events and the morning's media, the
+    #: talk, the checks, the day's cases, verdicts, prison, what people learn from the
+    #: arrests, recruitment, births and deaths; the census is recorded last.
+    phases = (
+        "morning",
+        "talk",
+        "checks",
+        "cases",
+        "verdicts",
+        "prison",
+        "learning",
+        "recruitment",
+        "demography",
+    )
+    base_arrays = BASE_ATTRIBUTES
+    model_columns = results.CENSUS
+    column_order = tuple(results.DAILY)
     headline = (
         "national.prisoners_steady_state",
         "open_speech_k3_work_public",
@@ -71,7 +122,6 @@ class SurveillanceState(DaySteps, Sim):
         ("falsification_gap", "dissenters who never spoke openly (share)"),
         ("mean_perceived_risk", "mean perceived risk of speaking"),
     )
-
     @classmethod
     def estimate_bytes(cls, params: SurveillanceStateParams, steps: int) -> int:
         """Peak bytes of a run: people arrays, build temporaries, series.
@@ -81,8 +131,34 @@ class SurveillanceState(DaySteps, Sim):
         bytes per agent leaves a margin.
         """
         return 300_000_000 + params.agents * 140 + steps * 60 * 8
-    #: Each context's kernel and arguments: bound again by :meth:`restored`.
-    checkpoint_skip = frozenset({"_jobs"})
+
+    @classmethod
+    def with_mechanisms(
+        cls, *added: type[Mechanism], before: str | None = None, name: str = ""
+    ) -> type[SurveillanceState]:
+        """A model with ``added`` mechanisms (before the one named ``before``, or last).
+
+        Parameter groups the new mechanisms declare and the model lacks are added to the
+        parameter class (with their defaults), so scenario files and ``--set`` reach them.
+
+        Raises:
+            KeyError: no mechanism is named ``before``.
+        """
+        names = [m.name for m in cls.mechanisms]
+        at = len(names) if before is None else names.index(before) if before in names else -1
+        if at < 0:
+            raise KeyError(f"no mechanism {before!r} (the model has: {', '.join(names)})")
+        mechanisms = (*cls.mechanisms[:at], *added, *cls.mechanisms[at:])
+        groups = {m.group: m.params_class for m in added if m.group and m.params_class}
+        params_class = with_groups(cls.params_class, groups)
+        label = name or f"{cls.__name__}With{''.join(m.__name__ for m in added)}"
+        return type(label, (cls,), {"mechanisms": mechanisms, "params_class": params_class})
+
+    def __init__(self, params, *, seed: int = 0, steps: int = 100, compile: bool = True):
+        if not isinstance(params, self.params_class):
+            params = self.params_class.model_validate(params.model_dump())
+        self.seed64 = np.uint64(int(seed))
+        super().__init__(params, seed=seed, steps=steps, compile=compile)
 
     @property
     def agents(self) -> int:
@@ -91,216 +167,34 @@ class SurveillanceState(DaySteps, Sim):
 
     # -- build -------------------------------------------------------------------------
 
-    def build(self) -> None:
-        """Build the population, the case arrays, the initial prisoners and buffers."""
+    def build_people(self) -> None:
+        """Allocate every declared per-person array and draw the population into them."""
         p: SurveillanceStateParams = self.params
-        self.pop = build_population(p.population, p.agents, self.streams)
-        s = self.pop.people
-        self.case = State.allocate(CASE_ATTRIBUTES, people=p.agents)
-        self.people = conv.People(
-            s.role,
-            s.status,
-            s.informant,
-            s.zeal,
-            s.grievance,
-            s.grievance0,
-            s.risk_aversion,
-            s.pi_hat,
-            s.suspicion,
-            s.belief_day,
-            s.ever_spoke,
-            s.busy_day,
-            s.busy,
-            s.phone,
-        )
-        n_contexts = len(CONTEXTS)
-        # The kernels count into a chunked tally; record() folds it into the run's tally.
-        self.tally = new_tally(n_contexts, len(ca.EVIDENCE))
-        self._chunk_tally = new_tally(n_contexts, len(ca.EVIDENCE), CHUNKS)
-        widest = max(
-            int(np.diff(self.pop.work_start).max(initial=0)),
-            int(np.diff(self.pop.nunit_person_start).max(initial=0)),
-            16,
-        )
-        self._order = np.empty((CHUNKS, widest), dtype=np.int32)
-        self._scratch = np.empty((CHUNKS, 2 * widest + 64), dtype=np.int32)
-        self._starters = np.empty(0, dtype=np.int32)
-        self._seed = np.uint64(self.seed)
-        ids = self.streams.id
-        self._ids = {
-            name: np.array(
-                [ids(f"{name}/{x}") for x in ("a", "b", "speak", "listen")], dtype=np.uint64
-            )
-            for name in CONTEXTS
-        }
-        self._stream = {
-            name: np.uint64(ids(name))
-            for name in (
-                "media",
-                "fabricate",
-                "verdict",
-                "term",
-                "prison_death",
-                "recruit",
-                "computer_checks",
-                "amnesty",
-                "queue",
-            )
-        }
-        self._demography_streams = np.array(
-            [ids("natural_death"), ids("natural_death/pick"), ids("birth")], dtype=np.uint64
-        )
-        self.counts = np.zeros(len(COUNTS), dtype=np.int64)  # today's counts
-        self.closed = np.zeros(len(AGENCIES), dtype=np.int64)  # today's closures by agency
-        self.budget = np.zeros(len(AGENCIES))  # capacity left (fractional carry)
-        self._recruit_carry = np.zeros(1)
-        self._arrested = np.empty(1024, dtype=np.int32)
-        self._recorded = np.empty(1024, dtype=np.bool_)
-        queue, next_in_queue = queue_arrays(p.agents)
-        self.case.next_in_queue[:] = next_in_queue
-        self.queue = queue
-        # With the apparatus off nobody can be charged: cases read an all-"not free" status.
-        status_for_cases = s.status if p.apparatus else np.ones(p.agents, dtype=np.uint8)
-        self.cases = ca.Cases(
-            status_for_cases,
-            s.role,
-            self.case.case_day,
-            self.case.case_evidence,
-            self.case.case_bits,
-            self.case.case_agency,
-            self.case.next_in_queue,
-            self.queue,
-            np.zeros(5, dtype=np.int64),
-            np.zeros(len(ca.EVIDENCE), np.int64),
-            np.zeros(len(ca.EVIDENCE)),
-            p.cases.corroboration,
-            np.zeros((CHUNKS, len(ca.EVIDENCE) + 1), dtype=np.int64),
-        )
-        self.watch = conv.Watch(
-            s.region,
-            np.full(n_contexts, NO_CHANNEL, dtype=np.int64),
-            np.zeros((n_contexts, 3)),
-            np.zeros(1),
-            np.zeros(1),
-            p.channels.k_cctv,
-            p.cases.failure_to_report,
-            np.uint64(ids("record")),
-            np.uint64(ids("failure_to_report")),
-            np.zeros((CHUNKS, widest + 64), dtype=np.int8),
-            ca.CODE["border"],
-            ca.CODE["cctv"],
-            ca.CODE["failure_to_report"],
-        )
-        region_of_household = s.region[self.pop.household_start[:-1]]
-        self._border_households = int((region_of_household == BORDER).sum())
-        self._computer_households = np.flatnonzero(
-            s.computer[self.pop.household_start[:-1]]
-        ).astype(np.int64)
-        self.newborn = Newborn(
-            s.role,
-            s.status,
-            self.case.release_day,
-            s.adult_day,
-            s.work_unit,
-            self.pop.unit_role,
-            s.grievance,
-            s.grievance0,
-            s.risk_aversion,
-            s.pi_hat,
-            s.suspicion,
-            s.belief_day,
-            s.banned_media,
-            s.informant,
-            s.zeal,
-            s.ever_spoke,
-            s.phone,
-            s.internet,
-            self.case.case_day,
-            self.case.case_evidence,
-            self.case.case_bits,
-        )
-        self._media_days: set[int] = set()
-        self.dead_total = 0
-        self._n_arrests = 0
-        self._previous = {"speakers": 0, "statements": 0, "silent": 0}
-        if p.apparatus:
-            self._initial_prisoners()
-        self._derive()
+        people = self.allocate_people(p.agents)
+        self.pop = build_population(p.population, p.agents, self.streams, people)
+        self.population = 0  # kept from the flows (surveillance_results.record_census)
 
-    def _initial_prisoners(self) -> None:
-        """Day 0's prison stock: adults drawn uniformly, remaining terms from the term law.
+    # -- what tests and users reach --------------------------------------------------------
 
-        A prisoner of the stock is part way through its term: the remaining term is a
-        uniform fraction of a drawn term (life terms stay life).
-        """
-        p, s = self.params, self.pop.people
-        n_adults = p.agents - int(np.count_nonzero(s.role == 0))
-        wanted = p.punishment.initial_prisoners * p.scale
-        if n_adults == 0 or wanted <= 0:
-            return
-        chance = min(1.0, wanted / n_adults)
-        picked = adults_drawn(self._seed, np.uint64(self.streams.id("initial_prisoners")),
-                              s.role, chance)  # fmt: skip
-        pu = p.punishment
-        initial_terms(self._seed, np.uint64(self.streams.id("initial_term")), picked,
-                      pu.term_median_years * 365.25, pu.term_sigma, pu.life_share,
-                      s.status, self.case.release_day)  # fmt: skip
+    @property
+    def tally(self):
+        """What was said, by context and group size, since day 0 (the speech tally)."""
+        return self.talk.tally
 
-    def _derive(self) -> None:
-        """Values that follow from the parameters (again after a policy event)."""
-        p = self.params
-        self.cases.weights[:] = ca.evidence_weights(p.cases)
-        by_role, by_kind = p.agencies.routing(len(ca.WITNESS_KINDS), len(ca.EVIDENCE))
-        self.cases.routing_role[:] = by_role
-        self.cases.routing_kind[:] = by_kind
-        self.cases = self.cases._replace(corroboration=p.cases.corroboration)
-        self.capacity = p.agencies.capacity(p.scale)
-        if p.apparatus:
-            channel, chance = recording_table(p.channels, ca.CODE)
-            self.watch.channel[:] = channel
-            self.watch.chance[:] = chance
-            self.watch.border[0] = border_coverage(p.border, p.scale, self._border_households)
-        self.watch = self.watch._replace(
-            k_cctv=p.channels.k_cctv,
-            ftr=p.cases.failure_to_report if p.apparatus else 0.0,
-        )
-        self._update_cameras()
-        sp, li, be = p.speech, p.listening, p.beliefs
-        self.rules = conv.Rules(
-            sp.threshold,
-            sp.tau,
-            sp.delta,
-            sp.anticipate_defensive,
-            sp.closeness.array(),
-            sp.believed_bugging.array(),
-            li.q0,
-            li.defensive,
-            li.head_zeal,
-            p.population.pi_hat0,
-            be.belief_decay,
-            be.grievance_decay,
-        )
-        # Starters of a day on the topic: about rate * topic * N; room for 8 standard
-        # deviations more.
-        c = p.conversations
-        most = p.agents * max(
-            c.friend_meeting_rate * c.topic.friends,
-            c.call_rate * c.topic.phone,
-            c.letter_rate * c.topic.letters,
-        )
-        if self._starters.size < most + 8 * most**0.5 + 64:
-            self._starters = np.empty(int(most + 8 * most**0.5) + 64, dtype=np.int32)
-        self._jobs = self._bind_contexts()
+    @property
+    def cases(self):
+        """The case arrays and queues (a named tuple of the cases mechanism)."""
+        return self.mechanism("cases").C
 
-    def restored(self) -> None:
-        """After a checkpoint's parameters are back: derive what follows from them."""
-        self._derive()
+    @property
+    def capacity(self) -> np.ndarray:
+        """Cases each agency can close a day."""
+        return self.mechanism("agencies").capacity
 
-    def _update_cameras(self) -> None:
-        p = self.params
-        self.cameras = p.channels.cameras + p.policy.camera_purchase.bought(self.t)
-        if p.apparatus:
-            self.watch.cctv[0] = p.channels.camera_coverage(self.cameras)
+    @property
+    def cameras(self) -> float:
+        """Cameras installed by today."""
+        return self.mechanism("cameras").cameras
 
     def start_audit(self) -> np.ndarray:
         """Count every person's conversations per context from now on (for tests).
@@ -309,97 +203,19 @@ class SurveillanceState(DaySteps, Sim):
             The (contexts, people) counts, updated in place as conversations happen.
         """
         audit = np.zeros((len(CONTEXTS), self.params.agents), dtype=np.int32)
-        self.tally = self.tally._replace(audit=audit)
-        self._chunk_tally = self._chunk_tally._replace(audit=audit)
-        self._jobs = self._bind_contexts()
+        self.talk.tally = self.talk.tally._replace(audit=audit)
+        self.talk.chunk_tally = self.talk.chunk_tally._replace(audit=audit)
         return audit
 
-    def result_columns(self) -> dict[str, type]:
-        """The daily time series (``day`` 0 is the initial state)."""
-        return dict(results.DAILY)
+    def observe_arrests(self, arrested, recorded=None, imprisoned=None) -> None:
+        """People near each arrested person learn (:meth:`Beliefs.observe_arrests`)."""
+        self.mechanism("beliefs").observe_arrests(arrested, recorded, imprisoned)
 
-    def _bind_contexts(self) -> dict[str, tuple]:
-        """Each context's kernel and its arguments after the day, gathered once."""
-        c, pop = self.params.conversations, self.pop
-        seed, ids, scratch = self._seed, self._ids, self._scratch
-        shared = (self.people, self.rules, self._chunk_tally, self.watch, self.cases)
-        topic = {name: float(getattr(c.topic, name)) for name in CONTEXTS}
-        friends = (pop.friend_start, pop.friends, scratch, self._starters, *shared)
-        none = np.empty(0, dtype=pop.work_members.dtype)  # "no members" where a context has none
-        work_lam = topic["work"] * conv.groups_per_person(c.work_group_extra, 8)
-        public_lam = (
-            topic["public"] * c.public_rate * conv.groups_per_person(c.public_group_extra, 12)
-        )
-        pairs = {
-            name: (CONTEXTS.index(name), seed, ids[name], rate * topic[name], name == "phone")
-            for name, rate in (("phone", c.call_rate), ("letters", c.letter_rate))
-        }
-        return {
-            "household": (
-                conv.contexts_day,
-                (np.int64(CONTEXTS.index("household")), seed, ids["household"],
-                 topic["household"], c.military_home, 0.0, 0, pop.household_start, none,
-                 self._order, scratch, *shared),
-            ),
-            "work": (
-                conv.contexts_day,
-                (np.int64(CONTEXTS.index("work")), seed, ids["work"], work_lam,
-                 c.work_group_extra, 0.0, 0, pop.work_start, pop.work_members, self._order,
-                 scratch, *shared),
-            ),
-            "neighbourhood": (
-                conv.contexts_day,
-                (np.int64(CONTEXTS.index("neighbourhood")), seed, ids["neighbourhood"],
-                 topic["neighbourhood"], c.nunit_meeting_rate, c.nunit_attendance, 0,
-                 pop.nunit_person_start, pop.nunit_head, self._order, scratch, *shared),
-            ),
-            "friends": (
-                conv.friends_day,
-                (seed, ids["friends"], c.friend_meeting_rate * topic["friends"], *friends),
-            ),
-            "phone": (conv.pairs_day, (*pairs["phone"], *friends)),
-            "letters": (conv.pairs_day, (*pairs["letters"], *friends)),
-            "public": (
-                conv.contexts_day,
-                (np.int64(CONTEXTS.index("public")), seed, ids["public"], public_lam,
-                 c.public_group_extra, 0.0, c.district_nunits, pop.nunit_person_start, none,
-                 self._order, scratch, *shared),
-            ),
-        }  # fmt: skip
+    def schedule_foreign_media(self, day: int) -> None:
+        """A foreign-media event on ``day``: users' grievance rises, more people start."""
+        self.mechanism("beliefs").schedule_foreign_media(day)
 
-    def make_plan(self) -> Plan:
-        """One day, in the order of docs/odd.md 1.3."""
-
-        def context_step(name: str):
-            return lambda: self._jobs[name][0](self.t, *self._jobs[name][1])
-
-        docs = {
-            "household": "household conversations among the free adults at home",
-            "work": "work-unit conversations in small groups, six days in seven",
-            "neighbourhood": "neighbourhood-unit meetings",
-            "friends": "friends meet in small groups",
-            "phone": "phone calls between friends (wiretaps)",
-            "letters": "letters between friends (the post)",
-            "public": "strangers in public places (microphones, cameras)",
-        }
-        steps = [
-            ("policy", self._policy, "the timeline's events due today; cameras bought"),
-            ("media", self._media, "free adults start or stop using banned media"),
-            *[(name, context_step(name), docs[name]) for name in CONTEXTS],
-            ("fabrication", self._fabrication, "informants fabricate reports"),
-        ]
-        if self.params.apparatus:
-            steps += [
-                ("computer_checks", self._computer_checks, "random checks of computers"),
-                ("queue", self._queue, "today's new cases join their queues, in random order"),
-                ("agencies", self._agencies, "agencies close cases oldest first; verdicts"),
-                ("prison", self._prison, "deaths, releases and transfers to prison"),
-                ("learning", self._learning, "people near an arrest learn to fear"),
-                ("recruitment", self._recruitment, "the SSD recruits informants"),
-                ("demography", self._demography, "natural deaths, births, coming of age"),
-            ]
-        steps.append(("record", self.record, "the day's census and counts"))
-        return Plan.of(steps)
+    # -- compiling ---------------------------------------------------------------------
 
     #: Plan steps whose kernels compile together (:meth:`compile_groups`); the build's
     #: kernels compile first, in the group ``build``.
@@ -425,6 +241,8 @@ class SurveillanceState(DaySteps, Sim):
         runs two days of the plan steps of :data:`COMPILE_GROUPS` it names; the arguments'
         types are those of any run, so a real run then loads every kernel from the cache.
         """
+        from survsim.society import beliefs as b
+
         if group is None and b.observe_arrests.signatures and b.foreign_media_event.signatures:
             return
         if group is not None and group != "build" and group not in cls.COMPILE_GROUPS:
@@ -442,26 +260,24 @@ class SurveillanceState(DaySteps, Sim):
             for day in (1, 2):
                 tiny.t = day
                 if group == "apparatus":  # a case opened today (the talk is not run here)
-                    tiny._report_someone(day)
+                    tiny._report_someone()
                 for step in steps:
                     step.run()
         if group in (None, "apparatus"):
             tiny.observe_arrests(np.zeros(1, dtype=np.int64), np.zeros(1, np.bool_))
 
-    def _report_someone(self, day: int) -> None:
-        """An informant's report about the first free adult (compiles the queue's kernels)."""
+    def _report_someone(self) -> None:
+        """An informant's report about the first free adult (compiles the cases' kernels)."""
         s = self.pop.people
-        free_adults = np.flatnonzero((s.role != 0) & (s.status == 0))
+        free_adults = np.flatnonzero((s.role != CHILD) & (s.status == FREE))
         if free_adults.size:
-            cases = self.cases._replace(counts=self.cases.counts[0])
-            ca.add_evidence(cases, np.int32(free_adults[0]), np.int64(0), np.int64(day))
+            self.mechanism("cases").evidence(int(free_adults[0]), "informant")
 
     # -- records -------------------------------------------------------------------------
 
-    def record(self) -> None:
-        """Write day ``t`` of the time series (docs/odd.md 6)."""
-        fold(self._chunk_tally, self.tally)
-        results.record_day(self)
+    def record_model(self, t: int, columns: dict) -> None:
+        """The census of day ``t`` (docs/odd.md 6): counted from the status of everyone."""
+        results.record_census(self, t, columns)
 
     def open_speech(self):
         """Open speech by context and group size, counted per person present.

@@ -13,6 +13,7 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
+from survsim.engine.mechanism import Mechanism, Step, bundle
 from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.params import StrictModel
 from survsim.engine.rng import (
@@ -22,9 +23,12 @@ from survsim.engine.rng import (
     u32_below,
     uniform_from_words,
 )
+from survsim.engine.state import Attribute
 
 __all__ = [
+    "ArrestLog",
     "BeliefParams",
+    "Beliefs",
     "Lessons",
     "Minds",
     "current",
@@ -229,3 +233,100 @@ def foreign_media_event(
             grievance[i] += kick * (1.0 - grievance[i])
             reached += 1
     return reached
+
+
+class ArrestLog:
+    """The day's arrests as people see them: who was arrested, and on a recording or not.
+
+    The apparatus writes it (:func:`arrest_log` gives a run's log); the beliefs read it.
+    """
+
+    def __init__(self) -> None:
+        self.arrested = np.empty(1024, dtype=np.int32)
+        self.recorded = np.empty(1024, dtype=np.bool_)
+        self.n = 0
+
+    def make_room(self, worst: int) -> None:
+        """Hold at least ``worst`` arrests."""
+        if self.arrested.size < worst:
+            self.arrested = np.empty(worst, dtype=np.int32)
+            self.recorded = np.empty(worst, dtype=np.bool_)
+
+
+def arrest_log(sim) -> ArrestLog:
+    """The run's arrest log (made on first use)."""
+    if getattr(sim, "arrests", None) is None:
+        sim.arrests = ArrestLog()
+    return sim.arrests
+
+
+class Beliefs(Mechanism):
+    """What people believe and feel: the chance a listener reports, suspicion of bugging,
+    grievance, and the banned media that feed it (docs/odd.md 4.3, 4.5).
+    """
+
+    name = "beliefs"
+    group = "beliefs"
+    params_class = BeliefParams
+    arrays = (
+        Attribute("grievance0", np.float32, 0, "people", "baseline grievance g0"),
+        Attribute("grievance", np.float32, 0, "people", "grievance g (lazy decay to g0)"),
+        Attribute("risk_aversion", np.float32, 0, "people", "r ~ U(0,1)"),
+        Attribute("pi_hat", np.float32, 0, "people", "belief: chance a listener reports"),
+        Attribute("suspicion", np.float32, 1, "people", "belief multiplier for bugging"),
+        Attribute("belief_day", np.int32, 0, "people", "day beliefs were last brought up to date"),
+        Attribute("banned_media", np.bool_, False, "people", "uses banned media"),
+    )
+    streams = ("media",)
+
+    def init(self) -> None:
+        """No foreign-media event scheduled yet."""
+        self.media_days: set[int] = set()
+        arrest_log(self.sim)
+
+    def steps(self):
+        """Banned media in the morning; learning from the day's arrests."""
+        yield Step("media", self.media, "free adults start or stop using banned media", "morning")
+        if self.sim.params.apparatus:  # without it, nobody is arrested
+            yield Step("learning", self.learn, "people near an arrest learn to fear", "learning")
+
+    def schedule_foreign_media(self, day: int) -> None:
+        """A foreign-media event on ``day``: users' grievance rises, more people start."""
+        self.media_days.add(int(day))
+
+    def media(self) -> None:
+        """Free adults start or stop using banned media (more on a foreign-media day)."""
+        sim, be, s = self.sim, self.pars, self.sim.pop.people
+        start = be.media_start
+        if sim.t in self.media_days:
+            start *= be.media_event_boost
+            foreign_media_event(sim.t, s.status, s.banned_media, s.grievance, s.grievance0,
+                                s.belief_day, be.belief_decay, be.grievance_decay, s.pi_hat,
+                                sim.params.population.pi_hat0, be.media_kick)  # fmt: skip
+        update_banned_media(sim.seed64, self.stream("media"), sim.t, s.role, s.status,
+                            s.banned_media, s.grievance, s.grievance0, s.belief_day,
+                            be.grievance_decay, start, be.media_stop)  # fmt: skip
+
+    def learn(self) -> None:
+        """People near each of the day's arrests learn (:meth:`observe_arrests`)."""
+        log = arrest_log(self.sim)
+        n = log.n
+        if n:
+            self.observe_arrests(log.arrested[:n], log.recorded[:n], np.ones(n, np.bool_))
+        log.n = 0
+
+    def observe_arrests(self, arrested, recorded=None, imprisoned=None) -> None:
+        """People near each arrested person learn; family and friends of prisoners grieve."""
+        ids = np.asarray(arrested, dtype=np.int64)
+        rec = np.zeros(ids.size, np.bool_) if recorded is None else np.asarray(recorded, bool)
+        imp = np.ones(ids.size, np.bool_) if imprisoned is None else np.asarray(imprisoned, bool)
+        sim, be = self.sim, self.pars
+        if not be.learning:
+            return
+        pop, s = sim.pop, sim.pop.people
+        minds = bundle(Minds, s)
+        lessons = bundle(Lessons, be, pi0=sim.params.population.pi_hat0)
+        observe_arrests(ids, rec, imp, sim.t, pop.household_start, s.household, s.nunit,
+                        pop.nunit_person_start, s.work_unit, pop.work_start, pop.work_members,
+                        pop.friend_start, pop.friends, minds, lessons,
+                        be.grievance_kick)  # fmt: skip

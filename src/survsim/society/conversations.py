@@ -13,7 +13,7 @@ the number of people who can speak or listen on the topic, not the number of peo
 
 Households, work units, neighbourhood meetings and public places run in parallel over
 fixed chunks of units (:mod:`survsim.engine.parallel`); friends, calls and letters, whose
-ties cross units, run in one chunk (:mod:`survsim.society.meetings`, re-exported here).
+ties cross units, run in one chunk (:mod:`survsim.society.meetings`).
 Every draw is a pure function of (seed, stream, day, unit or person, sub), so the results
 do not depend on the thread count.
 """
@@ -24,6 +24,8 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
+from survsim.engine.events import room
+from survsim.engine.mechanism import Mechanism, Step
 from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.params import StrictModel
 from survsim.engine.rng import (
@@ -32,38 +34,26 @@ from survsim.engine.rng import (
     u32_below,
     uniform_from_words,
 )
-from survsim.society.meetings import fabricate, friends_day, pairs_day
-from survsim.society.speech import ContextValues
-from survsim.society.statements import (
+from survsim.society.bundles import chunk_views
+from survsim.society.names import (
+    CHILD,
+    CONTEXTS,
+    FREE,
     HOUSEHOLD,
-    K_BINS,
     NEIGHBOURHOOD,
-    NOBODY,
+    OFFICER,
     PUBLIC,
+    SOLDIER,
     WORK,
-    People,
-    Rules,
-    Tally,
-    Watch,
-    _flags,
-    _uniform,
-    chunk_views,
-    converse,
 )
+from survsim.society.speech import ContextValues
+from survsim.society.statements import NOBODY, _flags, _uniform, converse, group_bound
 
 __all__ = [
-    "K_BINS",
+    "ContextMechanism",
     "ConversationParams",
-    "People",
-    "Rules",
-    "Tally",
-    "Watch",
     "contexts_day",
-    "converse",
-    "fabricate",
-    "friends_day",
     "groups_per_person",
-    "pairs_day",
 ]
 
 
@@ -107,7 +97,8 @@ _SIZE_SUB = 1 << 24  # subs of the group-size draws (the count's pieces come fir
 _HOUSEHOLD, _WORK, _NEIGHBOURHOOD, _PUBLIC = (
     np.int64(c) for c in (HOUSEHOLD, WORK, NEIGHBOURHOOD, PUBLIC)
 )
-_CAP8, _CAP12 = np.int64(8), np.int64(12)
+#: Typed group caps of the work and public contexts (used by their mechanisms too).
+CAP_WORK, CAP_PUBLIC = np.int64(8), np.int64(12)
 
 
 @nb.njit(cache=True)
@@ -123,27 +114,34 @@ def _poisson_count(seed, stream, day, index, lam):
 
 @nb.njit(cache=True)
 def _households_chunk(
-    chunk, day, seed, streams, topic, military_home, household_start, scratch, P, R, T, W, C
-):
+    chunk, day, seed, streams, topic, military_home, household_start, scratch, P, R, T, W, E,
+    cur,
+):  # fmt: skip
     s_topic, s_home, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
-    tally, watch, cases = chunk_views(T, W, C, chunk)
+    tally, watch, events = chunk_views(T, W, E, chunk)
     members = scratch[chunk]
     lo, hi = chunk_bounds(household_start.shape[0] - 1, chunk)
-    for h in range(lo, hi):
+    for h in range(lo + cur[0], hi):
         if _uniform(seed, s_topic, day, h, HOUSEHOLD) >= topic:
             continue
         k = np.int64(0)  # typed: see _HOUSEHOLD
         for i in range(household_start[h], household_start[h + 1]):
             role = P.role[i]
-            if role == 0 or P.status[i] != 0:
+            if role == CHILD or P.status[i] != FREE:
                 continue
-            if (role == 2 or role == 3) and _uniform(seed, s_home, day, i, 0) >= military_home:
+            if (role == SOLDIER or role == OFFICER) and _uniform(
+                seed, s_home, day, i, 0
+            ) >= military_home:
                 continue
             members[k] = i
             k += 1
         if k >= 2:
+            if not room(events, group_bound(k, watch)):
+                cur[0] = h - lo
+                return
             converse(members, k, _HOUSEHOLD, day, NOBODY, seed, s_speak, s_listen, P, R,
-                     tally, watch, cases)  # fmt: skip
+                     tally, watch, events)  # fmt: skip
+    cur[2] = 1
 
 
 @nb.njit(cache=True)
@@ -154,7 +152,7 @@ def _group_size(word, extra, cap):
 
 @nb.njit(cache=True)
 def _topic_groups(
-    roster, n, c, unit, day, seed, streams, lam, extra, cap, order, scratch, P, R, T, W, C
+    roster, n, c, unit, day, seed, streams, lam, extra, cap, order, scratch, P, R, T, W, E
 ):
     """The groups of ``roster[:n]`` in which the topic comes up today, and their talk.
 
@@ -163,13 +161,17 @@ def _topic_groups(
     topic are drawn: their number is Poisson(``lam`` = chance x expected groups), their
     sizes from the size law, their members by a partial Fisher-Yates shuffle of the unit's
     roster. Members not free, and children, are absent from their group.
+
+    Returns:
+        False if ``E`` had no room for the unit's groups (nothing was done), else True.
     """
     s_group, s_order, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
     count = _poisson_count(seed, s_group, day, unit, lam)
     if count == 0 or n < 2:
-        return
+        return True
     total = 0
     n_groups = 0
+    bound = 0
     for q in range(count):
         if total >= n:
             break
@@ -179,6 +181,9 @@ def _topic_groups(
         scratch[2 * n_groups + 1] = size
         n_groups += 1
         total += size
+        bound += group_bound(size, W)
+    if not room(E, bound):
+        return False
     for i in range(n):
         order[i] = roster[i]
     for i in range(min(total, n - 1)):  # partial Fisher-Yates: positions 0..total-1
@@ -193,23 +198,24 @@ def _topic_groups(
         k = np.int64(0)
         for i in range(start, start + size):
             person = order[i]
-            if P.status[person] == 0 and P.role[person] != 0:
+            if P.status[person] == FREE and P.role[person] != CHILD:
                 members[k] = person
                 k += 1
         if k >= 2:
-            converse(members, k, c, day, NOBODY, seed, s_speak, s_listen, P, R, T, W, C)
+            converse(members, k, c, day, NOBODY, seed, s_speak, s_listen, P, R, T, W, E)
+    return True
 
 
 @nb.njit(cache=True)
 def _work_chunk(
     chunk, day, seed, streams, lam, extra, work_start, work_members, order, scratch,
-    P, R, T, W, C,
+    P, R, T, W, E, cur,
 ):  # fmt: skip
-    tally, watch, cases = chunk_views(T, W, C, chunk)
+    tally, watch, events = chunk_views(T, W, E, chunk)
     lo, hi = chunk_bounds(work_start.shape[0] - 1, chunk)
-    for w in range(lo, hi):
+    for w in range(lo + cur[0], hi):
         a, b = work_start[w], work_start[w + 1]
-        _topic_groups(
+        done = _topic_groups(
             work_members[a:b],
             b - a,
             _WORK,
@@ -219,15 +225,19 @@ def _work_chunk(
             streams,
             lam * (b - a),
             extra,
-            _CAP8,
+            CAP_WORK,
             order[chunk],
             scratch[chunk],
             P,
             R,
             tally,
             watch,
-            cases,
+            events,
         )
+        if not done:
+            cur[0] = w - lo
+            return
+    cur[2] = 1
 
 
 @nb.njit(cache=True)
@@ -246,86 +256,101 @@ def _neighbourhood_chunk(
     R,
     T,
     W,
-    C,
+    E,
+    cur,
 ):
     s_meet, s_attend, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
-    tally, watch, cases = chunk_views(T, W, C, chunk)
+    tally, watch, events = chunk_views(T, W, E, chunk)
     members = scratch[chunk]
     lo, hi = chunk_bounds(nunit_person_start.shape[0] - 1, chunk)
-    for u in range(lo, hi):
+    for u in range(lo + cur[0], hi):
         w0, w1, w2, w3 = random_block(seed, s_meet, day, u, 0)
         if uniform_from_words(w0, w1) >= meeting_rate or uniform_from_words(w2, w3) >= topic:
             continue
         k = np.int64(0)
         for i in range(nunit_person_start[u], nunit_person_start[u + 1]):
-            free_adult = P.role[i] != 0 and P.status[i] == 0
+            free_adult = P.role[i] != CHILD and P.status[i] == FREE
             if free_adult and _uniform(seed, s_attend, day, i, 0) < attendance:
                 members[k] = i
                 k += 1
         if k >= 2:
+            if not room(events, group_bound(k, watch)):
+                cur[0] = u - lo
+                return
             head = np.int64(nunit_head[u])
             converse(members, k, _NEIGHBOURHOOD, day, head, seed, s_speak, s_listen, P, R,
-                     tally, watch, cases)  # fmt: skip
+                     tally, watch, events)  # fmt: skip
+    cur[2] = 1
 
 
 @nb.njit(cache=True)
 def _public_chunk(
     chunk, day, seed, streams, lam, extra, district_nunits, nunit_person_start, scratch,
-    P, R, T, W, C,
+    P, R, T, W, E, cur,
 ):  # fmt: skip
     s_group, s_pick, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
-    tally, watch, cases = chunk_views(T, W, C, chunk)
+    tally, watch, events = chunk_views(T, W, E, chunk)
     members = scratch[chunk]
     bit = np.uint8(1 << PUBLIC)
     n_units = nunit_person_start.shape[0] - 1
     d_lo, d_hi = chunk_bounds((n_units + district_nunits - 1) // district_nunits, chunk)
-    for d in range(d_lo, d_hi):
+    for d in range(d_lo + cur[0], d_hi):
         lo = nunit_person_start[d * district_nunits]
         hi = nunit_person_start[min((d + 1) * district_nunits, n_units)]
         free_adults = 0
         for i in range(lo, hi):
-            if P.role[i] != 0 and P.status[i] == 0:
+            if P.role[i] != CHILD and P.status[i] == FREE:
                 free_adults += 1
         count = _poisson_count(seed, s_group, day, d, lam * free_adults)
-        for q in range(count):
-            size = _group_size(random_block(seed, s_group, day, d, _SIZE_SUB + q)[0], extra, _CAP12)
+        first = cur[1] if d == d_lo + cur[0] else 0
+        for q in range(first, count):
+            size = _group_size(random_block(seed, s_group, day, d, _SIZE_SUB + q)[0], extra, CAP_PUBLIC)
+            if not room(events, group_bound(size, watch)):
+                cur[0] = d - d_lo
+                cur[1] = q
+                return
             k = np.int64(0)
             for attempt in range(8 * size):
                 if k == size:
                     break
                 i = lo + u32_below(random_block(seed, s_pick, day, d, q * 4096 + attempt)[0],
                                    hi - lo)  # fmt: skip
-                if P.role[i] == 0 or P.status[i] != 0 or _flags(P, i, day) & bit:
+                if P.role[i] == CHILD or P.status[i] != FREE or _flags(P, i, day) & bit:
                     continue
                 P.busy[i] = _flags(P, i, day) | bit
                 members[k] = i
                 k += 1
             if k >= 2:
                 converse(members, k, _PUBLIC, day, NOBODY, seed, s_speak, s_listen, P, R,
-                         tally, watch, cases)  # fmt: skip
+                         tally, watch, events)  # fmt: skip
+    cur[2] = 1
 
 
 @nb.njit(cache=True)
 def _context_chunk(
     context, chunk, day, seed, streams, x, y, z, n, starts, members, order, scratch,
-    P, R, T, W, C,
+    P, R, T, W, E, cursor,
 ):  # fmt: skip
+    cur = cursor[chunk]
+    if cur[2] == 1:
+        return
     if context == HOUSEHOLD:
-        _households_chunk(chunk, day, seed, streams, x, y, starts, scratch, P, R, T, W, C)
+        _households_chunk(chunk, day, seed, streams, x, y, starts, scratch, P, R, T, W, E, cur)
     elif context == WORK:
         _work_chunk(chunk, day, seed, streams, x, y, starts, members, order, scratch,
-                    P, R, T, W, C)  # fmt: skip
+                    P, R, T, W, E, cur)  # fmt: skip
     elif context == NEIGHBOURHOOD:
         _neighbourhood_chunk(chunk, day, seed, streams, x, y, z, starts, members, scratch,
-                             P, R, T, W, C)  # fmt: skip
+                             P, R, T, W, E, cur)  # fmt: skip
     else:
-        _public_chunk(chunk, day, seed, streams, x, y, n, starts, scratch, P, R, T, W, C)
+        _public_chunk(chunk, day, seed, streams, x, y, n, starts, scratch, P, R, T, W, E, cur)
 
 
 @nb.njit(cache=True, parallel=True)
 def contexts_day(
-    day, context, seed, streams, x, y, z, n, starts, members, order, scratch, P, R, T, W, C
-):
+    day, context, seed, streams, x, y, z, n, starts, members, order, scratch, P, R, T, W, E,
+    cursor,
+):  # fmt: skip
     """The day's conversations of one unit-bound context, in parallel over chunks of units.
 
     One parallel kernel serves the four contexts whose groups form inside units (one
@@ -343,9 +368,69 @@ def contexts_day(
     - ``PUBLIC``: ``x`` the topic's chance x the public rate / the mean group size, ``y``
       the group-size law's Poisson mean, ``n`` neighbourhood units per district,
       ``starts`` the units' first members (:func:`_public_chunk`).
+
+    Evidence goes to the event table ``E``; a chunk whose row fills stops before a unit
+    (or a public group) and notes in its ``cursor`` row where to go on
+    (:meth:`survsim.engine.events.EventTable.produce`).
     """
     if context == WORK and day % 7 == 6:
+        cursor[:, 2] = 1
         return
     for chunk in nb.prange(CHUNKS):
         _context_chunk(np.int64(context), np.int64(chunk), day, seed, streams, x, y, z, n,
-                       starts, members, order, scratch, P, R, T, W, C)  # fmt: skip
+                       starts, members, order, scratch, P, R, T, W, E, cursor)  # fmt: skip
+
+
+class ContextMechanism(Mechanism):
+    """A context in which people talk (households, work, ...): its kernel's arguments.
+
+    A subclass names its context and yields its step; the conversations it starts share
+    the :class:`~survsim.society.bundles.Talk` of the speech mechanism.
+    """
+
+    group = "conversations"
+    params_class = ConversationParams
+    #: The context's name (one of :data:`~survsim.society.names.CONTEXTS`).
+    context = ""
+    #: One line on what happens, for the plan.
+    doc = ""
+    produces = ("informant", "ordinary", "defensive", "failure_to_report")
+
+    def __init__(self, sim) -> None:
+        super().__init__(sim)
+        ids = sim.streams.id
+        self.context_streams = np.array(
+            [ids(f"{self.context}/{x}") for x in ("a", "b", "speak", "listen")], dtype=np.uint64
+        )
+        self.code = np.int64(CONTEXTS.index(self.context))
+
+    @property
+    def topic(self) -> float:
+        """The chance that the sensitive topic comes up in a conversation of the context."""
+        return float(getattr(self.pars.topic, self.context))
+
+    def steps(self):
+        """The context's conversations, in the talk phase."""
+        yield Step(self.context, self.meet, self.doc, "talk")
+
+    def meet(self) -> None:
+        """Run the day's conversations; the evidence events go to their readers."""
+        talk = self.sim.talk
+        args = self.arguments()
+        watch = talk.watch()
+        talk.events.produce(
+            lambda E, cursor: self.kernel(*args, talk.P, talk.R, talk.chunk_tally, watch, E,
+                                          cursor),  # fmt: skip
+            chunks=self.chunks,
+        )
+
+    #: The kernel and how many chunks it uses (None: all).
+    chunks: int | None = None
+
+    def kernel(self, *args):
+        """Call the context's kernel (:func:`contexts_day` unless a subclass says)."""
+        contexts_day(*args)
+
+    def arguments(self) -> tuple:
+        """The kernel's arguments before the bundles."""
+        raise NotImplementedError

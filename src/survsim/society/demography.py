@@ -18,6 +18,7 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
+from survsim.engine.mechanism import Mechanism, Step, bundle
 from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.params import StrictModel
 from survsim.engine.rng import (
@@ -28,7 +29,7 @@ from survsim.engine.rng import (
     uniform_from_words,
 )
 
-__all__ = ["DemographyParams", "Newborn", "demography_day"]
+__all__ = ["Demography", "DemographyParams", "Newborn", "daily_mortality", "demography_day"]
 
 _BLOCK = 4096
 
@@ -147,3 +148,36 @@ def _newborn(i, day, w0, w1, w2, w3, majority_days, grievance_a, grievance_b, pi
     B.case_day[i] = -1
     B.case_evidence[i] = 0.0
     B.case_bits[i] &= np.uint8(32)  # a stale queue entry is closed when reached
+
+
+def daily_mortality(annual: float) -> float:
+    """The daily death chance equivalent to an annual rate."""
+    return 1.0 - (1.0 - annual) ** (1.0 / 365.0)
+
+
+class Demography(Mechanism):
+    """Natural deaths, births into the dead's slots, children coming of age (4.10)."""
+
+    name = "demography"
+    group = "demography"
+    params_class = DemographyParams
+    streams = ("natural_death", "natural_death/pick", "birth")
+    counters = ("births", "deaths_natural", "came_of_age")
+
+    def steps(self):
+        """Once a day, after the apparatus (with it: otherwise the population is fixed)."""
+        if self.sim.params.apparatus:
+            yield Step("demography", self.day, "natural deaths, births, coming of age",
+                       "demography")  # fmt: skip
+
+    def day(self) -> None:
+        """Today's deaths, births and comings of age."""
+        sim, pp = self.sim, self.sim.params.population
+        s = sim.pop.people
+        newborn = bundle(Newborn, s, release=s.release_day, unit_role=sim.pop.unit_role)
+        streams = np.array([self.stream(n) for n in self.streams], dtype=np.uint64)
+        demography_day(sim.t, sim.seed64, streams, daily_mortality(self.pars.natural_mortality),
+                       self.pars.replacement, pp.age_of_majority * 365, pp.grievance_a,
+                       pp.grievance_b, pp.pi_hat0, pp.suspicion0, newborn, self.counts,
+                       self.counter("births"), self.counter("deaths_natural"),
+                       self.counter("came_of_age"))  # fmt: skip

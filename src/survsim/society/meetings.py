@@ -1,4 +1,4 @@
-"""Meetings along friendship ties: friends, calls and letters; and fabricated reports.
+"""Meetings along friendship ties: friends, calls and letters.
 
 Ties cross units, so these contexts run in one chunk (:mod:`survsim.engine.parallel`):
 their starters are drawn per block of people at the meeting rate times the topic's
@@ -11,12 +11,13 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from survsim.apparatus.cases import add_evidence
+from survsim.engine.events import room
 from survsim.engine.rng import block_count, block_size, random_block, u32_below, uniform_from_words
-from survsim.society.listening import FABRICATED
-from survsim.society.statements import FRIENDS, NOBODY, _flags, chunk_views, converse
+from survsim.society.bundles import chunk_views
+from survsim.society.names import CHILD, FREE, FRIENDS
+from survsim.society.statements import NOBODY, _flags, converse, group_bound
 
-__all__ = ["fabricate", "friends_day", "pairs_day"]
+__all__ = ["friends_day", "pairs_day"]
 
 
 _BLOCK = 1024
@@ -52,7 +53,7 @@ def _starters(day, seed, s_start, rate, n, out):
 @nb.njit(cache=True)
 def _can_start(i, day, friend_start, bit, P):
     """I's number of friends if free adult i can start a meeting of ``bit`` today, else 0."""
-    if P.role[i] == 0 or P.status[i] != 0:
+    if P.role[i] == CHILD or P.status[i] != FREE:
         return 0
     degree = friend_start[i + 1] - friend_start[i]
     if degree == 0 or _flags(P, i, day) & bit:
@@ -61,17 +62,21 @@ def _can_start(i, day, friend_start, bit, P):
 
 
 @nb.njit(cache=True)
-def friends_day(day, seed, streams, rate, friend_start, friends, scratch, starters, P, R, T, W, C):
+def friends_day(
+    day, seed, streams, rate, friend_start, friends, scratch, starters, P, R, T, W, E, cursor
+):
     """Friends meet on the topic: a starter and 1-3 friends not yet in such a group today.
 
     ``rate`` is the meeting rate times the topic's chance: only meetings on the topic are
-    drawn.
+    drawn. Runs in one chunk; stops when its event row is full and goes on from
+    ``cursor[0]`` (the starter) when called again.
     """
     s_start, s_pick, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
-    tally, watch, cases = chunk_views(T, W, C, _CHUNK0)
+    tally, watch, events = chunk_views(T, W, E, _CHUNK0)
+    cur = cursor[0]
     members = scratch[0]
     bit = np.uint8(1 << FRIENDS)
-    for x in range(_starters(day, seed, s_start, rate, P.role.shape[0], starters)):
+    for x in range(cur[0], _starters(day, seed, s_start, rate, P.role.shape[0], starters)):
         i = starters[x]
         degree = _can_start(i, day, friend_start, bit, P)
         if degree == 0:
@@ -85,7 +90,7 @@ def friends_day(day, seed, streams, rate, friend_start, friends, scratch, starte
             f = friends[
                 friend_start[i] + u32_below(random_block(seed, s_pick, day, i, t)[0], degree)
             ]
-            if P.status[f] != 0 or _flags(P, f, day) & bit:
+            if P.status[f] != FREE or _flags(P, f, day) & bit:
                 continue
             dup = False
             for y in range(k):
@@ -95,10 +100,14 @@ def friends_day(day, seed, streams, rate, friend_start, friends, scratch, starte
                 k += 1
         if k < 2:
             continue
+        if not room(events, group_bound(k, watch)):
+            cur[0] = x
+            return
         for y in range(k):
             P.busy[members[y]] = _flags(P, members[y], day) | bit
         converse(members, k, _FRIENDS, day, NOBODY, seed, s_speak, s_listen, P, R,
-                 tally, watch, cases)  # fmt: skip
+                 tally, watch, events)  # fmt: skip
+    cur[2] = 1
 
 
 @nb.njit(cache=True)
@@ -117,17 +126,20 @@ def pairs_day(
     R,
     T,
     W,
-    C,
+    E,
+    cursor,
 ):
     """Calls or letters on the topic: a starter and one friend not yet in such a pair today.
 
-    ``rate`` is the call (letter) rate times the topic's chance.
+    ``rate`` is the call (letter) rate times the topic's chance. Runs in one chunk and
+    goes on from ``cursor[0]`` (the starter) as :func:`friends_day` does.
     """
     s_start, s_pick, s_speak, s_listen = streams[0], streams[1], streams[2], streams[3]
-    tally, watch, cases = chunk_views(T, W, C, _CHUNK0)
+    tally, watch, events = chunk_views(T, W, E, _CHUNK0)
+    cur = cursor[0]
     members = scratch[0]
     bit = np.uint8(1 << c)
-    for x in range(_starters(day, seed, s_start, rate, P.role.shape[0], starters)):
+    for x in range(cur[0], _starters(day, seed, s_start, rate, P.role.shape[0], starters)):
         i = starters[x]
         if need_phone and P.phone[i] == 0:
             continue
@@ -136,65 +148,14 @@ def pairs_day(
             continue
         w0 = random_block(seed, s_pick, day, i, 0)[0]
         f = friends[friend_start[i] + u32_below(w0, degree)]
-        if P.status[f] != 0 or (need_phone and P.phone[f] == 0) or _flags(P, f, day) & bit:
+        if P.status[f] != FREE or (need_phone and P.phone[f] == 0) or _flags(P, f, day) & bit:
             continue
+        if not room(events, group_bound(_TWO, watch)):
+            cur[0] = x
+            return
         P.busy[i] = _flags(P, i, day) | bit
         P.busy[f] = _flags(P, f, day) | bit
         members[0] = i
         members[1] = f
-        converse(members, _TWO, c, day, NOBODY, seed, s_speak, s_listen, P, R, tally, watch, cases)
-
-
-@nb.njit(cache=True)
-def fabricate(
-    day,
-    seed,
-    stream,
-    rate,
-    household_start,
-    household,
-    work_unit,
-    work_start,
-    work_members,
-    friend_start,
-    friends,
-    P,
-    T,
-    W,
-    C,
-):
-    """Informants fabricate reports about adults they know (docs/odd.md 4.4).
-
-    An informant fabricates at ``rate`` a day: people are drawn per block of ids at that
-    rate (as :func:`_starters`) and the informants among them fabricate, so the cost is
-    the draws, not the people. The target is drawn uniformly from the informant's
-    household, its work unit and its friends together; a draw that lands on itself or a
-    child makes no report.
-    """
-    tally, _, cases = chunk_views(T, W, C, _CHUNK0)
-    n = P.role.shape[0]
-    width = block_size(rate, _BLOCK)
-    for block in range((n + width - 1) // width):
-        lo = block * width
-        size = min(width, n - lo)
-        for c in range(block_count(seed, stream, day, block, rate * size)):
-            w0, _, w2, _ = random_block(seed, stream, day, block, 1 + c)
-            i = lo + u32_below(w0, size)
-            if not P.informant[i] or P.status[i] != 0:
-                continue
-            h = household[i]
-            w = work_unit[i]
-            n_h = household_start[h + 1] - household_start[h]
-            n_w = work_start[w + 1] - work_start[w] if w >= 0 else 0
-            n_f = friend_start[i + 1] - friend_start[i]
-            pick = u32_below(w2, n_h + n_w + n_f)
-            if pick < n_h:
-                target = household_start[h] + pick
-            elif pick < n_h + n_w:
-                target = work_members[work_start[w] + pick - n_h]
-            else:
-                target = friends[friend_start[i] + pick - n_h - n_w]
-            if target == i or P.role[target] == 0 or P.status[target] != 0:
-                continue
-            tally.reports[FABRICATED] += 1
-            add_evidence(cases, target, FABRICATED, day)
+        converse(members, _TWO, c, day, NOBODY, seed, s_speak, s_listen, P, R, tally, watch, events)
+    cur[2] = 1

@@ -15,13 +15,19 @@ from pydantic import Field, model_validator
 
 from survsim.engine import Attribute, State, Streams
 from survsim.engine.params import StrictModel
-from survsim.society.ties import friendships
-from survsim.society.traits import (
+from survsim.society.names import (
+    BORDER,
+    CAPITAL,
     CHILD,
     CIVILIAN,
+    INTERIOR,
     OFFICER,
+    REGIONS,
     SENIOR,
     SOLDIER,
+)
+from survsim.society.ties import friendships
+from survsim.society.traits import (
     Traits,
     assign_adults,
     assign_informants,
@@ -43,8 +49,6 @@ __all__ = [
     "build_population",
 ]
 
-REGIONS = ("capital", "interior", "border")
-CAPITAL, INTERIOR, BORDER = 0, 1, 2
 _MAX_EXTRA_MEMBERS = 8  # households have at most 9 people
 
 
@@ -114,7 +118,8 @@ class PopulationParams(StrictModel):
         return self
 
 
-PERSON_ATTRIBUTES = [
+#: The per-person arrays of the population itself (the model's base arrays).
+BASE_ATTRIBUTES = (
     Attribute("region", np.uint8, 0, "people", "0 capital, 1 interior, 2 border"),
     Attribute("household", np.int32, -1, "people", "household id"),
     Attribute("nunit", np.int32, -1, "people", "neighbourhood unit (inminban) id"),
@@ -124,20 +129,23 @@ PERSON_ATTRIBUTES = [
     Attribute("phone", np.uint8, 0, "people", "0 none, 1 fixed line, 2 mobile"),
     Attribute("computer", np.bool_, False, "people", "household has a registered computer"),
     Attribute("internet", np.bool_, False, "people", "Internet access (super-elite)"),
-    Attribute("grievance0", np.float32, 0, "people", "baseline grievance g0"),
-    Attribute("grievance", np.float32, 0, "people", "grievance g (lazy decay to g0)"),
-    Attribute("risk_aversion", np.float32, 0, "people", "r ~ U(0,1)"),
-    Attribute("pi_hat", np.float32, 0, "people", "belief: chance a listener reports"),
-    Attribute("suspicion", np.float32, 1, "people", "belief multiplier for bugging"),
-    Attribute("belief_day", np.int32, 0, "people", "day beliefs were last brought up to date"),
-    Attribute("banned_media", np.bool_, False, "people", "uses banned media"),
-    Attribute("informant", np.bool_, False, "people", "recruited informant"),
-    Attribute("zeal", np.float32, 0, "people", "q: chance an informant reports"),
     Attribute("status", np.uint8, 0, "people", "0 free, 1 detained, 2 imprisoned, 3 dead"),
-    Attribute("ever_spoke", np.bool_, False, "people", "spoke openly at least once"),
-    Attribute("busy_day", np.int32, -1, "people", "day of the busy flags"),
-    Attribute("busy", np.uint8, 0, "people", "contexts taken part in on busy_day (bits)"),
-]
+)
+
+#: Arrays of other mechanisms whose initial values the builder draws with the people
+#: (beliefs and traits, banned media, informants), with their dtypes: the mechanisms
+#: declare them (tests/test_population.py checks that the dtypes agree).
+DRAWN = {
+    "grievance0": np.float32,
+    "grievance": np.float32,
+    "risk_aversion": np.float32,
+    "pi_hat": np.float32,
+    "suspicion": np.float32,
+    "belief_day": np.int32,
+    "banned_media": np.bool_,
+    "informant": np.bool_,
+    "zeal": np.float32,
+}
 
 
 @dataclass
@@ -254,8 +262,17 @@ def _work_units(p, streams, role, region_start):
     )
 
 
-def build_population(p: PopulationParams, n: int, streams: Streams) -> Population:
+def build_population(
+    p: PopulationParams, n: int, streams: Streams, people: State | None = None
+) -> Population:
     """Build ``n`` synthetic people (docs/odd.md section 3).
+
+    Args:
+        p: the population's parameters.
+        n: how many people.
+        streams: the run's random streams.
+        people: the state to fill (it must hold :data:`BASE_ATTRIBUTES` and
+            :data:`DRAWN`, ``n`` long); by default, one holding just those.
 
     Raises:
         ValueError: ``n`` is below 2.
@@ -265,7 +282,10 @@ def build_population(p: PopulationParams, n: int, streams: Streams) -> Populatio
     counts = np.array([round(n * p.capital_share), 0, round(n * p.border_share)])
     counts[INTERIOR] = n - counts[CAPITAL] - counts[BORDER]
     region_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    people = State.allocate(PERSON_ATTRIBUTES, people=n)
+    if people is None:
+        drawn = [Attribute(name, dtype, 0, "people") for name, dtype in DRAWN.items()]
+        people = State.allocate([*BASE_ATTRIBUTES, *drawn], people=n)
+        people.suspicion[:] = 1
     s = people
     seed = np.uint64(streams.seed)
     for z in range(3):

@@ -18,23 +18,25 @@ from __future__ import annotations
 import math
 
 import numba as nb
+import numpy as np
 from pydantic import Field
 
+from survsim.engine.mechanism import Mechanism, bundle
 from survsim.engine.params import StrictModel
+from survsim.engine.state import Attribute
+from survsim.society.bundles import Rules, Talk, fold
+from survsim.society.names import CONTEXTS
 
 __all__ = [
     "CONTEXTS",
     "ContextValues",
+    "Speech",
     "SpeechParams",
     "defensive_fear",
     "effective_listener_risk",
     "perceived_risk",
     "speak_probability",
 ]
-
-#: The seven contexts of a conversation, in the order of a day (docs/odd.md 4.1).
-CONTEXTS = ("household", "work", "neighbourhood", "friends", "phone", "letters", "public")
-
 
 class ContextValues(StrictModel):
     """One number per context."""
@@ -49,8 +51,6 @@ class ContextValues(StrictModel):
 
     def array(self):
         """The values in context order."""
-        import numpy as np
-
         return np.array([getattr(self, c) for c in CONTEXTS], dtype=np.float64)
 
 
@@ -123,3 +123,69 @@ def effective_listener_risk(
     """
     risk = perceived_risk(k, w, pihat, 0.0, delta, anticipate)
     return 1.0 - (1.0 - risk) ** (1.0 / (k - 1))
+
+
+class Speech(Mechanism):
+    """Who speaks openly: the rule above, applied in every group where the topic comes up.
+
+    It holds what the conversations of all contexts share (:class:`Talk`: the bundles,
+    the tally of what was said, the evidence events) and records the day's speech.
+    """
+
+    name = "speech"
+    group = "speech"
+    params_class = SpeechParams
+    arrays = (
+        Attribute("ever_spoke", np.bool_, False, "people", "spoke openly at least once"),
+        Attribute("busy_day", np.int32, -1, "people", "day of the busy flags"),
+        Attribute("busy", np.uint8, 0, "people", "contexts taken part in on busy_day (bits)"),
+    )
+    columns = {
+        "spoke_openly": np.int64,
+        "statements": np.int64,
+        "silent_witnesses": np.int64,
+        "mean_perceived_risk": np.float64,
+    }
+
+    def init(self) -> None:
+        """The shared conversation state (scratch as wide as the widest unit)."""
+        pop = self.sim.pop
+        widest = max(
+            int(np.diff(pop.work_start).max(initial=0)),
+            int(np.diff(pop.nunit_person_start).max(initial=0)),
+            16,
+        )
+        self.sim.talk = Talk(pop.people, widest, self.sim.streams)
+        self._previous = {"speakers": 0, "statements": 0, "silent": 0}
+
+    def derive(self) -> None:
+        """The rules of speaking and listening as the parameters stand."""
+        p = self.sim.params
+        sp = self.pars
+        self.sim.talk.R = bundle(
+            Rules,
+            sp,
+            p.listening,
+            p.beliefs,
+            anticipate=sp.anticipate_defensive,
+            closeness=sp.closeness.array(),
+            bugging=sp.believed_bugging.array(),
+            pi0=p.population.pi_hat0,
+        )
+
+    def record(self, t: int, columns: dict[str, np.ndarray]) -> None:
+        """The day's speakers, statements, silent witnesses and mean perceived risk."""
+        talk = self.sim.talk
+        fold(talk.chunk_tally, talk.tally)
+        tally, before = talk.tally, self._previous
+        statements = int(tally.statements.sum())
+        columns["spoke_openly"][t] = tally.speakers[0] - before["speakers"]
+        columns["statements"][t] = statements - before["statements"]
+        columns["silent_witnesses"][t] = tally.silent[0] - before["silent"]
+        before.update(
+            speakers=int(tally.speakers[0]), statements=statements, silent=int(tally.silent[0])
+        )
+        columns["mean_perceived_risk"][t] = (
+            tally.risk[0] / tally.risk[1] if tally.risk[1] else 0.0
+        )
+        tally.risk[:] = 0.0

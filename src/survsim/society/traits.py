@@ -15,6 +15,7 @@ import numpy as np
 
 from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.rng import random_block, uniform_from_words
+from survsim.society.names import CHILD, CIVILIAN, OFFICER, SENIOR, SOLDIER
 
 __all__ = [
     "Traits",
@@ -33,7 +34,6 @@ Traits = namedtuple(
 )
 
 #: Roles (person attribute ``role``); survsim.society.population re-exports them.
-CHILD, CIVILIAN, SOLDIER, OFFICER, SENIOR = 0, 1, 2, 3, 4
 
 
 @nb.njit(cache=True)

@@ -1,0 +1,113 @@
+"""Event tables: one side of a model writes events, another reads them.
+
+In the surveillance model the people's conversations write evidence events (a person, a
+kind of evidence, a day) and the apparatus reads them: neither imports the other. The
+table has a row of fixed capacity per chunk of :mod:`survsim.engine.parallel`, so
+parallel kernels write without locks; an event's number is its chunk and its position
+in the chunk's row, whatever the thread count.
+
+A kernel that writes events checks for room before each unit of work (a household, a
+group) with :func:`room`, using a bound on the events that unit can write; if the row is
+full it stops, leaving in its cursor where to go on (:class:`EventTable.produce`). The
+readers then take the events, in chunk order, and the kernel is called again: it goes on
+from its cursor, with the same random draws (they are pure functions of their indices),
+so the result is the same whatever the capacity. A day that needed a second round
+doubles the capacity.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable
+
+import numba as nb
+import numpy as np
+
+from survsim.engine.parallel import CHUNKS
+
+__all__ = ["EventTable", "Events", "chunk_events", "emit", "room"]
+
+#: An event table (a row per chunk), or one chunk's row of it (:func:`chunk_events`):
+#: ``person``, ``kind``, ``day`` of each event and ``n``, the events held.
+Events = namedtuple("Events", "person kind day n")
+
+#: Columns of a cursor row: units of the chunk done, the next sub-unit, finished (1).
+DONE, SUB, FINISHED = 0, 1, 2
+
+
+class EventTable:
+    """Per-chunk rows of events, the readers that take them, and the writers' cursors.
+
+    Args:
+        capacity: events each chunk's row holds at first (it doubles when a day needs it).
+        chunks: rows (one per chunk of a parallel kernel).
+    """
+
+    def __init__(self, capacity: int = 1024, chunks: int = CHUNKS) -> None:
+        self.chunks = chunks
+        self.cursor = np.zeros((chunks, 3), dtype=np.int64)
+        self.readers: list[Callable[[Events], None]] = []
+        self.rounds = 0  # calls that stopped early for want of room (a statistic)
+        self._allocate(capacity)
+
+    def _allocate(self, capacity: int) -> None:
+        self.capacity = int(capacity)
+        shape = (self.chunks, self.capacity)
+        self.table = Events(
+            np.empty(shape, dtype=np.int32),
+            np.empty(shape, dtype=np.uint8),
+            np.empty(shape, dtype=np.int32),
+            np.zeros(self.chunks, dtype=np.int64),
+        )
+
+    def subscribe(self, reader: Callable[[Events], None]) -> None:
+        """Call ``reader(table)`` whenever events are taken (in subscription order)."""
+        self.readers.append(reader)
+
+    def flush(self) -> None:
+        """Hand the events held to every reader, then empty the table."""
+        if self.table.n.any():
+            for reader in self.readers:
+                reader(self.table)
+            self.table.n[:] = 0
+
+    def produce(self, write: Callable[[Events, np.ndarray], None], chunks: int | None = None):
+        """Run ``write(table, cursor)`` until every chunk has finished; flush after each call.
+
+        Args:
+            write: calls the kernel; it starts each chunk at its cursor row and sets the
+                row's ``FINISHED`` column when the chunk is done.
+            chunks: how many chunks the kernel uses (the others count as finished).
+        """
+        self.cursor[:] = 0
+        if chunks is not None:
+            self.cursor[chunks:, FINISHED] = 1
+        while True:
+            write(self.table, self.cursor)
+            self.flush()
+            if self.cursor[:, FINISHED].all():
+                return
+            self.rounds += 1
+            self._allocate(2 * self.capacity)
+
+
+@nb.njit(cache=True)
+def chunk_events(E, chunk):
+    """Chunk ``chunk``'s row of an event table."""
+    return Events(E.person[chunk], E.kind[chunk], E.day[chunk], E.n[chunk : chunk + 1])
+
+
+@nb.njit(cache=True)
+def room(E, need):
+    """True if a chunk's row ``E`` holds ``need`` more events."""
+    return E.n[0] + need <= E.person.shape[0]
+
+
+@nb.njit(cache=True)
+def emit(E, person, kind, day):
+    """Write one event into a chunk's row (the caller checked :func:`room`)."""
+    m = E.n[0]
+    E.person[m] = person
+    E.kind[m] = kind
+    E.day[m] = day
+    E.n[0] = m + 1
