@@ -13,8 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from survsim.engine import Sim, environment, write_json_atomic, write_parquet_atomic, write_run_dir
 from survsim.engine.memory import check_fits
 from survsim.engine.sim import Hook
@@ -85,31 +83,10 @@ def summary(sim: Sim) -> dict[str, Any]:
         sim: a finished (or running) simulation.
 
     Returns:
-        ``model, steps, seed`` and the model's own numbers: those of its ``summary()`` method
-        where it has one (surveillance_state, with national estimates under ``national``),
-        computed here from the time series for civil_violence.
+        ``model, steps, seed`` and the model's own numbers, those of its ``summary()``
+        method (surveillance_state puts its national estimates under ``national``).
     """
-    table = sim.timeseries()
-    out: dict[str, Any] = {"model": sim.model_name, "steps": sim.t, "seed": sim.seed}
-    model_summary = getattr(sim, "summary", None)
-    if callable(model_summary):
-        out.update(model_summary())
-    if sim.model_name == "civil_violence":
-        citizens = max(sim.n_citizens, 1)
-        active = table.column("active").to_numpy() / citizens
-        jailed = table.column("jailed").to_numpy() / citizens
-        later = slice(1, None) if sim.t > 0 else slice(0, 1)
-        out.update(
-            citizens=sim.n_citizens,
-            cops=sim.n_cops,
-            mean_active_share=float(np.mean(active[later])),
-            peak_active_share=float(active.max()),
-            peak_active_step=int(active.argmax()),
-            mean_jailed_share=float(np.mean(jailed[later])),
-            final_active=int(table.column("active")[-1].as_py()),
-            final_jailed=int(table.column("jailed")[-1].as_py()),
-        )
-    return out
+    return {"model": sim.model_name, "steps": sim.t, "seed": sim.seed, **sim.summary()}
 
 
 def manifest(

@@ -124,10 +124,8 @@ def _interval(row: Any) -> str:
 
 
 def _print_stats(result: ExperimentResult, model: str, keys: list[str]) -> None:
-    from survsim.report.experiments import HEADLINE
-
     stats = result.stats
-    wanted = [m for m in HEADLINE.get(model, []) if m in set(stats["metric"])]
+    wanted = [m for m in MODELS[model][0].headline if m in set(stats["metric"])]
     table = Table(
         title=f"survsim {result.kind}: {result.design.shape[0]:,} runs in "
         f"{result.seconds:,.1f} s (mean, and 90% of runs between)",
@@ -303,7 +301,6 @@ def sensitivity(
         prepare_sensitivity,
         run_sensitivity,
     )
-    from survsim.report.experiments import HEADLINE
 
     source = scenario or default_scenario()
     size = size if size is not None else (64 if method == "sobol" else 10)
@@ -319,7 +316,7 @@ def sensitivity(
         steps=steps,
         seed=seed,
     )
-    metric = metric or HEADLINE[design.scenario["model"]][0]
+    metric = metric or MODELS[design.scenario["model"]][0].headline[0]
     check_metric(design.scenario["model"], metric)
     err = Console(stderr=True)
     err.print(f"cost: {describe_cost(method, size, len(design.keys), runs)}", highlight=False)

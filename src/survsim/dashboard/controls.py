@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from survsim.api import check_memory
+from survsim.dashboard.server import MODEL
 from survsim.errors import SurvsimError
 from survsim.scenario import Scenario, builtin_scenarios, load_scenario
 
@@ -73,10 +74,7 @@ def scenario_names() -> list[str]:
 @functools.cache
 def _scenario_names() -> tuple[str, ...]:
     # Loaded once: the page asks on every render and every run, and built-ins do not change.
-    names = [
-        name for name in builtin_scenarios() if load_scenario(name).model == "surveillance_state"
-    ]
-    return tuple(names)
+    return tuple(name for name in builtin_scenarios() if load_scenario(name).model == MODEL)
 
 
 def _get(tree: Mapping[str, Any], path: str) -> Any:

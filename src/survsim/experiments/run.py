@@ -156,7 +156,7 @@ def _finish(store: ExperimentStore, seconds: float, where: str) -> ExperimentRes
         figures.plot_sweep(
             summary,
             keys,
-            figures.HEADLINE.get(model, []),
+            list(MODELS[model][0].headline),
             root / "sweep.png",
             f"{name}: sweep of {', '.join(keys)}",
         )

@@ -1,28 +1,30 @@
-"""Complete models built on the engine."""
+"""Complete models built on the engine.
 
-from survsim.models.civil_violence import CivilViolence, CivilViolenceParams, estimate_bytes
+Each model's simulation class says what it is: its name as scenario files spell it
+(``model_name``), its parameter class (``params_class``) and its memory estimate
+(``estimate_bytes``). The tables here are built from those.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from survsim.engine import Sim
+from survsim.models.civil_violence import CivilViolence, CivilViolenceParams
 from survsim.models.surveillance_params import SurveillanceStateParams
 from survsim.models.surveillance_state import SurveillanceState
 
-
-def _surveillance_bytes(params: SurveillanceStateParams, steps: int) -> int:
-    """Peak bytes of a surveillance-state run: people arrays, build temporaries, series.
-
-    Measured (benchmarks/scaling.py): a slope of 112 bytes per agent over 1-10 million
-    people, on a fixed cost of about 250 MB (Python, numpy, numba, the kernels); 140
-    bytes per agent leaves a margin.
-    """
-    return 300_000_000 + params.agents * 140 + steps * 60 * 8
-
+#: The simulation classes of the models, in the order their names are listed.
+_SIMS: tuple[type[Sim], ...] = (CivilViolence, SurveillanceState)
 
 #: Model name (as scenario files spell it) -> (simulation class, parameter class).
-MODELS = {
-    "civil_violence": (CivilViolence, CivilViolenceParams),
-    "surveillance_state": (SurveillanceState, SurveillanceStateParams),
+MODELS: dict[str, tuple[type[Sim], type]] = {
+    sim.model_name: (sim, sim.params_class) for sim in _SIMS
 }
 
 #: Model name -> function(params, steps) estimating a run's peak bytes.
-MEMORY_ESTIMATES = {"civil_violence": estimate_bytes, "surveillance_state": _surveillance_bytes}
+MEMORY_ESTIMATES: dict[str, Callable[[Any, int], int]] = {
+    sim.model_name: sim.estimate_bytes for sim in _SIMS
+}
 
 __all__ = [
     "MEMORY_ESTIMATES",

@@ -20,7 +20,7 @@ approach. PNAS 99 (suppl. 3), 7243-7250.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -117,6 +117,36 @@ class CivilViolence(Sim):
     """
 
     model_name = "civil_violence"
+    params_class = CivilViolenceParams
+    headline = ("mean_active_share", "peak_active_share", "mean_jailed_share")
+    band_panels = (("active", "active citizens"), ("jailed", "jailed citizens"))
+
+    @classmethod
+    def estimate_bytes(cls, params: CivilViolenceParams, steps: int) -> int:
+        """Peak memory of a run (the module's :func:`estimate_bytes`)."""
+        return estimate_bytes(params, steps)
+
+    def summary(self) -> dict[str, Any]:
+        """Citizens, cops, and the shares of active and jailed citizens over the run.
+
+        The means leave out row 0, the state before the first step, once the run has
+        taken one.
+        """
+        table = self.timeseries()
+        citizens = max(self.n_citizens, 1)
+        active = table.column("active").to_numpy() / citizens
+        jailed = table.column("jailed").to_numpy() / citizens
+        later = slice(1, None) if self.t > 0 else slice(0, 1)
+        return {
+            "citizens": self.n_citizens,
+            "cops": self.n_cops,
+            "mean_active_share": float(np.mean(active[later])),
+            "peak_active_share": float(active.max()),
+            "peak_active_step": int(active.argmax()),
+            "mean_jailed_share": float(np.mean(jailed[later])),
+            "final_active": int(table.column("active")[-1].as_py()),
+            "final_jailed": int(table.column("jailed")[-1].as_py()),
+        }
 
     def build(self) -> None:
         """Place citizens and cops cell by cell and draw each citizen's traits."""

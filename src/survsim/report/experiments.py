@@ -9,11 +9,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from survsim.models import MODELS
 from survsim.report.surveillance import COLOURS, K_TOP, MIN_PRESENT
 
 __all__ = [
-    "BAND_PANELS",
-    "HEADLINE",
     "plot_bands",
     "plot_calibration",
     "plot_open_speech_bands",
@@ -21,40 +20,17 @@ __all__ = [
     "plot_sweep",
 ]
 
-#: Model -> (time-series column, panel title) drawn with their 90% band.
-BAND_PANELS = {
-    "surveillance_state": [
-        ("imprisoned", "people in prison"),
-        ("spoke_openly", "people who spoke openly that day"),
-        ("falsification_gap", "dissenters who never spoke openly (share)"),
-        ("mean_perceived_risk", "mean perceived risk of speaking"),
-    ],
-    "civil_violence": [("active", "active citizens"), ("jailed", "jailed citizens")],
-}
-
-#: Model -> the summary numbers a sweep's figure and the CLI's table show first.
-HEADLINE = {
-    "surveillance_state": [
-        "national.prisoners_steady_state",
-        "open_speech_k3_work_public",
-        "convictions_false",
-        "spoke_openly_per_day",
-        "falsification_gap",
-    ],
-    "civil_violence": ["mean_active_share", "peak_active_share", "mean_jailed_share"],
-}
-
 
 def plot_bands(bands: pd.DataFrame, model: str, path: str | Path, title: str = "") -> Path:
     """The ensemble's daily story: the mean of each headline column and its 90% band.
 
     Args:
         bands: the ensemble's ``bands`` table (column, day, mean, p05, p95, ...).
-        model: the model's name (which panels to draw).
+        model: the model's name; its simulation class's ``band_panels`` are drawn.
         path: where to write the PNG.
         title: the figure's title.
     """
-    panels = BAND_PANELS.get(model, [])
+    panels = MODELS[model][0].band_panels if model in MODELS else ()
     step = "day" if "day" in bands.columns else "step"
     fig = Figure(figsize=(10, 2.6 * ((len(panels) + 1) // 2)), dpi=100, layout="constrained")
     for i, (column, label) in enumerate(panels):
