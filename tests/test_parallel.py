@@ -74,3 +74,31 @@ def test_a_new_case_joins_its_queue_once_whatever_the_day_brings():
         assert len(seen) == queue[:, 2][: a + 1].sum()
     assert sorted(seen) == sorted(in_queue.tolist())
     assert len(seen) > 0
+
+
+def test_the_evidence_table_capacity_does_not_change_the_run():
+    """Kernels that fill their event rows stop and go on: a table of 8 events per chunk
+    (hundreds of rounds) gives the same series as the default one; the negative control
+    shows the run is sensitive enough for the comparison to mean something."""
+    data = {
+        "agents": 6000,
+        "conversations": {
+            "topic": dict.fromkeys(
+                ("household", "work", "neighbourhood", "friends", "phone", "letters", "public"), 0.3
+            )
+        },
+    }
+    params = SurveillanceStateParams.model_validate(data)
+    roomy = SurveillanceState(params, seed=4, steps=30).run()
+    tight = SurveillanceState(params, seed=4, steps=30)
+    tight.talk.events.resize(8)
+    tight.add_hook(lambda sim: sim.talk.events.resize(8))  # small again every day
+    tight.run()
+    assert tight.talk.events.rounds > 100  # many calls stopped for want of room
+    assert roomy.talk.events.rounds < 10  # the default table grows once or twice, then holds
+    a, b = roomy.timeseries().to_pandas(), tight.timeseries().to_pandas()
+    assert a["cases_opened"].sum() > 100
+    for name in a.columns:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    other = SurveillanceState(params, seed=5, steps=30).run().timeseries().to_pandas()
+    assert not np.array_equal(a["cases_opened"], other["cases_opened"])

@@ -13,6 +13,8 @@ small population keeps its per-capita capacity. Queues are first in, first out
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from pydantic import Field
 
@@ -98,7 +100,7 @@ class Agencies(Mechanism):
     params_class = AgenciesParams
     streams = ("verdict",)
     counters = VERDICT_COUNTS
-    columns = {
+    columns: ClassVar[dict[str, type]] = {
         **{f"queue_{a}": np.int64 for a in AGENCIES},
         **{f"closed_{a}": np.int64 for a in AGENCIES},
     }

@@ -11,6 +11,8 @@ coverage by 5/3: the seed article's policy question.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from pydantic import Field
 
@@ -52,7 +54,7 @@ class BorderTeams(Mechanism):
     group = "border"
     params_class = BorderParams
     produces = ("border",)
-    columns = {"border_coverage": np.float64}
+    columns: ClassVar[dict[str, type]] = {"border_coverage": np.float64}
     #: The watchers' draw slot (independent of the microphones', slot 0).
     slot = 1
 

@@ -8,6 +8,8 @@ flag (evidence kind ``cctv``) strengthens an open case and never opens one.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from survsim.apparatus.channels import ChannelParams
@@ -23,7 +25,7 @@ class Cameras(Mechanism):
     group = "channels"
     params_class = ChannelParams
     produces = ("cctv",)
-    columns = {"cameras": np.float64, "cctv_coverage": np.float64}
+    columns: ClassVar[dict[str, type]] = {"cameras": np.float64, "cctv_coverage": np.float64}
     #: The watchers' draw slot (independent of the microphones' and border teams').
     slot = 2
 

@@ -22,6 +22,7 @@ charge, or a recording. A conviction is *true* if the case holds true evidence, 
 from __future__ import annotations
 
 from collections import namedtuple
+from typing import ClassVar
 
 import numba as nb
 import numpy as np
@@ -270,7 +271,10 @@ class CasesMechanism(Mechanism):
     )
     streams = ("queue",)
     reads = EVIDENCE
-    columns = {**{f"reports_{kind}": np.int64 for kind in EVIDENCE}, "cases_opened": np.int64}
+    columns: ClassVar[dict[str, type]] = {
+        **{f"reports_{kind}": np.int64 for kind in EVIDENCE},
+        "cases_opened": np.int64,
+    }
 
     def init(self) -> None:
         """The case bundle; evidence events come to :meth:`take`."""

@@ -61,9 +61,9 @@ class ComputerChecks(Mechanism):
     def init(self) -> None:
         """The households with a registered computer."""
         pop = self.sim.pop
-        self.households = np.flatnonzero(
-            pop.people.computer[pop.household_start[:-1]]
-        ).astype(np.int64)
+        self.households = np.flatnonzero(pop.people.computer[pop.household_start[:-1]]).astype(
+            np.int64
+        )
 
     def steps(self):
         """The day's checks, after the conversations (with the apparatus)."""

@@ -14,6 +14,7 @@ order); :func:`prison_day` into the punishment mechanism's (:data:`PRISON_COUNTS
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numba as nb
 import numpy as np
@@ -326,7 +327,7 @@ class Punishment(Mechanism):
     )
     streams = ("initial_prisoners", "initial_term", "term", "prison_death")
     counters = PRISON_COUNTS
-    columns = {"dead_in_prison_total": np.int64}
+    columns: ClassVar[dict[str, type]] = {"dead_in_prison_total": np.int64}
 
     def init(self) -> None:
         """Day 0's prisoners (with the apparatus)."""

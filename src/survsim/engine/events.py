@@ -60,6 +60,12 @@ class EventTable:
             np.zeros(self.chunks, dtype=np.int64),
         )
 
+    def resize(self, capacity: int) -> None:
+        """Hold ``capacity`` events per chunk from now on (the table must be empty)."""
+        if self.table.n.any():
+            raise RuntimeError("resize an event table only when it is empty")
+        self._allocate(capacity)
+
     def subscribe(self, reader: Callable[[Events], None]) -> None:
         """Call ``reader(table)`` whenever events are taken (in subscription order)."""
         self.readers.append(reader)

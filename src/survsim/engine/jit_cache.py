@@ -14,6 +14,7 @@ among the modules imported so far: the engine imports no model to find them.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import sys
@@ -115,10 +116,8 @@ class _IndexFile:
 
     def flush(self) -> None:
         """Remove the index."""
-        try:
+        with contextlib.suppress(OSError):
             self.path.unlink()
-        except OSError:
-            pass
 
 
 def refresh(kernels: list, stamp: Path, fingerprint: str) -> bool:

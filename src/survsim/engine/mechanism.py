@@ -119,8 +119,10 @@ class Mechanism:
         """Initial conditions, once every mechanism's arrays exist (in list order)."""
 
     def derive(self) -> None:
-        """Values that follow from the parameters: at build, after a policy event changed
-        them, and when a checkpoint is restored (in list order).
+        """Values that follow from the parameters (in list order).
+
+        Called at build, after a policy event changed them, and when a checkpoint is
+        restored.
         """
 
     def steps(self) -> Iterable[Step]:

@@ -86,8 +86,7 @@ class ModularSim(Sim):
     def allocate_people(self, n: int) -> State:
         """One state holding every declared per-person array, ``n`` long."""
         attributes = [
-            Attribute(a.name, a.dtype, a.default, "people", a.doc)
-            for a in self.person_attributes()
+            Attribute(a.name, a.dtype, a.default, "people", a.doc) for a in self.person_attributes()
         ]
         return State.allocate(attributes, people=n)
 

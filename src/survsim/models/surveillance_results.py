@@ -184,10 +184,7 @@ def open_speech(tally):
     import pyarrow as pa
 
     rows = [
-        (c, k)
-        for c in range(len(CONTEXTS))
-        for k in range(2, K_BINS)
-        if tally.present[c, k] > 0
+        (c, k) for c in range(len(CONTEXTS)) for k in range(2, K_BINS) if tally.present[c, k] > 0
     ]
     present = np.array([tally.present[c, k] for c, k in rows], dtype=np.int64)
     spoke = np.array([tally.spoke[c, k] for c, k in rows], dtype=np.int64)

@@ -122,6 +122,7 @@ class SurveillanceState(ModularSim):
         ("falsification_gap", "dissenters who never spoke openly (share)"),
         ("mean_perceived_risk", "mean perceived risk of speaking"),
     )
+
     @classmethod
     def estimate_bytes(cls, params: SurveillanceStateParams, steps: int) -> int:
         """Peak bytes of a run: people arrays, build temporaries, series.

@@ -261,8 +261,10 @@ def arrest_log(sim) -> ArrestLog:
 
 
 class Beliefs(Mechanism):
-    """What people believe and feel: the chance a listener reports, suspicion of bugging,
-    grievance, and the banned media that feed it (docs/odd.md 4.3, 4.5).
+    """What people believe and feel (docs/odd.md 4.3, 4.5).
+
+    The chance a listener reports, suspicion of bugging, grievance, and the banned media
+    that feed it.
     """
 
     name = "beliefs"

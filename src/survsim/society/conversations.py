@@ -129,7 +129,7 @@ def _households_chunk(
             role = P.role[i]
             if role == CHILD or P.status[i] != FREE:
                 continue
-            if (role == SOLDIER or role == OFFICER) and _uniform(
+            if (role == SOLDIER or role == OFFICER) and _uniform(  # noqa: SIM109 (numba)
                 seed, s_home, day, i, 0
             ) >= military_home:
                 continue
@@ -304,7 +304,8 @@ def _public_chunk(
         count = _poisson_count(seed, s_group, day, d, lam * free_adults)
         first = cur[1] if d == d_lo + cur[0] else 0
         for q in range(first, count):
-            size = _group_size(random_block(seed, s_group, day, d, _SIZE_SUB + q)[0], extra, CAP_PUBLIC)
+            word = random_block(seed, s_group, day, d, _SIZE_SUB + q)[0]
+            size = _group_size(word, extra, CAP_PUBLIC)
             if not room(events, group_bound(size, watch)):
                 cur[0] = d - d_lo
                 cur[1] = q
@@ -418,10 +419,9 @@ class ContextMechanism(Mechanism):
         talk = self.sim.talk
         args = self.arguments()
         watch = talk.watch()
+        bundles = (talk.P, talk.R, talk.chunk_tally, watch)
         talk.events.produce(
-            lambda E, cursor: self.kernel(*args, talk.P, talk.R, talk.chunk_tally, watch, E,
-                                          cursor),  # fmt: skip
-            chunks=self.chunks,
+            lambda E, cursor: self.kernel(*args, *bundles, E, cursor), chunks=self.chunks
         )
 
     #: The kernel and how many chunks it uses (None: all).

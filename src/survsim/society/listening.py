@@ -130,8 +130,10 @@ def fabricate(day, seed, stream, rate, household_start, household, work_unit, wo
 
 
 class Listeners(Mechanism):
-    """Listeners report open statements (in :func:`~survsim.society.statements.converse`,
-    with the rule :func:`listener_report`); informants also fabricate reports.
+    """Listeners report open statements; informants also fabricate reports.
+
+    The reports are made in :func:`~survsim.society.statements.converse` by the rule
+    :func:`listener_report`; the fabrications in a step of their own.
     """
 
     name = "listeners"

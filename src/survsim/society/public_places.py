@@ -24,11 +24,7 @@ class PublicPlaces(ContextMechanism):
     def arguments(self) -> tuple:
         """Expected topic groups per free adult, the group-size law, the districts."""
         sim, talk, c = self.sim, self.sim.talk, self.pars
-        lam = (
-            self.topic
-            * c.public_rate
-            * groups_per_person(c.public_group_extra, int(CAP_PUBLIC))
-        )
+        lam = self.topic * c.public_rate * groups_per_person(c.public_group_extra, int(CAP_PUBLIC))
         none = np.empty(0, dtype=sim.pop.work_members.dtype)
         return (sim.t, self.code, sim.seed64, self.context_streams, lam,
                 c.public_group_extra, 0.0, c.district_nunits, sim.pop.nunit_person_start,

@@ -16,6 +16,7 @@ of the other k - 2 listeners, or a microphone) will pass the statement on.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numba as nb
 import numpy as np
@@ -37,6 +38,7 @@ __all__ = [
     "perceived_risk",
     "speak_probability",
 ]
+
 
 class ContextValues(StrictModel):
     """One number per context."""
@@ -140,7 +142,7 @@ class Speech(Mechanism):
         Attribute("busy_day", np.int32, -1, "people", "day of the busy flags"),
         Attribute("busy", np.uint8, 0, "people", "contexts taken part in on busy_day (bits)"),
     )
-    columns = {
+    columns: ClassVar[dict[str, type]] = {
         "spoke_openly": np.int64,
         "statements": np.int64,
         "silent_witnesses": np.int64,
@@ -185,7 +187,5 @@ class Speech(Mechanism):
         before.update(
             speakers=int(tally.speakers[0]), statements=statements, silent=int(tally.silent[0])
         )
-        columns["mean_perceived_risk"][t] = (
-            tally.risk[0] / tally.risk[1] if tally.risk[1] else 0.0
-        )
+        columns["mean_perceived_risk"][t] = tally.risk[0] / tally.risk[1] if tally.risk[1] else 0.0
         tally.risk[:] = 0.0
