@@ -56,3 +56,54 @@ def test_gdr_dprk_example_compares_both_scenarios(tmp_path):
     # (91,015 Stasi + 5,000 border staff) / 16.4 million, per 100,000 people.
     assert staff["gdr1989"] == pytest.approx(96_015 / 164, rel=1e-6)
     assert (tmp_path / "figure.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _example(name: str):
+    """Import an example script as a module (examples/ is no package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_code_words_added_as_one_mechanism_change_only_what_they_should():
+    """docs/extending.md's example: a new people-side mechanism in one file.
+
+    With nobody using code words the model is the built-in one, bit for bit (the new
+    mechanism changes nothing else); when everyone does and nothing is understood, no
+    recording is evidence, and on day 1 (before any verdict can differ) the recordings
+    removed are exactly those the built-in model used, while witnesses report the same.
+    """
+    from survsim import load_scenario, run_scenario
+
+    example = _example("code_words")
+    talk = tuple(
+        f"params.conversations.topic.{c}=0.3"
+        for c in ("household", "work", "neighbourhood", "friends", "phone", "letters", "public")
+    )
+    busy = (*talk, "params.channels.wiretap=0.5", "params.channels.post=0.5")
+    scenario = load_scenario("dprk", ["params.agents=6000", *busy], steps=40)
+    base = run_scenario(scenario, seed=2).timeseries().to_pandas()
+    none = example.run(6000, 40, 2, 0.0, overrides=busy).timeseries().to_pandas()
+    for name in base.columns:
+        np.testing.assert_array_equal(none[name], base[name], err_msg=name)
+    assert none["recordings_misunderstood"].sum() == 0
+
+    recordings = ["reports_microphone", "reports_wiretap", "reports_correspondence"]
+    coded = example.run(6000, 40, 2, 1.0, 0.0, busy).timeseries().to_pandas()
+    assert coded[recordings].to_numpy().sum() == 0
+    assert base[recordings].to_numpy().sum() > 0
+    day1 = base.loc[1, recordings].sum()
+    assert coded.loc[1, "recordings_misunderstood"] == day1 > 0
+    assert coded.loc[1, "reports_informant"] == base.loc[1, "reports_informant"]
+
+
+def test_code_words_example_runs_and_draws(tmp_path):
+    out = tmp_path / "code_words.png"
+    result = _run_example("code_words.py", "--agents", "3000", "--steps", "30", "--seeds", "1",
+                          "--out", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| recordings |" in result.stdout and "30% use code words" in result.stdout

@@ -9,7 +9,7 @@ simulation then
 3. gives each mechanism a view of its daily counters in one array
    (:attr:`ModularSim.counts`, zeroed before every step),
 4. builds the result columns (the model's own, then each mechanism's counters and
-   columns, in :attr:`ModularSim.column_order` where the model pins one),
+   columns; those the model pins in :attr:`ModularSim.column_order` first),
 5. builds the plan: the steps of every mechanism sorted by phase, then by list order,
    and last the step ``record``.
 """
@@ -43,7 +43,8 @@ class ModularSim(Sim):
     base_arrays: ClassVar[tuple[Attribute, ...]] = ()
     #: The result columns the model writes itself in :meth:`record_model`.
     model_columns: ClassVar[dict[str, type]] = {}
-    #: The order of the result columns, where a test pins it (else declaration order).
+    #: The order of the first result columns, where a test pins it; the others follow in
+    #: declaration order (a mechanism added to the model adds its columns at the end).
     column_order: ClassVar[tuple[str, ...]] = ()
 
     # -- assembly ------------------------------------------------------------------------
@@ -129,10 +130,11 @@ class ModularSim(Sim):
                     raise ValueError(f"result column {name!r} is declared twice")
                 columns[name] = dtype
         if self.column_order:
-            if sorted(self.column_order) != sorted(columns):
-                missing = set(columns) ^ set(self.column_order)
-                raise ValueError(f"column_order and the declared columns differ: {missing}")
-            columns = {name: columns[name] for name in self.column_order}
+            missing = [name for name in self.column_order if name not in columns]
+            if missing:
+                raise ValueError(f"column_order names undeclared columns: {missing}")
+            pinned = {name: columns[name] for name in self.column_order}
+            columns = pinned | {k: v for k, v in columns.items() if k not in pinned}
         return columns
 
     def make_plan(self) -> Plan:
