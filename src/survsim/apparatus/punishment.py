@@ -300,7 +300,7 @@ def _prison_chunk(chunk, day, seed, s_term, s_death, status, release, admitted, 
                 release[i] = day
                 found[chunk, 0] += 1
             elif day >= release[i]:
-                status[i] = 0
+                status[i] = FREE
                 found[chunk, 1] += 1
         elif s == DETAINED and day >= release[i]:
             w0, w1, w2, w3 = random_block(seed, s_term, day, i, 0)

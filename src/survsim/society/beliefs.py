@@ -24,6 +24,7 @@ from survsim.engine.rng import (
     uniform_from_words,
 )
 from survsim.engine.state import Attribute
+from survsim.society.names import CHILD, FREE
 
 __all__ = [
     "ArrestLog",
@@ -80,7 +81,7 @@ def _bring_up_to_date(i, day, pi_hat, pi0, grievance, grievance0, belief_day, b_
 @nb.njit(cache=True)
 def _learn(i, day, M, L, recorded, kick):
     """Witness i of an arrest: raise pi_hat (and suspicion, if recorded); grieve by kick."""
-    if M.status[i] != 0 or M.role[i] == 0:
+    if M.status[i] != FREE or M.role[i] == CHILD:
         return
     _bring_up_to_date(i, day, M.pi_hat, L.pi0, M.grievance, M.grievance0, M.belief_day,
                       L.belief_decay, L.grievance_decay)  # fmt: skip
@@ -180,7 +181,7 @@ def _media_chunk(stage, chunk, seed, stream, day, role, status, banned_media, gr
     if stage == 0:
         lo, hi = chunk_bounds(n, chunk)
         for i in range(lo, hi):
-            if banned_media[i] and role[i] != 0 and status[i] == 0:
+            if banned_media[i] and role[i] != CHILD and status[i] == FREE:
                 w0, w1, _, _ = random_block(seed, stream, day, i, 0)
                 if uniform_from_words(w0, w1) < stop:
                     banned_media[i] = False
@@ -196,7 +197,7 @@ def _media_chunk(stage, chunk, seed, stream, day, role, status, banned_media, gr
         for c in range(count):
             w0, w1, w2, _ = random_block(seed, stream, day, n + block, 1 + c)
             i = lo + u32_below(w0, size)
-            if banned_media[i] or role[i] == 0 or status[i] != 0:
+            if banned_media[i] or role[i] == CHILD or status[i] != FREE:
                 continue
             g = current(grievance[i], grievance0[i], day - belief_day[i], g_decay)
             if uniform_from_words(w1, w2) < g:
@@ -226,7 +227,7 @@ def foreign_media_event(
     """
     reached = 0
     for i in range(status.shape[0]):
-        if banned_media[i] and status[i] == 0:
+        if banned_media[i] and status[i] == FREE:
             _bring_up_to_date(
                 i, day, pi_hat, pi0, grievance, grievance0, belief_day, b_decay, g_decay
             )

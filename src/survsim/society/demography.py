@@ -21,6 +21,7 @@ from pydantic import Field
 from survsim.engine.mechanism import Mechanism, Step, bundle
 from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.params import StrictModel
+from survsim.society.names import CHILD, DEAD, FREE
 from survsim.engine.rng import (
     block_count,
     block_size,
@@ -100,8 +101,8 @@ def _deaths_chunk(chunk, day, seed, s_death, s_pick, daily_death, status, releas
         size = min(width, n - lo)
         for d in range(block_count(seed, s_death, day, block, daily_death * size)):
             i = lo + u32_below(random_block(seed, s_pick, day, block, d)[0], size)
-            if status[i] == 0:
-                status[i] = 3
+            if status[i] == FREE:
+                status[i] = DEAD
                 release[i] = day
                 natural += 1
     return natural
@@ -113,13 +114,13 @@ def _births_and_majority(chunk, day, seed, s_birth, replacement, majority_days, 
     """Newborns in the slots of today's dead, and today's coming of age, in one chunk."""
     lo, hi = chunk_bounds(B.status.shape[0], chunk)
     for i in range(lo, hi):
-        if B.status[i] == 3 and B.release[i] == day:
+        if B.status[i] == DEAD and B.release[i] == day:
             w0, w1, w2, w3 = random_block(seed, s_birth, day, i, 0)
             if uniform_from_words(w0, w1) < replacement:
                 found[chunk, 0] += 1
                 _newborn(i, day, w0, w1, w2, w3, majority_days, grievance_a, grievance_b, pi0,
                          suspicion0, B)  # fmt: skip
-        elif B.role[i] == 0 and B.adult_day[i] == day and B.status[i] != 3:
+        elif B.role[i] == CHILD and B.adult_day[i] == day and B.status[i] != DEAD:
             B.role[i] = B.unit_role[B.work_unit[i]]
             found[chunk, 1] += 1
 
@@ -127,8 +128,8 @@ def _births_and_majority(chunk, day, seed, s_birth, replacement, majority_days, 
 @nb.njit(cache=True)
 def _newborn(i, day, w0, w1, w2, w3, majority_days, grievance_a, grievance_b, pi0, suspicion0, B):
     """A newborn takes slot i: a child with fresh traits, no ties of its own yet."""
-    B.status[i] = 0
-    B.role[i] = 0
+    B.status[i] = FREE
+    B.role[i] = CHILD
     B.adult_day[i] = day + majority_days
     B.release[i] = 0
     u = uniform_from_words(w2, w3)
