@@ -217,7 +217,7 @@ def test_the_memory_estimate_covers_the_arrays_a_run_holds():
 
     p = SurveillanceStateParams(agents=200_000)
     sim = SurveillanceState(p, seed=1, steps=2)
-    held = sim.pop.nbytes + sim.case.nbytes
+    held = sim.pop.nbytes
     per_agent = (MEMORY_ESTIMATES["surveillance_state"](p, 2) - 300_000_000) / p.agents
     assert held / p.agents <= per_agent <= 1.5 * held / p.agents
 
