@@ -64,7 +64,7 @@ def misunderstood(person, kind, day, n, code_words, seed, stream, understood):
         kept = 0
         for x in range(n[chunk]):
             i, k, d = person[chunk, x], kind[chunk, x], day[chunk, x]
-            recording = k == MICROPHONE or k == WIRETAP or k == CORRESPONDENCE  # noqa: SIM109
+            recording = k in (MICROPHONE, WIRETAP, CORRESPONDENCE)
             if recording and code_words[i]:
                 w0, w1, _, _ = random_block(seed, stream, d, i, k)
                 if uniform_from_words(w0, w1) >= understood:
@@ -93,7 +93,7 @@ class CodeWords(Mechanism):
         people = sim.pop.people
         u = sim.streams.uniform("code_words", 0, sim.params.agents)
         people.code_words[:] = (u < self.pars.share) & (people.role != CHILD)
-        sim.talk.events.subscribe(self.read)
+        sim.talk.subscribe(self.read)
 
     def read(self, table) -> None:
         """Remove the recordings of code-word users that are not understood."""

@@ -20,8 +20,8 @@ from survsim.engine import Attribute
 from survsim.engine.mechanism import Mechanism, Step, bundle
 from survsim.engine.modular import ModularSim
 from survsim.engine.params import StrictModel
-from survsim.models.surveillance_state import MECHANISMS, SurveillanceState
 from survsim.models.surveillance_params import SurveillanceStateParams
+from survsim.models.surveillance_state import MECHANISMS, SurveillanceState
 from survsim.society import names
 from survsim.society.population import BASE_ATTRIBUTES, DRAWN
 
@@ -109,7 +109,7 @@ def test_a_bundle_takes_each_field_by_name_whatever_the_order():
     Pair = namedtuple("Pair", "rate n extra")
     built = bundle(Pair, ToyParams(n=4), {"n": 99}, extra="x")
     assert built == Pair(0.5, 4, "x")  # the first source that has a field wins
-    with pytest.raises(KeyError, match="Pair.missing"):
+    with pytest.raises(KeyError, match=r"Pair\.missing"):
         bundle(namedtuple("Pair", "missing"), ToyParams())
 
 

@@ -91,10 +91,11 @@ def test_the_evidence_table_capacity_does_not_change_the_run():
     params = SurveillanceStateParams.model_validate(data)
     roomy = SurveillanceState(params, seed=4, steps=30).run()
     tight = SurveillanceState(params, seed=4, steps=30)
-    tight.talk.events.resize(8)
-    tight.add_hook(lambda sim: sim.talk.events.resize(8))  # small again every day
+    tight.talk.resize_events(8)
+    tight.add_hook(lambda sim: sim.talk.resize_events(8))  # small again every day
     tight.run()
     assert tight.talk.events.rounds > 100  # many calls stopped for want of room
+    assert tight.talk.serial_events.rounds > 100
     assert roomy.talk.events.rounds < 10  # the default table grows once or twice, then holds
     a, b = roomy.timeseries().to_pandas(), tight.timeseries().to_pandas()
     assert a["cases_opened"].sum() > 100

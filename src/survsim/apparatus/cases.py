@@ -302,7 +302,7 @@ class CasesMechanism(Mechanism):
             corroboration=self.pars.corroboration,
             counts=np.zeros((CHUNKS, len(EVIDENCE) + 1), dtype=np.int64),
         )
-        sim.talk.events.subscribe(self.take)
+        sim.talk.subscribe(self.take)
         self._previous = np.zeros(len(EVIDENCE), dtype=np.int64)
 
     def derive(self) -> None:

@@ -91,20 +91,22 @@ def _kernels() -> list:
 def _cached_indexes() -> list[Path]:
     """The index files of numba's cache of survsim's kernel packages, found on disk.
 
-    numba keeps a package's kernels in one folder (``__pycache__`` beside the sources, or
-    a folder per source folder under ``NUMBA_CACHE_DIR`` named after it): the folder of
-    the engine's kernels is found from one of them, its siblings by their names.
+    numba keeps a source folder's kernels in ``__pycache__`` beside it, or under
+    ``NUMBA_CACHE_DIR`` in a folder named by numba's rule for that source folder; the
+    engine's kernels show which of the two holds.
     """
+    from numba.core.caching import _CacheLocator
+
     folder = cache_folder()
-    parent = folder.parent
+    root = Path(__file__).resolve().parents[1]
     found: list[Path] = []
-    if folder.name == "__pycache__":  # beside the sources
-        for package in KERNEL_PACKAGES:
-            found += sorted((parent.parent / package / "__pycache__").glob("*.nbi"))
-        return found
     for package in KERNEL_PACKAGES:
-        for sibling in sorted(parent.glob(f"{package}_*")):
-            found += sorted(sibling.glob("*.nbi"))
+        if folder.name == "__pycache__":
+            where = root / package / "__pycache__"
+        else:
+            source = str(root / package / "__init__.py")
+            where = folder.parent / _CacheLocator.get_suitable_cache_subpath(source)
+        found += sorted(where.glob("*.nbi"))
     return found
 
 

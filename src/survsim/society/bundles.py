@@ -199,7 +199,7 @@ class Talk:
         streams: the run's random streams (for the watchers' and charges' streams).
     """
 
-    checkpoint_skip = frozenset({"events", "watchers"})
+    checkpoint_skip = frozenset({"events", "serial_events", "watchers"})
 
     def __init__(self, people, widest: int, streams) -> None:
         self.people = people
@@ -214,8 +214,22 @@ class Talk:
         self.s_record = np.uint64(streams.id("record"))
         self.s_ftr = np.uint64(streams.id("failure_to_report"))
         self.watchers = Watchers()
+        #: Evidence events of the contexts run in parallel (a row per chunk), and of those
+        #: run in one chunk (friends, calls, letters, fabrication: one row, so that their
+        #: room does not cost 64 rows).
         self.events = EventTable()
+        self.serial_events = EventTable(chunks=1)
         self.R: Rules | None = None
+
+    def subscribe(self, reader) -> None:
+        """Call ``reader(table)`` with every table of evidence events (both kinds)."""
+        self.events.subscribe(reader)
+        self.serial_events.subscribe(reader)
+
+    def resize_events(self, capacity: int) -> None:
+        """Hold ``capacity`` events per chunk in both tables from now on (for tests)."""
+        self.events.resize(capacity)
+        self.serial_events.resize(capacity)
 
     def watch(self) -> Watch:
         """The watch bundle as the table stands now."""

@@ -25,7 +25,6 @@ import numpy as np
 from pydantic import Field
 
 from survsim.engine.events import room
-from survsim.engine.mechanism import Mechanism, Step
 from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.params import StrictModel
 from survsim.engine.rng import (
@@ -37,7 +36,6 @@ from survsim.engine.rng import (
 from survsim.society.bundles import chunk_views
 from survsim.society.names import (
     CHILD,
-    CONTEXTS,
     FREE,
     HOUSEHOLD,
     NEIGHBOURHOOD,
@@ -50,7 +48,8 @@ from survsim.society.speech import ContextValues
 from survsim.society.statements import NOBODY, _flags, _uniform, converse, group_bound
 
 __all__ = [
-    "ContextMechanism",
+    "CAP_PUBLIC",
+    "CAP_WORK",
     "ConversationParams",
     "contexts_day",
     "groups_per_person",
@@ -380,57 +379,3 @@ def contexts_day(
     for chunk in nb.prange(CHUNKS):
         _context_chunk(np.int64(context), np.int64(chunk), day, seed, streams, x, y, z, n,
                        starts, members, order, scratch, P, R, T, W, E, cursor)  # fmt: skip
-
-
-class ContextMechanism(Mechanism):
-    """A context in which people talk (households, work, ...): its kernel's arguments.
-
-    A subclass names its context and yields its step; the conversations it starts share
-    the :class:`~survsim.society.bundles.Talk` of the speech mechanism.
-    """
-
-    group = "conversations"
-    params_class = ConversationParams
-    #: The context's name (one of :data:`~survsim.society.names.CONTEXTS`).
-    context = ""
-    #: One line on what happens, for the plan.
-    doc = ""
-    produces = ("informant", "ordinary", "defensive", "failure_to_report")
-
-    def __init__(self, sim) -> None:
-        super().__init__(sim)
-        ids = sim.streams.id
-        self.context_streams = np.array(
-            [ids(f"{self.context}/{x}") for x in ("a", "b", "speak", "listen")], dtype=np.uint64
-        )
-        self.code = np.int64(CONTEXTS.index(self.context))
-
-    @property
-    def topic(self) -> float:
-        """The chance that the sensitive topic comes up in a conversation of the context."""
-        return float(getattr(self.pars.topic, self.context))
-
-    def steps(self):
-        """The context's conversations, in the talk phase."""
-        yield Step(self.context, self.meet, self.doc, "talk")
-
-    def meet(self) -> None:
-        """Run the day's conversations; the evidence events go to their readers."""
-        talk = self.sim.talk
-        args = self.arguments()
-        watch = talk.watch()
-        bundles = (talk.P, talk.R, talk.chunk_tally, watch)
-        talk.events.produce(
-            lambda E, cursor: self.kernel(*args, *bundles, E, cursor), chunks=self.chunks
-        )
-
-    #: The kernel and how many chunks it uses (None: all).
-    chunks: int | None = None
-
-    def kernel(self, *args):
-        """Call the context's kernel (:func:`contexts_day` unless a subclass says)."""
-        contexts_day(*args)
-
-    def arguments(self) -> tuple:
-        """The kernel's arguments before the bundles."""
-        raise NotImplementedError

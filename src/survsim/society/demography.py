@@ -21,7 +21,6 @@ from pydantic import Field
 from survsim.engine.mechanism import Mechanism, Step, bundle
 from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.params import StrictModel
-from survsim.society.names import CHILD, DEAD, FREE
 from survsim.engine.rng import (
     block_count,
     block_size,
@@ -29,6 +28,7 @@ from survsim.engine.rng import (
     u32_below,
     uniform_from_words,
 )
+from survsim.society.names import CHILD, DEAD, FREE
 
 __all__ = ["Demography", "DemographyParams", "Newborn", "daily_mortality", "demography_day"]
 

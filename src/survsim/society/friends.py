@@ -7,7 +7,7 @@ a day.
 
 from __future__ import annotations
 
-from survsim.society.conversations import ContextMechanism
+from survsim.society.contexts import ContextMechanism
 from survsim.society.meetings import friends_day
 
 __all__ = ["Friends"]
@@ -19,7 +19,7 @@ class Friends(ContextMechanism):
     name = "friends"
     context = "friends"
     doc = "friends meet in small groups"
-    chunks = 1
+    serial = True
 
     def derive(self) -> None:
         """Room for the day's starters."""

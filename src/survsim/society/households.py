@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from survsim.society.conversations import ContextMechanism
+from survsim.society.contexts import ContextMechanism
 
 __all__ = ["Households"]
 

@@ -154,4 +154,4 @@ class Listeners(Mechanism):
                 pop.household_start, pop.people.household, pop.people.work_unit,
                 pop.work_start, pop.work_members, pop.friend_start, pop.friends, talk.P,
                 talk.chunk_tally, talk.watch())  # fmt: skip
-        talk.events.produce(lambda E, cursor: fabricate(*args, E, cursor), chunks=1)
+        talk.serial_events.produce(lambda E, cursor: fabricate(*args, E, cursor))

@@ -7,7 +7,7 @@ with ``nunit_attendance``; the head reports like an informant of zeal
 
 from __future__ import annotations
 
-from survsim.society.conversations import ContextMechanism
+from survsim.society.contexts import ContextMechanism
 
 __all__ = ["NeighbourhoodUnits"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from survsim.society.conversations import ContextMechanism
+from survsim.society.contexts import ContextMechanism
 from survsim.society.meetings import pairs_day
 
 __all__ = ["Phone"]
@@ -14,7 +14,7 @@ class Phone(ContextMechanism):
     name = "phone"
     context = "phone"
     doc = "phone calls between friends (wiretaps)"
-    chunks = 1
+    serial = True
 
     def derive(self) -> None:
         """Room for the day's callers."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from survsim.society.conversations import CAP_PUBLIC, ContextMechanism, groups_per_person
+from survsim.society.contexts import ContextMechanism
+from survsim.society.conversations import CAP_PUBLIC, groups_per_person
 
 __all__ = ["PublicPlaces"]
 

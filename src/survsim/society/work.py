@@ -6,7 +6,8 @@ the groups in which the topic comes up are formed.
 
 from __future__ import annotations
 
-from survsim.society.conversations import CAP_WORK, ContextMechanism, groups_per_person
+from survsim.society.contexts import ContextMechanism
+from survsim.society.conversations import CAP_WORK, groups_per_person
 
 __all__ = ["Work"]
 
