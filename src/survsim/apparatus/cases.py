@@ -28,7 +28,7 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
-from survsim.apparatus.queues import enqueue, queue_arrays
+from survsim.apparatus.queues import enqueue, new_queues
 from survsim.engine.mechanism import Mechanism, Step, bundle
 from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.params import StrictModel
@@ -281,8 +281,7 @@ class CasesMechanism(Mechanism):
         sim = self.sim
         s = sim.pop.people
         n_agencies = len(sim.params.agencies.capacity(1.0))
-        queue, next_in_queue = queue_arrays(sim.params.agents, n_agencies)
-        s.next_in_queue[:] = next_in_queue
+        queue = new_queues(n_agencies)
         # With the apparatus off nobody can be charged: cases read an all-"not free" status.
         status = s.status if sim.params.apparatus else np.ones(sim.params.agents, np.uint8)
         self.C = bundle(

@@ -10,16 +10,19 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["HEAD", "LENGTH", "TAIL", "dequeue", "enqueue", "queue_arrays"]
+__all__ = ["HEAD", "LENGTH", "TAIL", "dequeue", "enqueue", "new_queues"]
 
 HEAD, TAIL, LENGTH = 0, 1, 2
 
 
-def queue_arrays(n_people: int, n_agencies: int) -> tuple[np.ndarray, np.ndarray]:
-    """Empty queues: ``(queue, next_in_queue)``; ``queue[a] = head, tail, length``."""
+def new_queues(n_agencies: int) -> np.ndarray:
+    """Empty queues: ``queue[a] = head, tail, length``.
+
+    ``next_in_queue`` is a per-person array of -1, declared by the cases.
+    """
     queue = np.full((n_agencies, 3), -1, dtype=np.int64)
     queue[:, LENGTH] = 0
-    return queue, np.full(n_people, -1, dtype=np.int32)
+    return queue
 
 
 @nb.njit(cache=True)

@@ -84,12 +84,28 @@ class ModularSim(Sim):
                 attributes.append(a)
         return attributes
 
-    def allocate_people(self, n: int) -> State:
-        """One state holding every declared per-person array, ``n`` long."""
+    def allocate_people(self, n: int, only: set[str] | None = None) -> State:
+        """One state holding every declared per-person array (or those in ``only``).
+
+        The others can be added later with :meth:`allocate_rest`, so that a population
+        builder's peak memory does not hold arrays it does not fill.
+        """
         attributes = [
-            Attribute(a.name, a.dtype, a.default, "people", a.doc) for a in self.person_attributes()
+            Attribute(a.name, a.dtype, a.default, "people", a.doc)
+            for a in self.person_attributes()
+            if only is None or a.name in only
         ]
         return State.allocate(attributes, people=n)
+
+    def allocate_rest(self, people: State) -> None:
+        """Add to ``people`` every declared per-person array it does not hold yet."""
+        people.extend(
+            [
+                Attribute(a.name, a.dtype, a.default, "people", a.doc)
+                for a in self.person_attributes()
+                if a.name not in people
+            ]
+        )
 
     def build_people(self) -> None:
         """Allocate :attr:`people` and draw the population (the model's part)."""

@@ -69,6 +69,21 @@ class State:
             arrays[attribute.name] = np.full(n, attribute.default, dtype=attribute.dtype)
         return cls(arrays, sizes)
 
+    def extend(self, attributes: list[Attribute]) -> None:
+        """Allocate more attributes at the sizes they name.
+
+        For arrays a build does not need: allocated after it, they do not add to its
+        peak memory.
+
+        Raises:
+            ValueError: an attribute is already held.
+        """
+        for attribute in attributes:
+            if attribute.name in self._arrays:
+                raise ValueError(f"attribute {attribute.name!r} declared twice")
+            n = self.sizes[attribute.size]
+            self._arrays[attribute.name] = np.full(n, attribute.default, dtype=attribute.dtype)
+
     def __getattr__(self, name: str) -> np.ndarray:
         try:
             return self.__dict__["_arrays"][name]

@@ -41,7 +41,7 @@ from survsim.society.listening import Listeners
 from survsim.society.names import CHILD, CONTEXTS, FREE
 from survsim.society.neighbourhood import NeighbourhoodUnits
 from survsim.society.phone import Phone
-from survsim.society.population import BASE_ATTRIBUTES, build_population
+from survsim.society.population import BASE_ATTRIBUTES, DRAWN, build_population
 from survsim.society.public_places import PublicPlaces
 from survsim.society.speech import Speech
 from survsim.society.work import Work
@@ -169,10 +169,12 @@ class SurveillanceState(ModularSim):
     # -- build -------------------------------------------------------------------------
 
     def build_people(self) -> None:
-        """Allocate every declared per-person array and draw the population into them."""
+        """Draw the population into the arrays it fills, then allocate the others."""
         p: SurveillanceStateParams = self.params
-        people = self.allocate_people(p.agents)
+        drawn = {a.name for a in BASE_ATTRIBUTES} | set(DRAWN)
+        people = self.allocate_people(p.agents, only=drawn)
         self.pop = build_population(p.population, p.agents, self.streams, people)
+        self.allocate_rest(people)
         self.population = 0  # kept from the flows (surveillance_results.record_census)
 
     # -- what tests and users reach --------------------------------------------------------
