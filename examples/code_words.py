@@ -53,26 +53,27 @@ class CodeWordsParams(StrictModel):
 
 
 @nb.njit  # not cached: a script's module name differs between runs and imports
-def misunderstood(person, kind, day, n, code_words, seed, stream, understood):
+def misunderstood(person, kind, day, n, start, code_words, seed, stream, understood):
     """Remove the recordings of code-word users that are not understood; count them.
 
-    One draw per person, channel and day: a channel that understands a person today
+    The table's rows lie one after another (``start[c]`` is row c's first event). One
+    draw per person, channel and day: a channel that understands a person today
     understands all it records of that person today.
     """
     removed = 0
     for chunk in range(n.shape[0]):
-        kept = 0
-        for x in range(n[chunk]):
-            i, k, d = person[chunk, x], kind[chunk, x], day[chunk, x]
+        kept = start[chunk]
+        for x in range(start[chunk], start[chunk] + n[chunk]):
+            i, k, d = person[x], kind[x], day[x]
             recording = k in (MICROPHONE, WIRETAP, CORRESPONDENCE)
             if recording and code_words[i]:
                 w0, w1, _, _ = random_block(seed, stream, d, i, k)
                 if uniform_from_words(w0, w1) >= understood:
                     removed += 1
                     continue
-            person[chunk, kept], kind[chunk, kept], day[chunk, kept] = i, k, d
+            person[kept], kind[kept], day[kept] = i, k, d
             kept += 1
-        n[chunk] = kept
+        n[chunk] = kept - start[chunk]
     return removed
 
 
@@ -98,10 +99,10 @@ class CodeWords(Mechanism):
     def read(self, table) -> None:
         """Remove the recordings of code-word users that are not understood."""
         sim = self.sim
-        self.counts[0] += misunderstood(table.person, table.kind, table.day, table.n,
-                                        sim.pop.people.code_words, sim.seed64,
-                                        self.stream("code_words/understood"),
-                                        self.pars.understood)  # fmt: skip
+        self.counts[0] += misunderstood(
+            *table, sim.pop.people.code_words, sim.seed64,
+            self.stream("code_words/understood"), self.pars.understood,
+        )  # fmt: skip
 
 
 #: The model with the new mechanism: the one registry line.

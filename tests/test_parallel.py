@@ -95,8 +95,8 @@ def test_the_evidence_table_capacity_does_not_change_the_run():
     tight.add_hook(lambda sim: sim.talk.resize_events(8))  # small again every day
     tight.run()
     assert tight.talk.events.rounds > 100  # many calls stopped for want of room
-    assert tight.talk.serial_events.rounds > 100
-    assert roomy.talk.events.rounds < 10  # the default table grows once or twice, then holds
+    assert tight.talk.serial_events.rounds > 30
+    assert roomy.talk.events.rounds < tight.talk.events.rounds / 10  # rows grow, then hold
     a, b = roomy.timeseries().to_pandas(), tight.timeseries().to_pandas()
     assert a["cases_opened"].sum() > 100
     for name in a.columns:

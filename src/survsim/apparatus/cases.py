@@ -231,7 +231,7 @@ def queue_new_cases(day: int, seed, stream, C: Cases) -> int:
 
 
 @nb.njit(cache=True)
-def take_events(C, person, kind, day, n):
+def take_events(C, person, kind, day, n, start):
     """Every evidence event of a table (:mod:`survsim.engine.events`), chunk after chunk.
 
     A chunk's events are taken in the order they were written; a person's events of a
@@ -240,9 +240,8 @@ def take_events(C, person, kind, day, n):
     """
     for chunk in range(n.shape[0]):
         cases = chunk_cases(C, chunk)
-        for x in range(n[chunk]):
-            add_evidence(cases, person[chunk, x], np.int64(kind[chunk, x]),
-                         np.int64(day[chunk, x]))  # fmt: skip
+        for x in range(start[chunk], start[chunk] + n[chunk]):
+            add_evidence(cases, person[x], np.int64(kind[x]), np.int64(day[x]))
 
 
 def evidence_opening(cannot: set[int]) -> np.ndarray:
@@ -318,7 +317,7 @@ class CasesMechanism(Mechanism):
 
     def take(self, table) -> None:
         """Read a table of evidence events."""
-        take_events(self.C, table.person, table.kind, table.day, table.n)
+        take_events(self.C, table.person, table.kind, table.day, table.n, table.start)
 
     def evidence(self, person: int, kind: str) -> bool:
         """One piece of evidence of ``kind`` about ``person`` today (a check's finding)."""

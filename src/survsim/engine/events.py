@@ -11,8 +11,9 @@ group) with :func:`room`, using a bound on the events that unit can write; if th
 full it stops, leaving in its cursor where to go on (:class:`EventTable.produce`). The
 readers then take the events, in chunk order, and the kernel is called again: it goes on
 from its cursor, with the same random draws (they are pure functions of their indices),
-so the result is the same whatever the capacity. A day that needed a second round
-doubles the capacity.
+so the result is the same whatever the capacity. A row that needed a second round
+doubles its capacity; the rows lie one after another in flat arrays, so a chunk with one
+large neighbourhood unit does not make all 64 rows large.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from survsim.engine.parallel import CHUNKS
 
 __all__ = ["EventTable", "Events", "chunk_events", "emit", "room"]
 
-#: An event table (a row per chunk), or one chunk's row of it (:func:`chunk_events`):
-#: ``person``, ``kind``, ``day`` of each event and ``n``, the events held.
-Events = namedtuple("Events", "person kind day n")
+#: An event table, or one chunk's row of it (:func:`chunk_events`): ``person``, ``kind``,
+#: ``day`` of each event (the rows one after another), ``n`` the events each row holds,
+#: and ``start`` where each row begins (a row's capacity is ``start[c + 1] - start[c]``).
+Events = namedtuple("Events", "person kind day n start")
 
 #: Columns of a cursor row: units of the chunk done, the next sub-unit, finished (1).
 DONE, SUB, FINISHED = 0, 1, 2
@@ -39,7 +41,8 @@ class EventTable:
     """Per-chunk rows of events, the readers that take them, and the writers' cursors.
 
     Args:
-        capacity: events each chunk's row holds at first (it doubles when a day needs it).
+        capacity: events each chunk's row holds at first; a row that needed more on a
+            day doubles (the others stay as they are).
         chunks: rows (one per chunk of a parallel kernel).
     """
 
@@ -48,23 +51,31 @@ class EventTable:
         self.cursor = np.zeros((chunks, 3), dtype=np.int64)
         self.readers: list[Callable[[Events], None]] = []
         self.rounds = 0  # calls that stopped early for want of room (a statistic)
-        self._allocate(capacity)
+        self._allocate(np.full(chunks, int(capacity), dtype=np.int64))
 
-    def _allocate(self, capacity: int) -> None:
-        self.capacity = int(capacity)
-        shape = (self.chunks, self.capacity)
+    def _allocate(self, capacities: np.ndarray) -> None:
+        self.capacities = capacities
+        start = np.zeros(self.chunks + 1, dtype=np.int64)
+        np.cumsum(capacities, out=start[1:])
+        total = int(start[-1])
         self.table = Events(
-            np.empty(shape, dtype=np.int32),
-            np.empty(shape, dtype=np.uint8),
-            np.empty(shape, dtype=np.int32),
+            np.empty(total, dtype=np.int32),
+            np.empty(total, dtype=np.uint8),
+            np.empty(total, dtype=np.int32),
             np.zeros(self.chunks, dtype=np.int64),
+            start,
         )
 
+    @property
+    def capacity(self) -> int:
+        """The largest row's capacity."""
+        return int(self.capacities.max())
+
     def resize(self, capacity: int) -> None:
-        """Hold ``capacity`` events per chunk from now on (the table must be empty)."""
+        """Hold ``capacity`` events in every row from now on (the table must be empty)."""
         if self.table.n.any():
             raise RuntimeError("resize an event table only when it is empty")
-        self._allocate(capacity)
+        self._allocate(np.full(self.chunks, int(capacity), dtype=np.int64))
 
     def subscribe(self, reader: Callable[[Events], None]) -> None:
         """Call ``reader(table)`` whenever events are taken (in subscription order)."""
@@ -91,16 +102,22 @@ class EventTable:
         while True:
             write(self.table, self.cursor)
             self.flush()
-            if self.cursor[:, FINISHED].all():
+            stopped = self.cursor[:, FINISHED] == 0
+            if not stopped.any():
                 return
             self.rounds += 1
-            self._allocate(2 * self.capacity)
+            capacities = self.capacities.copy()
+            capacities[stopped] *= 2
+            self._allocate(capacities)
 
 
 @nb.njit(cache=True)
 def chunk_events(E, chunk):
     """Chunk ``chunk``'s row of an event table."""
-    return Events(E.person[chunk], E.kind[chunk], E.day[chunk], E.n[chunk : chunk + 1])
+    lo, hi = E.start[chunk], E.start[chunk + 1]
+    return Events(
+        E.person[lo:hi], E.kind[lo:hi], E.day[lo:hi], E.n[chunk : chunk + 1], E.start[chunk:]
+    )
 
 
 @nb.njit(cache=True)

@@ -45,7 +45,7 @@ from survsim.society.names import (
     WORK,
 )
 from survsim.society.speech import ContextValues
-from survsim.society.statements import NOBODY, _flags, _uniform, converse, group_bound
+from survsim.society.statements import NOBODY, START, _flags, _uniform, converse, group_bound
 
 __all__ = [
     "CAP_PUBLIC",
@@ -139,7 +139,7 @@ def _households_chunk(
                 cur[0] = h - lo
                 return
             converse(members, k, _HOUSEHOLD, day, NOBODY, seed, s_speak, s_listen, P, R,
-                     tally, watch, events)  # fmt: skip
+                     tally, watch, events, START)  # fmt: skip
     cur[2] = 1
 
 
@@ -201,7 +201,7 @@ def _topic_groups(
                 members[k] = person
                 k += 1
         if k >= 2:
-            converse(members, k, c, day, NOBODY, seed, s_speak, s_listen, P, R, T, W, E)
+            converse(members, k, c, day, NOBODY, seed, s_speak, s_listen, P, R, T, W, E, START)
     return True
 
 
@@ -273,12 +273,16 @@ def _neighbourhood_chunk(
                 members[k] = i
                 k += 1
         if k >= 2:
-            if not room(events, group_bound(k, watch)):
-                cur[0] = u - lo
-                return
+            # A meeting can be large: it may stop between two speakers (the next one
+            # kept in ``cur[1]``), so a row needs room for one speaker, not the meeting.
+            start = cur[1] if u == lo + cur[0] else START
             head = np.int64(nunit_head[u])
-            converse(members, k, _NEIGHBOURHOOD, day, head, seed, s_speak, s_listen, P, R,
-                     tally, watch, events)  # fmt: skip
+            turn = converse(members, k, _NEIGHBOURHOOD, day, head, seed, s_speak, s_listen,
+                            P, R, tally, watch, events, start)  # fmt: skip
+            if turn >= 0:
+                cur[0] = u - lo
+                cur[1] = turn
+                return
     cur[2] = 1
 
 
@@ -322,7 +326,7 @@ def _public_chunk(
                 k += 1
             if k >= 2:
                 converse(members, k, _PUBLIC, day, NOBODY, seed, s_speak, s_listen, P, R,
-                         tally, watch, events)  # fmt: skip
+                         tally, watch, events, START)  # fmt: skip
     cur[2] = 1
 
 

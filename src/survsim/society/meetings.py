@@ -15,7 +15,7 @@ from survsim.engine.events import room
 from survsim.engine.rng import block_count, block_size, random_block, u32_below, uniform_from_words
 from survsim.society.bundles import chunk_views
 from survsim.society.names import CHILD, FREE, FRIENDS
-from survsim.society.statements import NOBODY, _flags, converse, group_bound
+from survsim.society.statements import NOBODY, START, _flags, converse, group_bound
 
 __all__ = ["friends_day", "pairs_day"]
 
@@ -106,7 +106,7 @@ def friends_day(
         for y in range(k):
             P.busy[members[y]] = _flags(P, members[y], day) | bit
         converse(members, k, _FRIENDS, day, NOBODY, seed, s_speak, s_listen, P, R,
-                 tally, watch, events)  # fmt: skip
+                 tally, watch, events, START)  # fmt: skip
     cur[2] = 1
 
 
@@ -157,5 +157,6 @@ def pairs_day(
         P.busy[f] = _flags(P, f, day) | bit
         members[0] = i
         members[1] = f
-        converse(members, _TWO, c, day, NOBODY, seed, s_speak, s_listen, P, R, tally, watch, events)
+        converse(members, _TWO, c, day, NOBODY, seed, s_speak, s_listen, P, R,
+                 tally, watch, events, START)  # fmt: skip
     cur[2] = 1

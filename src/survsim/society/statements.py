@@ -15,7 +15,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from survsim.engine.events import emit
+from survsim.engine.events import emit, room
 from survsim.engine.rng import random_block, uniform_from_words
 from survsim.society.beliefs import current
 from survsim.society.bundles import K_BINS
@@ -23,11 +23,13 @@ from survsim.society.listening import listener_report
 from survsim.society.names import NO_REPORT
 from survsim.society.speech import perceived_risk, speak_probability
 
-__all__ = ["NOBODY", "converse", "group_bound"]
+__all__ = ["NOBODY", "START", "converse", "group_bound", "speaker_bound"]
 
 #: "No neighbourhood head present". Kernels pass numbers to :func:`converse` as numpy
 #: integers: a Python integer constant would make numba compile it once per value.
 NOBODY = np.int64(-1)
+#: The first member's turn (a typed zero: see NOBODY).
+START = np.int64(0)
 _SPOKE_TODAY = np.uint8(128)
 
 
@@ -47,16 +49,23 @@ def _flags(P, i, day):
 
 
 @nb.njit(cache=True)
-def group_bound(k, W):
-    """The most evidence events a group of ``k`` can yield in :func:`converse`.
+def speaker_bound(k, W):
+    """The most evidence events one speaker in a group of ``k`` can yield.
 
-    Per speaker: a report and a charge per other member, and one event per watcher.
+    A report or a charge per other member (a listener who reported is never charged),
+    and one event per watcher.
     """
-    return k * (2 * k + W.context.shape[0])
+    return k - 1 + W.context.shape[0]
 
 
 @nb.njit(cache=True)
-def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W, E):
+def group_bound(k, W):
+    """The most evidence events a group of ``k`` can yield in :func:`converse`."""
+    return k * speaker_bound(k, W)
+
+
+@nb.njit(cache=True)
+def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W, E, start):
     """The sensitive topic came up among ``members[:k]`` in context ``c``.
 
     Each present adult who is not an informant speaks openly with the probability of the
@@ -66,8 +75,14 @@ def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W, E):
     the speaker (:func:`survsim.apparatus.cases.add_evidence`); when a statement reached
     the state, each silent witness may be charged with failure to report. ``head`` is the
     neighbourhood unit's head (reports like an informant at a meeting), or -1. Counts go
-    to the tally ``T`` and evidence events to ``E`` (one chunk's rows; the caller made
-    room for :func:`group_bound` events).
+    to the tally ``T`` and evidence events to ``E`` (one chunk's row).
+
+    The members from ``start`` on take their turn; before each, the row must have room
+    for :func:`speaker_bound` events, else the conversation stops there.
+
+    Returns:
+        The member whose turn is next if the row ran out of room (call again with it as
+        ``start`` once the row has been read: the draws are the same), else -1.
     """
     kb = min(k, K_BINS - 1)
     auditing = T.audit.shape[1] > 0
@@ -84,7 +99,10 @@ def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W, E):
             seen |= 1 << w
             opened = opened or W.opens[w]
     heard = W.heard
-    for a in range(k):
+    need = speaker_bound(k, W)
+    for a in range(start, k):
+        if not room(E, need):
+            return a
         i = members[a]
         T.present[c, kb] += 1
         if auditing:
@@ -145,3 +163,4 @@ def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W, E):
                     j = members[b]
                     if _uniform(seed, W.s_ftr, day, j, c * 1024 + a) < W.ftr[0]:
                         emit(E, j, W.ftr_kind, day)
+    return NOBODY
