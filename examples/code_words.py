@@ -122,22 +122,26 @@ def run(agents: int, steps: int, seed: int, share: float, understood: float = 0.
     return WithCodeWords(params, seed=seed, steps=steps).run()
 
 
-def outcomes(sim) -> dict[str, float]:
-    """What the run did to the people: recordings, convictions, prisoners, by group."""
+def outcomes(sim, share: float) -> dict[str, float]:
+    """What the run did to the people: recordings, convictions, prisoners, by group.
+
+    The groups are the same people in both arms: those who use code words when
+    ``share`` of adults do (the trait's draw does not depend on the arm).
+    """
     table = sim.timeseries().to_pandas()
     people = sim.pop.people
     held = (people.status == 1) | (people.status == 2)
     adults = people.role != CHILD
-    users, others = adults & people.code_words, adults & ~people.code_words
+    would = (sim.streams.uniform("code_words", 0, sim.params.agents) < share) & adults
+    users, others = would, adults & ~would
+    recordings = ["reports_microphone", "reports_wiretap", "reports_correspondence"]
     return {
-        "recordings": float(
-            table[["reports_microphone", "reports_wiretap", "reports_correspondence"]].sum().sum()
-        ),
-        "misunderstood": float(table["recordings_misunderstood"].sum()),
-        "convictions_true": float(table["convictions_true"].sum()),
-        "held_users_per_100k": float(held[users].sum() / max(users.sum(), 1) * 1e5),
-        "held_others_per_100k": float(held[others].sum() / max(others.sum(), 1) * 1e5),
-        "prisoners": float(table["imprisoned"].iloc[-1]),
+        "recordings used as evidence": float(table[recordings].to_numpy().sum()),
+        "recordings not understood": float(table["recordings_misunderstood"].sum()),
+        "true convictions": float(table["convictions_true"].sum()),
+        "held per 100k, code-word users": float(held[users].sum() / max(users.sum(), 1) * 1e5),
+        "held per 100k, the others": float(held[others].sum() / max(others.sum(), 1) * 1e5),
+        "prisoners (last day)": float(table["imprisoned"].iloc[-1]),
     }
 
 
@@ -156,7 +160,7 @@ def main() -> None:
     for label, share in zip(rows, (0.0, args.share), strict=True):
         for seed in range(args.seeds):
             sim = run(args.agents, args.steps, seed, share, args.understood)
-            rows[label].append(outcomes(sim))
+            rows[label].append(outcomes(sim, args.share))
             series.setdefault(label, sim.timeseries().to_pandas())
             print(f"{label}, seed {seed}: done", flush=True)
     keys = list(next(iter(rows.values()))[0])

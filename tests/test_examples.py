@@ -106,4 +106,5 @@ def test_code_words_example_runs_and_draws(tmp_path):
                           "--out", str(out))  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "| recordings |" in result.stdout and "30% use code words" in result.stdout
+    assert "| recordings used as evidence |" in result.stdout
+    assert "30% use code words" in result.stdout
