@@ -23,7 +23,6 @@ from survsim.society.names import CIVILIAN, FREE
 
 __all__ = ["Informants", "RecruitmentParams", "recruit"]
 
-_CIVILIAN = CIVILIAN
 _ATTEMPTS = 64
 
 
@@ -67,7 +66,7 @@ def recruit(
         for attempt in range(_ATTEMPTS):
             w0, w1, w2, _ = random_block(seed, stream, day, r, attempt)
             i = u32_below(w0, n)
-            if role[i] == _CIVILIAN and status[i] == FREE and not informant[i]:
+            if role[i] == CIVILIAN and status[i] == FREE and not informant[i]:
                 informant[i] = True
                 q = zeal_mean + zeal_spread * (2.0 * uniform_from_words(w1, w2) - 1.0)
                 zeal[i] = min(1.0, max(0.0, q))

@@ -60,7 +60,6 @@ PRISON_COUNTS = ("admissions", "releases", "deaths_in_prison")
 _CLOSED, _ACQUITTED, _TRUE, _FALSE, _FTR, _FAMILY, _PURGED, _MOOT, _DROPPED = range(9)
 _ADMITTED, _RELEASED, _DIED = range(3)
 LIFE = np.int32(2**31 - 1)  # release day of a life term
-_SENIOR = SENIOR
 
 
 class PunishmentParams(StrictModel):
@@ -227,7 +226,7 @@ def close_cases(
                 K[_FTR] += 1
             else:
                 K[_FALSE] += 1
-            if C.role[i] == _SENIOR:
+            if C.role[i] == SENIOR:
                 K[_PURGED] += 1
             n_arrests = _detain(
                 i,

@@ -88,17 +88,14 @@ class EventTable:
                 reader(self.table)
             self.table.n[:] = 0
 
-    def produce(self, write: Callable[[Events, np.ndarray], None], chunks: int | None = None):
+    def produce(self, write: Callable[[Events, np.ndarray], None]) -> None:
         """Run ``write(table, cursor)`` until every chunk has finished; flush after each call.
 
         Args:
             write: calls the kernel; it starts each chunk at its cursor row and sets the
                 row's ``FINISHED`` column when the chunk is done.
-            chunks: how many chunks the kernel uses (the others count as finished).
         """
         self.cursor[:] = 0
-        if chunks is not None:
-            self.cursor[chunks:, FINISHED] = 1
         while True:
             write(self.table, self.cursor)
             self.flush()

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from survsim.engine.state import Attribute
+from survsim.engine.state import Attribute, State
 
 if TYPE_CHECKING:
     from survsim.engine.modular import ModularSim
@@ -150,14 +150,11 @@ def bundle(kind: Any, *sources: Any, **given: Any) -> Any:
             values.append(given[field])
             continue
         for source in sources:
-            if isinstance(source, Mapping) or hasattr(source, "__contains__"):
-                try:
-                    if field in source:
-                        values.append(source[field])
-                        break
-                except TypeError:
-                    pass
-            if hasattr(source, field):
+            if isinstance(source, Mapping | State):
+                if field in source:
+                    values.append(source[field])
+                    break
+            elif hasattr(source, field):
                 values.append(getattr(source, field))
                 break
         else:

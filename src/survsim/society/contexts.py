@@ -60,8 +60,15 @@ class ContextMechanism(Mechanism):
         table = talk.serial_events if self.serial else talk.events
         table.produce(lambda E, cursor: self.kernel(*args, *bundles, E, cursor))
 
-    #: True if the kernel runs in one chunk (its events go to the one-row table).
+    #: True if the kernel runs in one chunk (its events go to the one-row table); such a
+    #: context draws its starters at :attr:`rate` per person and day.
     serial = False
+    rate = 0.0
+
+    def derive(self) -> None:
+        """Room for the day's starters of a serial context."""
+        if self.serial:
+            self.sim.talk.room_for_starters(self.sim.params.agents * self.rate)
 
     def kernel(self, *args):
         """Call the context's kernel (:func:`contexts_day` unless a subclass says)."""

@@ -21,10 +21,6 @@ class Friends(ContextMechanism):
     doc = "friends meet in small groups"
     serial = True
 
-    def derive(self) -> None:
-        """Room for the day's starters."""
-        self.sim.talk.room_for_starters(self.sim.params.agents * self.rate)
-
     @property
     def rate(self) -> float:
         """Meetings on the topic started per person and day."""

@@ -16,10 +16,6 @@ class Letters(ContextMechanism):
     doc = "letters between friends (the post)"
     serial = True
 
-    def derive(self) -> None:
-        """Room for the day's writers."""
-        self.sim.talk.room_for_starters(self.sim.params.agents * self.rate)
-
     @property
     def rate(self) -> float:
         """Letters on the topic written per person and day."""

@@ -16,10 +16,6 @@ class Phone(ContextMechanism):
     doc = "phone calls between friends (wiretaps)"
     serial = True
 
-    def derive(self) -> None:
-        """Room for the day's callers."""
-        self.sim.talk.room_for_starters(self.sim.params.agents * self.rate)
-
     @property
     def rate(self) -> float:
         """Calls on the topic started per person and day."""
