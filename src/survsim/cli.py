@@ -221,12 +221,23 @@ def _run_checkpointed(sim: Sim, scenario: Scenario, out: Path, progress: bool | 
 
 
 def _rows(facts: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
-    """(label, shown value) for each fact; nested mappings become ``outer: inner`` labels."""
+    """(label, shown value) for each fact; nested mappings become ``outer: inner`` labels.
+
+    A number the run could not estimate (None or NaN) reads "n/a", followed by its note
+    (``<key>_note``, which then has no row of its own; nor does an empty note).
+    """
+    from survsim.models.little import missing_shown
+
+    missing, hidden = missing_shown(facts)
     rows = []
     for key, value in facts.items():
         label = f"{prefix}{key.replace('_', ' ')}"
         if isinstance(value, dict):
             rows += _rows(value, f"{label}: ")
+        elif key in hidden:
+            continue
+        elif key in missing:
+            rows.append((label, "n/a" + (f": {missing[key]}" if missing[key] else "")))
         else:
             rows.append((label, shown(value)))
     return rows

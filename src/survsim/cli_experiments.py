@@ -120,7 +120,15 @@ def _execute(
 
 
 def _interval(row: Any) -> str:
+    if row["runs"] == 0:
+        return "n/a"
     return f"{shown(float(row['p05']))} to {shown(float(row['p95']))}"
+
+
+def _missing(row: Any) -> str:
+    """Runs that lacked the output ("" when none), as the stats table counts them."""
+    gaps = int(row.get("missing", 0))
+    return f"{gaps:,} of {gaps + int(row['runs']):,}" if gaps else ""
 
 
 def _print_stats(result: ExperimentResult, model: str, keys: list[str]) -> None:
@@ -141,12 +149,17 @@ def _print_stats(result: ExperimentResult, model: str, keys: list[str]) -> None:
     order = {m: i for i, m in enumerate(wanted)}
     rows = rows.assign(_o=rows["metric"].map(order)).sort_values([*keys, "_o"], kind="stable")
     hidden = max(0, len(rows) - MAX_ROWS)
+    # Runs that could not estimate an output are left out of its statistics; say how many.
+    gaps = "missing" in rows and bool((rows["missing"].head(MAX_ROWS) > 0).any())
+    if gaps:
+        table.add_column("runs missing it", justify="right")
     for _, row in rows.head(MAX_ROWS).iterrows():
         table.add_row(
             *(shown(row[k].item() if hasattr(row[k], "item") else row[k]) for k in keys),
             str(row["metric"]),
-            shown(float(row["mean"])),
+            shown(float(row["mean"])) if row["runs"] else "n/a",
             _interval(row),
+            *([_missing(row)] if gaps else []),
         )
     console = Console()
     console.print(table)
@@ -346,6 +359,13 @@ def sensitivity(
         table.add_row(*(v if isinstance(v, str) else shown(float(v)) for v in row))
     console = Console()
     console.print(table)
+    if found.missing or found.points_dropped:
+        console.print(
+            f"{metric} missing in {found.missing:,} of {design.n_runs:,} runs; "
+            f"{found.points_dropped:,} points left out of the analysis (with their "
+            f"{'trajectories' if method == 'morris' else 'blocks'})",
+            highlight=False,
+        )
     console.print(f"results in {found.experiment.path}", soft_wrap=True, highlight=False)
 
 

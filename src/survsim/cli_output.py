@@ -60,7 +60,12 @@ def check_writable(out: Path) -> None:
 
 
 def shown(value: object) -> str:
-    """A value as the summary shows it: ints with separators, floats to 4 significant digits."""
+    """A value as the summary shows it: ints with separators, floats to 4 significant digits.
+
+    None (a number that could not be estimated) is "n/a".
+    """
+    if value is None:
+        return "n/a"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):

@@ -4,6 +4,11 @@
 method's points in the given ranges, runs each point ``runs`` times (replicate r of every
 point shares a seed: common random numbers), takes the mean of ``--metric`` over a point's
 runs, and hands the means to SALib. The cost is stated before anything runs.
+
+A run whose metric is missing (None in its summary, NaN in the table) is left out of its
+point's mean; a point none of whose runs has the metric is left out of the analysis
+with its Morris trajectory or Sobol block (:func:`~.sensitivity.analyse`). The result
+says how many runs lacked the metric and how many points were left out.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from survsim.errors import SurvsimError
 from survsim.experiments.design import Design, parse_param, sampled_design
 from survsim.experiments.prepare import _scenario
 from survsim.experiments.run import ExperimentResult, RunOptions, _arrow, run_experiment, tiny_sim
-from survsim.experiments.sensitivity import analyse, cost, sample
+from survsim.experiments.sensitivity import analyse, complete_groups, cost, sample
 from survsim.experiments.worker import flat_summary
 from survsim.report.experiments import plot_sensitivity
 from survsim.scenario import Scenario
@@ -51,11 +56,17 @@ class SensitivityResult:
     indices: pd.DataFrame
     experiment: ExperimentResult
     runs: int
+    #: Runs whose metric was missing (left out of their point's mean).
+    missing: int = 0
+    #: Points left out of the analysis: no run had the metric, or their trajectory
+    #: (Morris) or block (Sobol) held such a point.
+    points_dropped: int = 0
 
     def __repr__(self) -> str:
+        gaps = f", missing={self.missing}" if self.missing else ""
         return (
             f"SensitivityResult(method='{self.method}', metric='{self.metric}', "
-            f"parameters={len(self.indices)}, runs={self.runs})"
+            f"parameters={len(self.indices)}, runs={self.runs}{gaps})"
         )
 
 
@@ -136,13 +147,16 @@ def run_sensitivity(
     method = design.method
     check_metric(design.scenario["model"], metric)
     result = run_experiment(design, **options)
-    means = result.summary.groupby("point")[metric].mean()
+    runs = result.summary.reindex(columns=["point", metric]).astype({metric: "float64"})
+    means = runs.groupby("point")[metric].mean()  # over the runs that have the metric
     values = means.reindex(range(len(design.points))).to_numpy(dtype=np.float64)
     names, bounds = _bounds(params)
     # The analysis sees the sampler's own values (integer parameters ran rounded).
     drawn = sample(method, names, bounds, size, design.seed)
     indices = analyse(method, names, bounds, drawn, values, seed=design.seed)
-    found = SensitivityResult(method, metric, indices, result, design.n_runs)
+    dropped = int((~complete_groups(method, len(names), values)).sum())
+    missing = int(runs[metric].isna().sum()) + design.n_runs - len(runs)
+    found = SensitivityResult(method, metric, indices, result, design.n_runs, missing, dropped)
     if result.path is not None:
         _write(found, result.path, design)
     return found
@@ -205,7 +219,12 @@ def _write(found: SensitivityResult, root: Path, design: Design) -> None:
             "parameters": list(design.keys),
             "points": len(design.points),
             "runs": found.runs,
-            "indices": found.indices.to_dict(orient="records"),
+            "missing": found.missing,
+            "points_dropped": found.points_dropped,
+            # NaN (an index that could not be computed) as null: JSON has no NaN.
+            "indices": found.indices.astype(object)
+            .where(found.indices.notna(), None)
+            .to_dict(orient="records"),
         },
         root / "sensitivity.json",
     )

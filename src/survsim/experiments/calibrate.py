@@ -13,14 +13,20 @@ The steps, each an experiment on Dask in a subfolder of ``OUT``:
 
 ``OUT`` then holds ``calibration.parquet`` (every point, its means and implausibilities),
 ``identification.csv``, ``calibration.png``, ``calibration.md`` (the report: the fit, what
-stays unidentified, the ridges) and ``<name>_calibrated.yaml``, the scenario with the
-best point's values and their provenance in ``sources``.
+stays unidentified, the ridges), ``calibration.json`` (the targets with the runs that
+lacked each, the best point) and ``<name>_calibrated.yaml``, the scenario with the best
+point's values and their provenance in ``sources``.
+
+A run may lack a target (a summary number that is missing, such as a steady state that
+could not be estimated). Its point is ruled out (:mod:`.calibration`); in the screening
+its point is left out of the Morris analysis. The report and ``calibration.json`` say how
+many runs lacked each target.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Unpack
 
@@ -56,6 +62,9 @@ class Calibration:
     best: dict[str, float]
     scenario: dict[str, Any]  # the calibrated scenario, as its YAML file holds it
     report: str
+    #: Per target, the screening's runs that lacked it (the history match's are
+    #: ``match.missing``).
+    screening_missing: dict[str, int] = field(default_factory=dict)
 
 
 def _assumptions_only(base: Scenario, names: list[str]) -> None:
@@ -83,6 +92,24 @@ def _runs_of(
     return result.summary
 
 
+def _per_point(
+    summary: pd.DataFrame, names: list[str], points: int, runs: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Per point and target: mean, variance and the runs that lack the target.
+
+    The mean and variance are over the runs that have it; of the ``runs`` runs of a
+    point, those without a value (missing, no such number in the summary, or no row in
+    it at all) lack it.
+    """
+    values = summary.reindex(columns=["point", *names]).astype({n: "float64" for n in names})
+    grouped = values.groupby("point")[names]
+    index = pd.RangeIndex(points, name="point")
+    means = grouped.mean().reindex(index)
+    variances = grouped.var(ddof=1).reindex(index).fillna(0.0)
+    have = grouped.count().reindex(index).fillna(0)
+    return means, variances, (runs - have).clip(lower=0).astype("int64")
+
+
 def _screen(
     base: Scenario,
     free: list[str],
@@ -95,16 +122,21 @@ def _screen(
     names, bounds = _bounds(free)
     points = sample("morris", names, bounds, size, base.seed)
     summary = _runs_of(base, free, points, runs, out, options)
+    means, _, missing = _per_point(summary, [t.name for t in targets], len(points), runs)
     influence = np.zeros(len(names))
     for target in targets:
-        means = summary.groupby("point")[target.name].mean().to_numpy(dtype=np.float64)
-        found = analyse("morris", names, bounds, points, means, seed=base.seed)
-        influence += found["mu_star"].to_numpy() / target.sd
-    return (
+        # Trajectories with a point whose runs all lacked the target are left out
+        # (analyse); a target that leaves no trajectory adds nothing.
+        found = analyse(
+            "morris", names, bounds, points, means[target.name].to_numpy(), seed=base.seed
+        )
+        influence += np.nan_to_num(found["mu_star"].to_numpy()) / target.sd
+    screening = (
         pd.DataFrame({"parameter": names, "influence": influence})
         .sort_values("influence", ascending=False, kind="stable")
         .reset_index(drop=True)
     )
+    return screening, {t.name: int(missing[t.name].sum()) for t in targets}
 
 
 def calibrate(
@@ -160,9 +192,10 @@ def calibrate(
 
         check_new(root)
     screening = pd.DataFrame()
+    screening_missing: dict[str, int] = {}
     chosen = list(free)
     if len(free) > fit:
-        screening = _screen(
+        screening, screening_missing = _screen(
             base,
             list(free),
             wanted,
@@ -176,13 +209,12 @@ def calibrate(
     fit_names, fit_bounds = _bounds(chosen)
     waves_done = iter(range(waves))
 
-    def evaluate(drawn: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def evaluate(drawn: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         wave = next(waves_done)
         summary = _runs_of(
             base, chosen, drawn, runs, root / f"wave-{wave}" if root else None, dict(options)
         )
-        grouped = summary.groupby("point")[[t.name for t in wanted]]
-        return grouped.mean(), grouped.var(ddof=1).fillna(0.0)
+        return _per_point(summary, [t.name for t in wanted], len(drawn), runs)
 
     match = history_match(
         fit_names,
@@ -197,8 +229,8 @@ def calibrate(
     best_row = match.best
     best = {name: float(best_row[name]) for name in fit_names}
     calibrated = _calibrated_scenario(base, best, wanted, match)
-    report = _report(base, wanted, match, screening, best)
-    found = Calibration(match, screening, best, calibrated, report)
+    report = _report(base, wanted, match, screening, best, screening_missing)
+    found = Calibration(match, screening, best, calibrated, report, screening_missing)
     if root is not None:
         _write(found, root, base.name)
     return found
@@ -243,6 +275,7 @@ def _report(
     match: HistoryMatch,
     screening: pd.DataFrame,
     best: dict[str, float],
+    screening_missing: dict[str, int] | None = None,
 ) -> str:
     row = match.best
     lines = [f"# Calibration of {base.name}", ""]
@@ -253,15 +286,28 @@ def _report(
         "| --- | --- | --- | --- |",
     ]
     for t in targets:
-        lines.append(
-            f"| {t.name} | {t.low:g} to {t.high:g} | {row[t.name]:.4g} | {row[f'I:{t.name}']:.2f} |"
-        )
+        mean = row[t.name]
+        shown = "missing" if pd.isna(mean) else f"{mean:.4g}"
+        lines.append(f"| {t.name} | {t.low:g} to {t.high:g} | {shown} | {row[f'I:{t.name}']:.2f} |")
     lines += ["", "Best point: " + ", ".join(f"{k} = {v:.4g}" for k, v in best.items()), ""]
     lines += [
         f"{len(match.plausible)} of {len(match.points)} points are not ruled out "
         f"(implausibility at most {CUTOFF:g}; {match.runs} runs per point).",
         "",
     ]
+    total = len(match.points) * match.runs
+    for name, count in match.missing.items():
+        lines.append(
+            f"Target {name} missing in {count} of {total} runs"
+            + (" (their points are ruled out)." if count else ".")
+        )
+    for name, count in (screening_missing or {}).items():
+        if count:
+            lines.append(
+                f"Screening: target {name} missing in {count} runs (points whose runs all "
+                "lacked it are left out of the Morris analysis)."
+            )
+    lines.append("")
     if len(screening):
         lines += [
             "## Screening (Morris)",
@@ -300,13 +346,34 @@ def _report(
 
 
 def _write(found: Calibration, root: Path, name: str) -> None:
-    from survsim.engine import write_parquet_atomic
+    from survsim.engine import write_json_atomic, write_parquet_atomic
     from survsim.report.experiments import plot_calibration
 
     root.mkdir(parents=True, exist_ok=True)
     write_parquet_atomic(_arrow(found.match.points), root / "calibration.parquet")
     write_text_atomic(found.match.identification().to_csv(index=False), root / "identification.csv")
     write_text_atomic(found.report, root / "calibration.md")
+    match = found.match
+    write_json_atomic(
+        {
+            "targets": [
+                {
+                    "name": t.name,
+                    "low": t.low,
+                    "high": t.high,
+                    "missing": match.missing[t.name],
+                    "screening_missing": found.screening_missing.get(t.name, 0),
+                }
+                for t in match.targets
+            ],
+            "runs": len(match.points) * match.runs,
+            "runs_per_point": match.runs,
+            "points": len(match.points),
+            "plausible": len(match.plausible),
+            "best": found.best,
+        },
+        root / "calibration.json",
+    )
     text = yaml.safe_dump(found.scenario, sort_keys=False, allow_unicode=True)
     write_text_atomic(text, root / f"{name}_calibrated.yaml")
     plot_calibration(found.match, root / "calibration.png")

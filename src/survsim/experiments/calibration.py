@@ -14,6 +14,12 @@ so the search narrows where the targets allow. What is left says both what fits 
 the targets leave unidentified: a parameter whose non-implausible values span most of its
 range is not identified, and two parameters whose non-implausible values are strongly
 correlated lie on a ridge (one target constrains only a combination of them).
+
+A run can lack a target: a summary number may be missing (None or NaN, as
+``national.prisoners_steady_state`` is when the run's admissions give no steady state).
+Such a run cannot show that its point fits, so a point with any run missing a target has
+implausibility infinity for that target and is ruled out; :class:`HistoryMatch` counts
+those runs per target (``missing``).
 """
 
 from __future__ import annotations
@@ -84,6 +90,9 @@ def implausibility(
 ) -> np.ndarray:
     """Implausibility of each point for one target (see the module's docstring).
 
+    A point whose mean is missing (NaN: no run had the target) has implausibility
+    infinity.
+
     Args:
         means: the metric's mean over each point's runs.
         variances: the metric's variance across each point's runs (0 for one run).
@@ -91,12 +100,15 @@ def implausibility(
         target: the interval.
     """
     spread = target.sd**2 + np.nan_to_num(np.asarray(variances, dtype=np.float64)) / runs
-    return np.abs(np.asarray(means, dtype=np.float64) - target.centre) / np.sqrt(spread)
+    found = np.abs(np.asarray(means, dtype=np.float64) - target.centre) / np.sqrt(spread)
+    return np.where(np.isnan(found), np.inf, found)
 
 
-#: ``evaluate(points) -> (means, variances)``: each a DataFrame with one row per point and
-#: one column per target name.
-Evaluate = Callable[[np.ndarray], tuple[pd.DataFrame, pd.DataFrame]]
+#: ``evaluate(points) -> (means, variances)`` or ``(means, variances, missing)``: each a
+#: DataFrame with one row per point and one column per target name; ``missing`` counts
+#: the runs of each point that lacked the target (without it, a NaN mean counts as
+#: ``runs`` runs missing). A column absent from ``means`` is missing at every point.
+Evaluate = Callable[[np.ndarray], tuple[pd.DataFrame, ...]]
 
 
 @dataclass
@@ -107,14 +119,25 @@ class HistoryMatch:
     bounds: list[tuple[float, float]]
     targets: list[Target]
     runs: int
-    #: One row per point evaluated: wave, the parameters, each target's mean and I, and
-    #: ``max_i`` (the largest I), ``plausible`` (max_i <= cutoff).
+    #: One row per point evaluated: wave, the parameters, each target's mean, I and
+    #: ``missing:<target>`` (its runs that lacked the target), and ``max_i`` (the largest
+    #: I), ``plausible`` (max_i <= cutoff).
     points: pd.DataFrame
 
     @property
     def plausible(self) -> pd.DataFrame:
         """The points not ruled out."""
         return self.points[self.points["plausible"]]
+
+    @property
+    def missing(self) -> dict[str, int]:
+        """Per target, how many runs (over every wave) lacked it; their points are ruled out."""
+        return {
+            t.name: int(self.points[f"missing:{t.name}"].sum())
+            if f"missing:{t.name}" in self.points
+            else 0
+            for t in self.targets
+        }
 
     @property
     def best(self) -> pd.Series:
@@ -186,16 +209,17 @@ def history_match(
     frames = []
     for wave in range(waves):
         drawn = latin_hypercube(points_per_wave)(box, seed + wave)  # type: ignore[arg-type]
-        means, variances = evaluate(drawn)
+        means, variances, missing = _evaluated(evaluate(drawn), targets, len(drawn), runs)
         frame = pd.DataFrame(drawn, columns=list(names))
         frame.insert(0, "wave", wave)
         worst = np.zeros(len(frame))
         for target in targets:
-            i = implausibility(
-                means[target.name].to_numpy(), variances[target.name].to_numpy(), runs, target
-            )
-            frame[target.name] = means[target.name].to_numpy()
+            i = implausibility(means[target.name], variances[target.name], runs, target)
+            # A run without the target cannot show that its point fits: ruled out.
+            i = np.where(missing[target.name] > 0, np.inf, i)
+            frame[target.name] = means[target.name]
             frame[f"I:{target.name}"] = i
+            frame[f"missing:{target.name}"] = missing[target.name]
             worst = np.maximum(worst, i)
         frame["max_i"] = worst
         frame["plausible"] = worst <= cutoff
@@ -220,3 +244,32 @@ def history_match(
         runs,
         pd.concat(frames, ignore_index=True),
     )
+
+
+def _column(frame: pd.DataFrame | None, name: str, points: int, fill: float) -> np.ndarray:
+    """``frame[name]`` as floats, or ``fill`` at every point where there is no such column."""
+    if frame is None or name not in frame:
+        return np.full(points, fill)
+    return np.asarray(frame[name], dtype=np.float64).reshape(-1)
+
+
+def _evaluated(
+    found: tuple[pd.DataFrame, ...], targets: Sequence[Target], points: int, runs: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Each target's means, variances and runs missing per point, as arrays of ``points``.
+
+    A target absent from ``means`` is missing in every run; without a ``missing`` frame a
+    NaN mean counts as ``runs`` runs missing (so does one whose count says none).
+    """
+    means, variances, *rest = found
+    counts = rest[0] if rest else None
+    out: tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]] = ({}, {}, {})
+    for target in targets:
+        name = target.name
+        mean = _column(means, name, points, np.nan)
+        missing = np.nan_to_num(_column(counts, name, points, 0.0))
+        missing = np.where(np.isnan(mean) & (missing == 0), runs, missing)
+        out[0][name] = mean
+        out[1][name] = np.nan_to_num(_column(variances, name, points, 0.0))
+        out[2][name] = missing.astype(np.int64)
+    return out

@@ -12,6 +12,12 @@ Cost, stated before anything runs (:func:`cost`):
   of two (Saltelli 2002; Saltelli et al. 2010);
 
 each times ``runs``, for D parameters.
+
+A point whose metric is missing (NaN: every run of it lacked the number) cannot enter
+the indices, and neither can the rest of its group: a Morris trajectory (D + 1 points)
+or a Sobol base sample's block (2D + 2 points). :func:`analyse` leaves out those groups,
+analyses the complete ones and says how many it left out; with fewer than two complete
+groups every index is NaN.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import pandas as pd
 
 from survsim.errors import SurvsimError
 
-__all__ = ["METHODS", "analyse", "cost", "sample"]
+__all__ = ["METHODS", "analyse", "complete_groups", "cost", "sample"]
 
 #: The methods and what their size argument means.
 METHODS = {"morris": "trajectories", "sobol": "base samples N (a power of two)"}
@@ -82,6 +88,27 @@ def sample(
     return sobol_sample.sample(problem, size, calc_second_order=True, seed=rng_seed)
 
 
+def _group_size(method: str, dims: int) -> int:
+    """Points per independent group: a Morris trajectory or a Sobol base sample's block."""
+    return dims + 1 if method == "morris" else 2 * dims + 2
+
+
+def complete_groups(method: str, dims: int, values: np.ndarray) -> np.ndarray:
+    """Which points belong to a group (trajectory or block) whose metric is all finite.
+
+    Returns:
+        A boolean mask over the points, in sampling order.
+    """
+    y = np.asarray(values, dtype=np.float64)
+    size = _group_size(method, dims)
+    if y.size % size:
+        raise SurvsimError(
+            f"{y.size} values for {method} with {dims} parameters: expected a multiple of {size}"
+        )
+    whole = np.isfinite(y).reshape(-1, size).all(axis=1)
+    return np.repeat(whole, size)
+
+
 def analyse(
     method: str,
     names: list[str],
@@ -92,26 +119,38 @@ def analyse(
 ) -> pd.DataFrame:
     """Sensitivity indices of ``values`` (one per point, in sampling order).
 
+    Points with a missing (non-finite) value are left out with their whole group (see
+    the module's docstring; :func:`complete_groups` says which points remain).
+
     Returns:
         One row per parameter. Morris: ``mu, mu_star, sigma, mu_star_conf`` (the mean,
         mean absolute value and spread of the elementary effects). Sobol: ``S1, S1_conf,
         ST, ST_conf`` (first-order and total-effect indices, 95% bootstrap half-widths).
+        NaN throughout when fewer than two groups are complete.
     """
     _, _, morris_analyse, sobol_analyse = _salib()
     problem = _problem(names, bounds)
     y = np.asarray(values, dtype=np.float64)
-    if not np.all(np.isfinite(y)):
-        raise SurvsimError("the metric is not finite at every point; choose another metric")
+    keep = complete_groups(method, len(names), y)
+    size = _group_size(method, len(names))
+    kept = int(keep.sum()) // size
+    columns = (
+        ["mu", "mu_star", "sigma", "mu_star_conf"]
+        if method == "morris"
+        else ["S1", "S1_conf", "ST", "ST_conf"]
+    )
+    table = pd.DataFrame({"parameter": names})
+    if kept < 2:
+        for column in columns:
+            table[column] = np.nan
+        return table
     rng_seed = int(seed % 2**32)
     if method == "morris":
         found = morris_analyse.analyze(
-            problem, np.asarray(points), y, num_levels=LEVELS, seed=rng_seed
+            problem, np.asarray(points)[keep], y[keep], num_levels=LEVELS, seed=rng_seed
         )
-        columns = ["mu", "mu_star", "sigma", "mu_star_conf"]
     else:
-        found = sobol_analyse.analyze(problem, y, calc_second_order=True, seed=rng_seed)
-        columns = ["S1", "S1_conf", "ST", "ST_conf"]
-    table = pd.DataFrame({"parameter": names})
+        found = sobol_analyse.analyze(problem, y[keep], calc_second_order=True, seed=rng_seed)
     for column in columns:
         table[column] = np.asarray(found[column], dtype=np.float64)
     return table

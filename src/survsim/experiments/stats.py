@@ -1,4 +1,9 @@
-"""Ensemble statistics: the mean and the 90% interval of every output across runs."""
+"""Ensemble statistics: the mean and the 90% interval of every output across runs.
+
+A summary number a run could not estimate is NaN in that run's row (None in its
+summary). It is left out of the statistics of that number, and counted: ``runs`` is the
+number of runs that have it and ``missing`` the number that do not.
+"""
 
 from __future__ import annotations
 
@@ -23,12 +28,16 @@ def _describe(groups: pd.core.groupby.DataFrameGroupBy) -> pd.DataFrame:
             "median": groups.quantile(0.5),
             "p95": groups.quantile(UPPER),
             "runs": groups.count(),
+            "missing": groups.size() - groups.count(),
         }
     )
 
 
 def metric_stats(summary: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
-    """One row per (design point and) summary metric: mean, sd, p05, median, p95, runs.
+    """Per (design point and) summary metric: mean, sd, p05, median, p95, runs, missing.
+
+    The statistics are over the runs that have the metric (``runs``); ``missing`` counts
+    the runs where it is NaN.
 
     Args:
         summary: one row per run (the ``summary`` dataset).
@@ -41,6 +50,7 @@ def metric_stats(summary: pd.DataFrame, by: list[str] | None = None) -> pd.DataF
     long["value"] = long["value"].astype("float64")
     stats = _describe(long.groupby([*by, "metric"], sort=False)["value"]).reset_index()
     stats["runs"] = stats["runs"].astype("int64")
+    stats["missing"] = stats["missing"].astype("int64")
     return stats
 
 
@@ -93,7 +103,9 @@ def paired_effects(
     this returns the mean of both arms, the mean paired difference with its 90% confidence
     interval (a percentile bootstrap over replicates, with a fixed seed so the numbers
     repeat), the 5th and 95th percentiles of the paired differences themselves (how much
-    one run's effect varies), and the relative change.
+    one run's effect varies), and the relative change. A replicate whose metric is
+    missing (NaN) in either arm is left out of that metric's pairs; ``pairs`` counts the
+    pairs used and ``missing`` those left out (all NaN when none is left).
 
     Args:
         summary: a sweep's ``summary`` table (one row per run).
@@ -115,12 +127,18 @@ def paired_effects(
     if not arms["baseline"].index.equals(arms["change"].index):
         raise ValueError("paired_effects: the two arms do not have the same replicates")
     n = len(arms["baseline"])
-    pick = np.random.default_rng(0).integers(0, n, size=(resamples, n))
     rows = []
     for metric in metrics:
         before = arms["baseline"][metric].to_numpy(dtype=np.float64)
         after = arms["change"][metric].to_numpy(dtype=np.float64)
+        both = np.isfinite(before) & np.isfinite(after)
+        before, after = before[both], after[both]
+        kept = len(before)
+        if kept == 0:
+            rows.append({"metric": metric, "pairs": 0, "missing": n})
+            continue
         diff = after - before
+        pick = np.random.default_rng(0).integers(0, kept, size=(resamples, kept))
         means = diff[pick].mean(axis=1)
         rows.append(
             {
@@ -133,7 +151,10 @@ def paired_effects(
                 "runs_p05": np.quantile(diff, LOWER),
                 "runs_p95": np.quantile(diff, UPPER),
                 "relative": diff.mean() / before.mean() if before.mean() else np.nan,
-                "pairs": n,
+                "pairs": kept,
+                "missing": n - kept,
             }
         )
-    return pd.DataFrame(rows)
+    columns = ["metric", "baseline", "change", "difference", "ci_low", "ci_high"]
+    columns += ["runs_p05", "runs_p95", "relative", "pairs", "missing"]
+    return pd.DataFrame(rows, columns=columns)

@@ -30,7 +30,7 @@ from survsim.errors import SurvsimError
 from survsim.experiments.design import Design, RunSpec
 from survsim.experiments.worker import RunOutput
 
-__all__ = ["RUN_TABLES", "ExperimentStore"]
+__all__ = ["RUN_TABLES", "ExperimentStore", "summary_table"]
 
 #: The per-run datasets, in the order they are written (summary last: the completion mark).
 RUN_TABLES = ("timeseries", "open_speech", "summary")
@@ -136,7 +136,7 @@ class ExperimentStore:
 
     def write(self, spec: RunSpec, output: RunOutput) -> None:
         """Write one finished run's partitions (the summary last)."""
-        summary = pa.table({k: [v] for k, v in output.summary.items()})
+        summary = summary_table(output.summary)
         tables = {
             "timeseries": output.timeseries,
             "open_speech": output.open_speech,
@@ -169,3 +169,15 @@ class ExperimentStore:
             path.unlink(missing_ok=True)
             return None
         return write_json_atomic({"failed_runs": failures}, path)
+
+
+def summary_table(summary: dict[str, Any]) -> pa.Table:
+    """One run's flat summary as a one-row table.
+
+    A number the run could not estimate (None) is a null float64, so that every run's
+    partition has the same type for it (a column of nulls alone would have Arrow's null
+    type, which the other runs' numbers cannot be read into).
+    """
+    return pa.table(
+        {k: pa.array([v], pa.float64()) if v is None else [v] for k, v in summary.items()}
+    )

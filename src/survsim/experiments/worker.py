@@ -24,15 +24,23 @@ class RunOutput:
 
     timeseries: pa.Table
     open_speech: pa.Table | None
-    summary: dict[str, float | int]
+    summary: dict[str, float | int | None]
 
 
-def flat_summary(facts: dict[str, Any], prefix: str = "") -> dict[str, float | int]:
-    """The numbers of a summary, nested keys joined with dots (``national.prisoners``)."""
-    out: dict[str, float | int] = {}
+def flat_summary(facts: dict[str, Any], prefix: str = "") -> dict[str, float | int | None]:
+    """The numbers of a summary, nested keys joined with dots (``national.prisoners``).
+
+    A number the run could not estimate (None, such as a steady state without enough
+    admissions) is kept as None, so every run has the same columns and the missing value
+    is counted, not dropped (the store writes it as a null float). Text (the notes that
+    say why) is left out.
+    """
+    out: dict[str, float | int | None] = {}
     for key, value in facts.items():
         if isinstance(value, dict):
             out.update(flat_summary(value, f"{prefix}{key}."))
+        elif value is None:
+            out[f"{prefix}{key}"] = None
         elif isinstance(value, bool):
             out[f"{prefix}{key}"] = int(value)
         elif isinstance(value, int | float) and key not in ("seed",):

@@ -101,7 +101,8 @@ def plot_sweep(
     """Each headline metric against each swept parameter.
 
     Every run is a dot; where values repeat, a line joins the mean per value and a band
-    holds 90% of the runs (over replicates and the other parameters) at that value.
+    holds 90% of the runs (over replicates and the other parameters) at that value. Runs
+    whose metric is missing (NaN) are left out, and the panel says how many.
     """
     metrics = [m for m in metrics if m in summary.columns] or [
         c for c in summary.columns if c not in {"run", "point", "replicate", "seed", *keys}
@@ -118,6 +119,10 @@ def plot_sweep(
                 low, high = groups.quantile(0.05), groups.quantile(0.95)
                 ax.fill_between(values, low, high, color="#2c3e50", alpha=0.2, lw=0)
                 ax.plot(values, groups.mean(), color="#2c3e50", marker="o", ms=3)
+            gaps = int(y.isna().sum())
+            if gaps:
+                ax.text(0.01, 0.97, f"missing in {gaps} of {len(y)} runs", fontsize=7,
+                        transform=ax.transAxes, va="top", color="#555")  # fmt: skip
             ax.grid(alpha=0.3)
             if row == len(metrics) - 1:
                 ax.set_xlabel(key)
@@ -186,7 +191,8 @@ def plot_calibration(match: Any, path: str | Path) -> Path:
     """The points of a history match.
 
     Pair by pair: ruled out (grey) or not (red), the best one starred; with a single
-    parameter, each target's mean against it, the target's interval shaded.
+    parameter, each target's mean against it, the target's interval shaded, and how many
+    runs lacked the target (their points are ruled out and have no mean to draw).
     """
     names = match.names
     kept = match.points["plausible"].to_numpy()
@@ -200,6 +206,9 @@ def plot_calibration(match: Any, path: str | Path) -> Path:
             ax.scatter(x[~kept], y[~kept], s=10, color="#95a5a6", label="ruled out")
             ax.scatter(x[kept], y[kept], s=12, color="#c0392b", label="not ruled out")
             ax.axhspan(target.low, target.high, color="#2c3e50", alpha=0.15, label="target")
+            gaps = getattr(match, "missing", {}).get(target.name, 0)
+            if gaps:
+                ax.set_title(f"{target.name} missing in {gaps} runs", fontsize=9)
             ax.set_xlabel(names[0])
             ax.set_ylabel(target.name)
             ax.grid(alpha=0.3)

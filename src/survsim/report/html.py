@@ -78,11 +78,30 @@ def format_value(value: Any) -> str:
     return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
 
 
-def _rows(data: Mapping[str, Any]) -> str:
-    return "\n".join(
-        f"<tr><td>{html.escape(str(k))}</td><td class=n>{format_value(v)}</td></tr>"
-        for k, v in flatten(data).items()
-    )
+def _rows(data: Mapping[str, Any], estimates: bool = False) -> str:
+    """Table rows of ``data``, flattened.
+
+    With ``estimates`` (a summary), a number the run could not estimate (None or NaN)
+    reads "not estimated: <note>", the note being the one under ``<key>_note``
+    (:func:`~survsim.models.little.missing_shown`), and an empty note is blank.
+    """
+    flat = flatten(data)
+    missing: dict[str, str | None] = {}
+    if estimates:
+        from survsim.models.little import missing_shown
+
+        missing = missing_shown(flat)[0]
+    rows = []
+    for k, v in flat.items():
+        if k in missing:
+            note = missing[k]
+            shown = html.escape("not estimated" + (f": {note}" if note else ""))
+        elif estimates and k.endswith("_note") and not v:
+            shown = ""
+        else:
+            shown = format_value(v)
+        rows.append(f"<tr><td>{html.escape(str(k))}</td><td class=n>{shown}</td></tr>")
+    return "\n".join(rows)
 
 
 def _figure(name: str, figure: Path | tuple[Path, str]) -> str:
@@ -131,7 +150,7 @@ def write_report(
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1><p>{html.escape(description)}</p>",
         "<h2>What this run shows</h2>",
-        f"<table>{_rows(summary)}</table>",
+        f"<table>{_rows(summary, estimates=True)}</table>",
     ]
     if note:
         parts.append(f"<p>{html.escape(note)}</p>")

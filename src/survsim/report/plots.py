@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 from matplotlib.figure import Figure
 
+from survsim.models.little import is_missing, note_of
 from survsim.report import surveillance as sv
 
 __all__ = ["CAPTIONS", "FIGURES", "plot_civil_violence"]
@@ -37,6 +38,20 @@ def plot_civil_violence(table: pa.Table, citizens: int, path: str | Path, title:
     ax.set_title(title or "Civil violence: active and jailed citizens")
     fig.savefig(path, format="png")
     return Path(path)
+
+
+def _plot_prisoners(sim, path: str | Path, title: str = "") -> Path:
+    """The prisoners figure; the steady-state line only when the run could estimate it."""
+    facts = sim.summary()
+    key = "prisoners_steady_state_simulated"
+    steady = facts.get(key)
+    return sv.plot_prisoners(
+        sim.timeseries(),
+        path,
+        f"Prisoners: {title}",
+        None if is_missing(steady) else steady,
+        note_of(facts, key) if key in facts else None,
+    )
 
 
 #: Model name -> (file name, function(sim, path)) for the figures of a run.
@@ -70,12 +85,7 @@ FIGURES: dict[str, list[tuple[str, Callable[..., Path]]]] = {
         ),
         (
             "prisoners.png",
-            lambda sim, path, title="": sv.plot_prisoners(
-                sim.timeseries(),
-                path,
-                f"Prisoners: {title}",
-                sim.summary().get("prisoners_steady_state_simulated"),
-            ),
+            lambda sim, path, title="": _plot_prisoners(sim, path, title),
         ),
     ],
 }
@@ -89,5 +99,5 @@ CAPTIONS = {
     "who spoke openly, by the number present and the context (95% intervals).",
     "reports_by_channel.png": "Every piece of evidence the apparatus received, by channel.",
     "prisoners.png": "Imprisoned and detained people; the dashed line is the stock that "
-    "today's admissions imply in the long run (Little's law).",
+    "today's admissions imply in the long run (Little's law), when they allow an estimate.",
 }

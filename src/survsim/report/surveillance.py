@@ -7,6 +7,7 @@ Each function takes the run's tables, not the simulation, so it can redraw a sav
 from __future__ import annotations
 
 from pathlib import Path
+from textwrap import fill
 
 import numpy as np
 import pyarrow as pa
@@ -235,9 +236,13 @@ def plot_reports_by_channel(table: pa.Table, path: str | Path, title: str = "") 
 
 
 def plot_prisoners(
-    table: pa.Table, path: str | Path, title: str = "", steady_state: float | None = None
+    table: pa.Table,
+    path: str | Path,
+    title: str = "",
+    steady_state: float | None = None,
+    note: str | None = None,
 ) -> Path:
-    """Imprisoned and detained people over time, with the Little's-law steady state if given.
+    """Imprisoned and detained people over time, with the Little's-law steady state if known.
 
     Args:
         table: the run's time series (``day, imprisoned, detained``).
@@ -245,6 +250,8 @@ def plot_prisoners(
         title: the figure's title.
         steady_state: the long-run number of prisoners that the admissions imply (admissions
             per day times mean days served); no line when None or not finite.
+        note: why the steady state is not known; written in the figure when there is no
+            line ("steady state not estimated: <note>").
 
     Returns:
         The written path.
@@ -257,6 +264,9 @@ def plot_prisoners(
     if steady_state is not None and np.isfinite(steady_state):
         ax.axhline(steady_state, color=COLOURS["false"], ls="--",
                    label="steady state (Little's law)")  # fmt: skip
+    elif note:
+        ax.text(0.01, 0.98, fill(f"steady state not estimated: {note}", 90),
+                transform=ax.transAxes, va="top", fontsize=8, color="#555")  # fmt: skip
     ax.set_xlabel("day")
     ax.set_ylabel("people (simulated)")
     ax.set_xlim(day[0], max(day[-1], 1))
