@@ -18,6 +18,13 @@ resident memory is its own, and prints:
     python benchmarks/scaling.py --national              # ... and 2.57e7 x 365 days
     python benchmarks/scaling.py --sizes 100000,1000000 --steps 30   # a quick look
     python benchmarks/scaling.py --json scaling.json     # also keep the numbers
+    python benchmarks/scaling.py --sizes 1000000,10000000 --steps 120 \
+        --against /tmp/v1/src --repeat 3                 # against another version
+
+With ``--against SRC`` (the ``src`` folder of another checkout, e.g. a git worktree of
+version 1) each size is run by both versions in turn, ``--repeat`` times, alternating so
+that the machine's drift hits both alike, and the ratios of agent-days per second and of
+bytes per agent are printed. The peer keeps its own numba cache next to its ``src``.
 
 Targets (issue 5): 25.7 million x 365 days in at most 8 minutes on 2 cores, a build of at
 most 60 s, at most 150 bytes per agent (slope) and 4.5 GB peak.
@@ -59,11 +66,14 @@ print(json.dumps({
 NATIONAL = 25_700_000
 
 
-def measure(agents: int, steps: int, threads: int | None = None) -> dict:
-    """One size in a fresh interpreter; returns its measurements."""
+def measure(agents: int, steps: int, threads: int | None = None, src: str | None = None) -> dict:
+    """One size in a fresh interpreter (of the code in ``src``, if given)."""
     env = dict(os.environ)
     if threads is not None:
         env["NUMBA_NUM_THREADS"] = str(threads)
+    if src is not None:
+        env["PYTHONPATH"] = os.path.abspath(src)
+        env["NUMBA_CACHE_DIR"] = os.path.join(os.path.abspath(src), "..", ".numba-cache-peer")
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(agents), str(steps)],
         capture_output=True, text=True, check=True, env=env,
@@ -87,7 +97,12 @@ def main() -> None:
     parser.add_argument("--national", action="store_true", help=f"add {NATIONAL:,} people")
     parser.add_argument("--no-threads-check", action="store_true")
     parser.add_argument("--json", help="write the measurements to this file")
+    parser.add_argument("--against", help="the src folder of another version to compare")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per version (--against)")
     args = parser.parse_args()
+    if args.against:
+        compare(args)
+        return
     sizes = [int(x) for x in args.sizes.split(",")] + ([NATIONAL] if args.national else [])
     import numba  # only to report the thread count
 
@@ -136,6 +151,29 @@ def main() -> None:
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(rows, handle, indent=1)
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Each size by this version and by ``args.against``, alternating; print the ratios."""
+    sizes = [int(x) for x in args.sizes.split(",")]
+    print(f"this version against {args.against}; dprk, {args.steps} days, "
+          f"{args.repeat} runs each, alternating")  # fmt: skip
+    measure(300, 2, src=args.against)  # the peer's kernels into its cache, off the clock
+    print(f"\n{'agents':>11} {'this s':>8} {'peer s':>8} {'speed':>7} {'this B/a':>9} "
+          f"{'peer B/a':>9} {'memory':>7}")  # fmt: skip
+    for agents in sizes:
+        mine, peer = [], []
+        for _ in range(args.repeat):
+            mine.append(measure(agents, args.steps))
+            peer.append(measure(agents, args.steps, src=args.against))
+        run = [min(r["run_s"] for r in rows) for rows in (mine, peer)]
+        per = [min((r["peak_rss"] - r["base_rss"]) / agents for r in rows) for rows in (mine, peer)]
+        print(f"{agents:>11,} {run[0]:8.2f} {run[1]:8.2f} {run[1] / run[0]:6.3f}x "
+              f"{per[0]:9.1f} {per[1]:9.1f} {per[0] / per[1]:6.3f}x")  # fmt: skip
+    print(
+        "\nspeed: the peer's best run time over this version's (above 1: this one is "
+        "faster); memory: this version's peak bytes per agent over the peer's."
+    )
 
 
 if __name__ == "__main__":

@@ -148,12 +148,13 @@ def test_corroboration_off_counts_one_witness_at_most():
     off = make(
         agents=3000, steps=20, **busy_state(cases={"corroboration": False}, channels=checks_off)
     ).run()
-    # Same reports until the first verdict differs; evidence per open case is lower.
-    open_on = on.pop.people.case_day >= 0
-    open_off = off.pop.people.case_day >= 0
-    assert on.pop.people.case_evidence[open_on].max() > 1.5
+    # Same reports until the first verdict differs; a file's score is lower without it
+    # (its witness reports count once; a camera flag may add 0.5).
+    score_on = on.mechanism("cases").score()
+    score_off = off.mechanism("cases").score()
+    assert score_on[score_on > 0].max() > 1.5
     witness_only = (off.pop.people.case_bits & 8) == 0  # no recording
-    assert off.pop.people.case_evidence[open_off & witness_only].max() <= 1.0 + 0.5 + 1e-6
+    assert score_off[(score_off > 0) & witness_only].max() <= 1.0 + 0.5 + 1e-6
 
 
 def test_convictions_split_by_kind_and_the_family_follows():
@@ -163,19 +164,26 @@ def test_convictions_split_by_kind_and_the_family_follows():
         **busy_state(
             punishment={"initial_prisoners": 0, "p_family": 0.5},
             listening={"fabrication_base": 0.01, "reward": 10.0},
-            agencies={"cases_per_day": 1.0, "ssd": {"personnel": 2e6, "political_share": 1.0}},
+            # Every file is investigated, one fabricated report is enough.
+            agencies={
+                "cases_per_day": 1.0,
+                "investigate_score": 0.5,
+                "ssd": {"personnel": 2e6, "political_share": 1.0},
+            },
         ),
     )
     sim.run()
     df = sim.timeseries().to_pandas()[1:]
     assert df.convictions_true.sum() > 0 and df.convictions_false.sum() > 0
     assert df.convictions_failure_to_report.sum() > 0 and df.convictions_family.sum() > 0
-    closed = df[["closed_ssd", "closed_mps", "closed_msc", "closed_ogd"]].to_numpy().sum()
-    verdicts = df.acquittals.sum() + df.convictions_true.sum() + df.convictions_false.sum()
-    assert closed == verdicts + df.convictions_failure_to_report.sum()
+    investigated = df[[f"investigations_{a}" for a in ("ssd", "mps", "msc", "ogd")]]
+    assert (investigated.sum(axis=1) == df.investigations).all()
+    sanctions = df.convictions_true + df.convictions_false + df.convictions_failure_to_report
+    np.testing.assert_array_equal(df.detentions + df.prison_sentences, sanctions)
+    np.testing.assert_array_equal(df.investigations, df.acquittals + sanctions)
     # Children are only ever taken with their families: never as defendants.
     s = sim.pop.people
-    assert ((s.role == 0) & (sim.pop.people.case_day >= 0)).sum() == 0
+    assert ((s.role == 0) & np.isfinite(s.file_key)).sum() == 0
 
 
 def test_recruitment_keeps_the_informant_density():

@@ -40,9 +40,14 @@ def test_policy_questions_example_writes_its_table_and_figure(tmp_path):
     assert "| no cameras | 100,000 cameras bought over four years |" in table
     assert "people wrongly convicted per year" in result.stdout
     effects = pd.read_csv(tmp_path / "effects.csv")
-    assert (effects["pairs"] == 1).all()
+    # A 40-day run has too few admissions for a steady state: that row has no pair and
+    # says how many runs missed it; every other row has its one pair.
+    paired = effects["pairs"] == 1
+    assert (paired | (effects["missing"] > 0)).all()
+    assert paired.sum() >= len(effects) - 1
     # The one paired difference is the change-arm value minus the baseline value.
-    assert np.allclose(effects["difference"], effects["change"] - effects["baseline"])
+    e = effects[paired]
+    assert np.allclose(e["difference"], e["change"] - e["baseline"])
     assert (tmp_path / "figure.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

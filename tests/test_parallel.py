@@ -60,20 +60,33 @@ def test_groups_per_person_is_one_over_the_mean_group_size():
         assert 1 / groups_per_person(extra, cap) == pytest.approx(sizes.mean(), abs=5 * se + 1e-9)
 
 
-def test_a_new_case_joins_its_queue_once_whatever_the_day_brings():
-    sim = SurveillanceState(SurveillanceStateParams(agents=20_000), seed=5, steps=120).run()
-    case, queue = sim.pop.people, sim.cases.queue
-    in_queue = np.flatnonzero(sim.cases.bits & 32)
-    # Walk every queue: each queued person appears once, and the lengths add up.
-    seen = []
-    for a in range(queue.shape[0]):
-        person = queue[a, 0]
+@pytest.mark.parametrize("triage", ["ranked", "random"])
+def test_every_file_waits_in_one_place_whatever_the_day_brings(triage):
+    p = SurveillanceStateParams.model_validate({"agents": 20_000, "agencies": {"triage": triage}})
+    sim = SurveillanceState(p, seed=5, steps=120).run()
+    files, agencies, s = sim.mechanism("cases"), sim.mechanism("agencies"), sim.pop.people
+    place = s.case_bits & 192  # 64 check heap, 128 investigation heap, 192 resting
+    n = files.heap_size.shape[0] // 2
+    in_heaps = []
+    for h, size in enumerate(files.heap_size):
+        who, keys = files.heap_who[h][:size], files.heap_key[h][:size]
+        in_heaps.extend(who.tolist())
+        np.testing.assert_array_equal(s.file_pos[who], np.arange(size))
+        assert (place[who] == (64 if h < n else 128)).all()
+        assert (s.case_agency[who] == h % n).all()
+        assert (keys[(np.arange(1, size) - 1) // 2] >= keys[1:]).all()  # a max-heap
+    assert sorted(in_heaps) == np.flatnonzero((place == 64) | (place == 128)).tolist()
+    resting = []
+    for a in range(n):  # walk each agency's resting queue
+        person = agencies.rest[a, 0]
         while person >= 0:
-            seen.append(person)
-            person = case.next_in_queue[person]
-        assert len(seen) == queue[:, 2][: a + 1].sum()
-    assert sorted(seen) == sorted(in_queue.tolist())
-    assert len(seen) > 0
+            resting.append(int(person))
+            person = s.file_pos[person]
+        assert len(resting) == agencies.rest[: a + 1, 2].sum()
+    assert sorted(resting) == np.flatnonzero(place == 192).tolist()
+    assert agencies.rest_days.sum() == len(resting)
+    assert not (s.case_bits & 32).any()  # no file is left marked new
+    assert len(in_heaps) > 0 and (triage == "ranked" or len(resting) > 0)
 
 
 def test_the_evidence_table_capacity_does_not_change_the_run():

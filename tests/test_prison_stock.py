@@ -8,7 +8,6 @@ a fresh term) must fail that last comparison.
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
 from typing import NamedTuple
@@ -56,15 +55,9 @@ def law_of(p: PunishmentParams) -> Law:
 
 
 def prison_step(day, seed, status, release, admitted, law: Law, counts):
-    """One day of the model's prison kernel (the one place that knows its signature).
-
-    Everyone here is detained for prison; a kernel that also takes what each detainee is
-    held for (``held_for``, after ``admitted``) is given that.
-    """
-    extra = ()
-    if "held_for" in inspect.signature(prison_day.py_func).parameters:
-        extra = (np.full(status.shape[0], getattr(punishment, "TO_PRISON", 0), np.uint8),)
-    prison_day(day, seed, S_TERM, S_DEATH, status, release, admitted, *extra,
+    """One day of the model's prison kernel (everyone here is detained for prison)."""
+    held_for = np.full(status.shape[0], punishment.TO_PRISON, np.uint8)
+    prison_day(day, seed, S_TERM, S_DEATH, status, release, admitted, held_for,
                law.median_days, law.sigma, law.life_share, law.mortality, counts)  # fmt: skip
 
 

@@ -41,10 +41,14 @@ def busy(agents=4000, steps=100, seed=1, **groups):
 
 
 def check_books(df):
-    """free + detained + imprisoned = population (kept from flows); the prison's flows."""
+    """free + detained + imprisoned = population; the flows of detention and prison."""
     np.testing.assert_array_equal(df.free + df.detained + df.imprisoned, df.population)
     np.testing.assert_array_equal(
         np.diff(df.imprisoned), (df.admissions - df.releases - df.deaths_in_prison)[1:]
+    )
+    into = df.detentions + df.prison_sentences + df.convictions_family
+    np.testing.assert_array_equal(
+        np.diff(df.detained), (into - df.admissions - df.labour_releases)[1:]
     )
     np.testing.assert_array_equal(df.dead_in_prison_total, df.deaths_in_prison.cumsum())
 
@@ -52,11 +56,12 @@ def check_books(df):
 def test_books_balance_every_day_with_deaths_births_and_family_punishment():
     sim = busy(
         steps=120,
-        agencies={"cases_per_day": 0.5},
+        agencies={"cases_per_day": 0.5, "capacity_scale": 50},
         punishment={
             "p_family": 0.5,
             "camp_mortality": 0.5,
             "detention_days": 2,
+            "labour_days": 5,
             "term_median_years": 0.1,
             "initial_prisoners": 20000,
         },
@@ -66,20 +71,23 @@ def test_books_balance_every_day_with_deaths_births_and_family_punishment():
     check_books(df)
     assert df.releases.sum() > 0 and df.deaths_in_prison.sum() > 0 and df.admissions.sum() > 0
     assert df.convictions_family.sum() > 0 and df.births.sum() > 0
+    assert df.detentions.sum() > 0 and df.labour_releases.sum() > 0
     # The census agrees with the status field too.
     status = sim.pop.people.status
     assert (status != 3).sum() == df.population.iloc[-1]
 
 
-def test_a_queue_above_capacity_grows_by_arrivals_minus_capacity():
-    # Everything goes to the SSD, whose capacity is 2.5 cases a day; nothing is dropped.
-    personnel = 2.5 / (0.05 * 20_000 / 25_700_000)
+def test_checks_run_at_capacity_and_no_file_is_dropped():
+    # Everything goes to the SSD, which checks 2.5 files a day and investigates none;
+    # the check heap grows by the files opened minus the files checked: none expires.
+    personnel = 2.5 / (0.15 * 20_000 / 25_700_000)
     sim = busy(
         agents=20_000,
         steps=40,
         agencies={
             "ssd": {"personnel": personnel, "political_share": 1.0},
-            "case_expiry_days": 0,
+            "checks_per_day": 0.15,
+            "cases_per_day": 0.0001,
             "jurisdiction": {
                 "soldier": "ssd",
                 "officer": "ssd",
@@ -93,11 +101,18 @@ def test_a_queue_above_capacity_grows_by_arrivals_minus_capacity():
     )
     df = sim.run().timeseries().to_pandas()
     assert (df.cases_opened[1:] > 3).all()  # arrivals above capacity every day
-    np.testing.assert_array_equal(np.diff(df.queue_ssd), (df.cases_opened - df.closed_ssd)[1:])
+    np.testing.assert_array_equal(
+        np.diff(df.queue_checks_ssd), (df.cases_opened - df.checks_ssd)[1:]
+    )
     days = np.arange(len(df))
-    np.testing.assert_array_equal(df.closed_ssd.cumsum(), np.floor(2.5 * days + 1e-9))
-    assert (df[["queue_mps", "queue_msc", "queue_ogd"]] == 0).all().all()
-    assert df.cases_moot.sum() == 0 and df.cases_dropped.sum() == 0
+    np.testing.assert_array_equal(df.checks_ssd.cumsum(), np.floor(2.5 * days + 1e-9))
+    assert df.investigations.sum() == 0 and df.files_moot.sum() == 0
+    # A checked file is escalated or rests (a year) after a warning or nothing.
+    np.testing.assert_array_equal(df.resting_files, (df.checks - df.escalations).cumsum())
+    np.testing.assert_array_equal(df.queue_investigations, df.escalations.cumsum())
+    others = [f"queue_{stage}_{a}" for stage in ("checks", "investigations")
+              for a in ("mps", "msc", "ogd")]  # fmt: skip
+    assert (df[others] == 0).all().all()
 
 
 def test_littles_law_on_short_terms_after_burn_in():
@@ -113,6 +128,7 @@ def test_littles_law_on_short_terms_after_burn_in():
             "detention_days": 0,
             "camp_mortality": 0.2,
             "initial_prisoners": 0,
+            "prison_score": 0.0,
         },
     )
     df = sim.run().timeseries().to_pandas()[burn_in + 1 :]
@@ -122,7 +138,7 @@ def test_littles_law_on_short_terms_after_burn_in():
     # Tolerance from batch means (8 batches of 50 days, longer than a mean stay of ~40).
     batches = (stock - implied).reshape(8, -1).mean(axis=1)
     se = batches.std(ddof=1) / math.sqrt(8)
-    assert stock.mean() > 50
+    assert stock.mean() > 30
     assert abs(stock.mean() - implied.mean()) < 4 * se + 0.01 * stock.mean()
 
 
@@ -157,12 +173,12 @@ def test_default_scenario_stays_bounded_over_three_years_and_balances_its_books(
     check_books(df)
     steady = sim.summary()["prisoners_steady_state_simulated"]
     assert df.imprisoned.max() < 1.5 * max(steady, df.imprisoned[0])
-    expiry = sim.params.agencies.case_expiry_days
-    opened = df.cases_opened.rolling(expiry + 1, min_periods=1).sum()
-    for agency in ("ssd", "mps", "msc", "ogd"):
-        assert (df[f"queue_{agency}"] <= opened).all()
+    # The heaps hold only files opened and escalated; the investigations run at capacity.
+    assert (df.queue_checks <= df.cases_opened.cumsum()).all()
+    assert (df.queue_investigations <= df.escalations.cumsum()).all()
+    capacity = sim.capacity.sum(axis=1)
     last_year = df.iloc[-365:]
-    assert last_year.queue_ssd.max() < 1.2 * last_year.queue_ssd.iloc[0] + 100
+    assert last_year.investigations.sum() >= np.floor(365 * capacity[1]) - 4
 
 
 @pytest.mark.slow

@@ -1,27 +1,31 @@
-"""The four agencies, their jurisdiction, capacity and queues (docs/odd.md 4.8).
+"""The four agencies: jurisdiction, two stages with their capacities (docs/odd.md 4.8).
 
 Jurisdiction goes by the target first (soldiers and officers: MSC; senior officials:
-OGD), then by the kind of the evidence that opened the case (informant, inminban-head,
+OGD), then by the kind of the evidence that opened the file (informant, inminban-head,
 ordinary, defensive, fabricated and failure-to-report reports: SSD; microphones, wiretaps,
-the post, border teams and computer checks: MPS). An agency closes at most
-``personnel * political_share * cases_per_day`` cases a day, with personnel scaled from
-the national figure to the simulated population; the fractional part carries over, so a
-small population keeps its per-capita capacity. Queues are first in, first out
-(:mod:`survsim.apparatus.queues`). Verdicts and their punishment are in
+the post, border teams and computer checks: MPS). Each agency has two stages (MODEL.md
+8.1), each with a daily capacity of ``personnel * political_share * rate *
+capacity_scale``, the rate being ``checks_per_day`` or ``cases_per_day`` (investigations),
+and personnel scaled from the national figure to the simulated population; the
+fractional part carries over, so a small population keeps its per-capita capacity.
+:mod:`survsim.apparatus.triage` runs the day; sanctions are in
 :mod:`survsim.apparatus.punishment`.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
-from survsim.apparatus.punishment import VERDICT_COUNTS, close_cases
-from survsim.apparatus.queues import LENGTH
+from survsim.apparatus.cases import CHECK, INVESTIGATION
+from survsim.apparatus.punishment import FLOWS
+from survsim.apparatus.queues import LENGTH, new_queues
+from survsim.apparatus.triage import RING, Desk, agency_day
 from survsim.engine.mechanism import Mechanism, Step
 from survsim.engine.params import StrictModel
+from survsim.engine.state import Attribute
 from survsim.society.beliefs import arrest_log
 
 __all__ = [
@@ -61,24 +65,42 @@ class AgenciesParams(StrictModel):
     msc: Agency = Agency(personnel=10_000, political_share=0.3)
     ogd: Agency = Agency(personnel=2_000, political_share=0.3)
     cases_per_day: float = Field(
-        0.05, ge=0.0001, le=1, description="assumption: cases one investigator closes a day"
+        0.05, ge=0.0001, le=1, description="assumption: investigations an officer ends a day"
     )
-    case_expiry_days: int = Field(
-        365, ge=0, le=36500, description="assumption: older cases are dropped; 0: never"
+    checks_per_day: float = Field(
+        0.15,
+        ge=0,
+        le=10,
+        description="assumption: three checks per investigation, as the Stasi's "
+        "8,000 OPK a year to 2,200-3,700 investigations (Joestel 2003)",
+    )
+    capacity_scale: float = Field(
+        1.0, ge=0, le=1000, description="for experiments: multiplies every capacity"
+    )
+    triage: Literal["ranked", "random"] = Field(
+        "ranked", description="ranked: highest scores first; random: the negative control"
+    )
+    check_score: float = Field(
+        0.5, ge=0, le=1000, description="assumption: theta_check, half a fresh report"
+    )
+    warn_score: float = Field(
+        0.75, ge=0, le=1000, description="assumption: a check warns from this score"
+    )
+    investigate_score: float = Field(
+        1.5, ge=0, le=1000, description="assumption: theta_inv, more than one report"
+    )
+    recheck_days: int = Field(
+        365, ge=1, le=RING - 1, description="assumption: a checked file rests this long"
     )
     jurisdiction: Jurisdiction = Jurisdiction()
 
     def capacity(self, scale: float) -> np.ndarray:
-        """Cases each agency can close per simulated day (``scale``: simulated/national)."""
-        return np.array(
-            [
-                getattr(self, a).personnel
-                * getattr(self, a).political_share
-                * self.cases_per_day
-                * scale
-                for a in AGENCIES
-            ]
+        """(stage, agency): checks and investigations a day (``scale``: simulated/national)."""
+        officers = np.array(
+            [getattr(self, a).personnel * getattr(self, a).political_share for a in AGENCIES]
         )
+        rates = np.array([[self.checks_per_day], [self.cases_per_day]])
+        return officers * rates * scale * self.capacity_scale
 
     def routing(self, witness_kinds: int, n_kinds: int) -> tuple[np.ndarray, np.ndarray]:
         """``(by_role, by_kind)``: agency codes by role (-1: by evidence) and by kind."""
@@ -92,53 +114,92 @@ class AgenciesParams(StrictModel):
         return by_role, by_kind
 
 
+STAGES = ("checks", "investigations")
+
+
 class Agencies(Mechanism):
-    """The agencies close cases at their capacity, oldest first, and give verdicts."""
+    """Each agency checks the highest files, investigates the escalated, sanctions."""
 
     name = "agencies"
     group = "agencies"
     params_class = AgenciesParams
+    arrays = (Attribute("warned_day", np.int32, -1, "people", "day of the last warning; -1 none"),)
     streams = ("verdict",)
-    counters = VERDICT_COUNTS
     columns: ClassVar[dict[str, type]] = {
-        **{f"queue_{a}": np.int64 for a in AGENCIES},
-        **{f"closed_{a}": np.int64 for a in AGENCIES},
+        **{flow: np.int64 for flow in FLOWS},
+        **{f"{flow}_{a}": np.int64 for flow in FLOWS[:7] for a in AGENCIES},
+        **{f"queue_{stage}": np.int64 for stage in STAGES},
+        **{f"queue_{stage}_{a}": np.int64 for stage in STAGES for a in AGENCIES},
+        **{f"utilisation_{stage}": np.float64 for stage in STAGES},
+        "resting_files": np.int64,
+        "sanctioned_statements": np.int64,
+        "sanctioned_score": np.float64,
     }
 
     def init(self) -> None:
-        """Empty day counters; no capacity carried yet."""
-        self.closed = np.zeros(len(AGENCIES), dtype=np.int64)  # today's closures
-        self.budget = np.zeros(len(AGENCIES))  # capacity left (fractional carry)
+        """Empty counters and resting queues; no capacity carried yet."""
+        n = len(AGENCIES)
+        self.flows = np.zeros((n, len(FLOWS)), dtype=np.int64)
+        self.done = np.zeros((2, n), dtype=np.int64)  # today's checks and investigations
+        self.budget = np.zeros((2, n))  # capacity left (fractional carry)
+        self.prior = np.zeros(2)  # today's sanctioned: open statements, file scores
+        self.rest = new_queues(n)
+        self.rest_days = np.zeros((n, RING), dtype=np.int64)
+        self.rest_from = np.zeros(n, dtype=np.int64)
 
     def derive(self) -> None:
-        """Each agency's cases a day at the simulated population's scale."""
+        """Each stage's capacity at the simulated population's scale."""
         self.capacity = self.pars.capacity(self.sim.params.scale)
 
+    def desk(self) -> Desk:
+        """The rules of the day's checks and investigations, and the resting files."""
+        q, c = self.pars, self.sim.params.cases
+        return Desk(q.check_score, q.warn_score, q.investigate_score, q.recheck_days, c.c1,
+                    c.c_max, self.rest, self.rest_days, self.rest_from)  # fmt: skip
+
     def steps(self):
-        """The verdicts of the day, with the apparatus."""
+        """The checks and investigations of the day, with the apparatus."""
         if self.sim.params.apparatus:
-            yield Step("agencies", self.day, "agencies close cases oldest first; verdicts",
-                       "verdicts")  # fmt: skip
+            yield Step("agencies", self.day, "checks and investigations, highest files first; "
+                       "sanctions", "verdicts")  # fmt: skip
 
     def day(self) -> None:
-        """Close up to today's capacity; the convicted are detained (the arrest log)."""
-        sim, p = self.sim, self.sim.params
-        self.closed[:] = 0
-        self.budget += self.capacity
+        """Check, investigate and sanction up to today's capacities."""
+        sim = self.sim
+        self.flows[:] = 0
+        self.done[:] = 0
+        self.prior[:] = 0
+        files = sim.mechanism("cases")
+        n = len(AGENCIES)
+        checks = np.floor(self.budget + self.capacity)
+        for a in range(n):  # escalations and woken files must fit in the heaps
+            files.make_room(INVESTIGATION * n + a, int(checks[CHECK, a]))
+            files.make_room(CHECK * n + a, int(self.rest[a, LENGTH]))
         log = arrest_log(sim)
-        # Every closure can arrest a household: make room for the worst case.
-        log.make_room(int(np.floor(self.budget).sum()) * 10 + 16)
-        s, pu = sim.pop.people, p.punishment
-        cases = sim.mechanism("cases").C
-        log.n = close_cases(sim.t, sim.seed64, self.stream("verdict"), self.budget, cases,
-                            p.cases.c1, p.cases.c_max, self.pars.case_expiry_days,
-                            pu.detention_days, pu.p_family, s.household,
-                            sim.pop.household_start, s.release_day, log.arrested,
-                            log.recorded, self.counts, self.closed)  # fmt: skip
+        # Every sanction can arrest a household: make room for the worst case.
+        log.make_room(int(checks[INVESTIGATION].sum()) * 10 + 16)
+        s = sim.pop.people
+        log.n = agency_day(sim.t, sim.seed64, files.stream("triage"), self.stream("verdict"),
+                           files.C, self.desk(), sim.mechanism("punishment").sentences(),
+                           self.budget, self.capacity, self.flows, self.done, self.prior,
+                           s.warned_day, s.said, log.arrested, log.recorded)  # fmt: skip
 
     def record(self, t: int, columns: dict[str, np.ndarray]) -> None:
-        """Queue lengths and the day's closures by agency."""
-        queue = self.sim.mechanism("cases").C.queue
+        """The day's flows by agency and in all, queue lengths and utilisation."""
+        total = self.flows.sum(axis=0)
+        for k, flow in enumerate(FLOWS):
+            columns[flow][t] = total[k]
+        size = self.sim.mechanism("cases").heap_size.reshape(2, -1)
+        capacity = self.capacity.sum(axis=1)
+        for st, stage in enumerate(STAGES):
+            columns[f"queue_{stage}"][t] = size[st].sum()
+            done = self.done[st].sum()
+            columns[f"utilisation_{stage}"][t] = done / capacity[st] if capacity[st] > 0 else 0.0
+            for a, name in enumerate(AGENCIES):
+                columns[f"queue_{stage}_{name}"][t] = size[st, a]
         for a, name in enumerate(AGENCIES):
-            columns[f"queue_{name}"][t] = queue[a, LENGTH]
-            columns[f"closed_{name}"][t] = self.closed[a]
+            for k, flow in enumerate(FLOWS[:7]):
+                columns[f"{flow}_{name}"][t] = self.flows[a, k]
+        columns["resting_files"][t] = self.rest[:, LENGTH].sum()
+        columns["sanctioned_statements"][t] = int(self.prior[0])
+        columns["sanctioned_score"][t] = self.prior[1]

@@ -1,26 +1,31 @@
-"""Cases and evidence: one open case per person (docs/odd.md 4.8).
+"""Files and evidence: one file per person, scored by decayed, weighted evidence (4.8).
 
 Every report, recording, camera flag or computer finding about a free person is a piece
-of evidence. The first one opens the person's case and routes it to an agency; at the end
-of the day's evidence, :func:`queue_new_cases` puts the day's new cases at the tail of
-their agency's queue (:mod:`survsim.apparatus.agencies`) in a random order, and later
-evidence adds to a case until an investigator closes it. (Queueing once a day, rather
-than as each case opens, lets the conversations run in parallel with the same result
-whatever the number of threads.)
+of evidence. The first one opens the person's file (a camera flag alone opens none) and
+routes it to an agency (:mod:`survsim.apparatus.agencies`); each piece adds its weight to
+the file's score, which decays by ``rho`` a day (MODEL.md 8.1):
 
-The evidence of a case is the number of independent witness reports (at most one
-counts when ``corroboration`` is off) plus ``recording_weight`` per recording or computer
-finding plus ``flag_weight`` per camera flag, and the case convicts with probability
-``c(e) = min(c_max, 1 - (1 - c1)^e)``.
+    S_i(t) = sum_e w_kind(e) * rho^(t - t_e)
 
-A case remembers what kind of evidence it holds (bits of ``case_bits``): whether any of it
-is true (the person spoke openly or used banned media), fabricated, a failure-to-report
-charge, or a recording. A conviction is *true* if the case holds true evidence, else
-*failure to report* if it holds that charge, else *false*.
+(a witness report weighs 1, a fabricated report looks like one, a recording
+``recording_weight``, a computer finding ``computer_weight``, a camera flag
+``flag_weight``; with ``corroboration`` off only one witness report per file counts).
+The score is stored as the time-free key ``ln S_i(t) - t ln rho``: every file decays by
+the same factor, so the key orders files as their scores do on any day, and a file's key
+changes only when evidence arrives. Nothing expires: a file leaves only when an
+investigation closes it, or with its holder.
+
+A file remembers what kind of evidence it holds (bits of ``case_bits``): whether any of
+it is true (the person spoke openly or used banned media), fabricated, a failure-to-report
+charge, or a recording. A sanction is *true* if the file holds true evidence, else
+*failure to report* if it holds that charge, else *false*. The two high bits say where
+the file waits (:data:`PLACE`): nowhere, in its agency's check heap, in its investigation
+heap, or resting after a check.
 """
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from typing import ClassVar
 
@@ -28,8 +33,8 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
-from survsim.apparatus.queues import enqueue, new_queues
-from survsim.engine.mechanism import Mechanism, Step, bundle
+from survsim.apparatus.heaps import grown, push, rekey, remove
+from survsim.engine.mechanism import Mechanism, Step
 from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.params import StrictModel
 from survsim.engine.rng import uniform
@@ -48,12 +53,14 @@ __all__ = [
     "EVIDENCE",
     "WITNESS_KINDS",
     "CaseParams",
-    "Cases",
     "CasesMechanism",
+    "Files",
     "add_evidence",
     "chunk_cases",
     "conviction_probability",
-    "queue_new_cases",
+    "file_key",
+    "file_score",
+    "leave_heaps",
     "take_events",
 ]
 
@@ -61,96 +68,114 @@ CODE = {name: i for i, name in enumerate(EVIDENCE)}
 #: Kinds of evidence that come from witnesses (the first five codes).
 WITNESS_KINDS = ("informant", "ordinary", "defensive", "fabricated", "failure_to_report")
 
-#: Bits of ``case_bits``.
-TRUE, FALSE_REPORT, FTR, RECORDED, WITNESS, IN_QUEUE = 1, 2, 4, 8, 16, 32
+#: Bits of ``case_bits``: the kinds of evidence held, and a file not yet in a heap.
+TRUE, FALSE_REPORT, FTR, RECORDED, WITNESS, NEW = 1, 2, 4, 8, 16, 32
+#: The two high bits: where the file waits.
+PLACE, NOWHERE, CHECKQ, INVQ, RESTING = 192, 0, 64, 128, 192
+#: The stages, in the order of the heaps (heap ``stage * agencies + agency``).
+CHECK, INVESTIGATION = 0, 1
+NO_FILE = np.float32(-np.inf)
 
-#: The per-person case arrays and today's counters the kernels write (``counts`` has a
-#: row per chunk of :mod:`survsim.engine.parallel`; :func:`chunk_cases` gives one row).
-Cases = namedtuple(
-    "Cases",
-    "status role day evidence bits agency next_in_queue queue routing_role routing_kind "
-    "weights opens corroboration counts",
+#: The per-person file arrays, the heaps and today's counters the kernels write
+#: (``counts`` has a row per chunk of :mod:`survsim.engine.parallel`; :func:`chunk_cases`
+#: gives one row). ``hkey``/``hwho`` are tuples of one array per heap, ``hsize`` their
+#: sizes; ``ranked`` is False under random triage (the heap keys are then random).
+Files = namedtuple(
+    "Files",
+    "status role key bits agency pos weights opens corroboration routing_role routing_kind "
+    "log_rho ranked salt hkey hwho hsize counts",
 )
 
 
 class CaseParams(StrictModel):
-    """Evidence and conviction; sources in docs/odd.md 4.8."""
+    """Evidence weights and the file decay; sources in docs/odd.md 4.8."""
 
     c1: float = Field(0.3, ge=0, le=1, description="assumption: one uncorroborated report")
     c_max: float = Field(0.95, ge=0, le=1, description="assumption: the cap below 1")
     recording_weight: float = Field(3.0, ge=0, le=10, description="assumption")
+    computer_weight: float = Field(3.0, ge=0, le=10, description="assumption: as a recording")
     flag_weight: float = Field(0.5, ge=0, le=10, description="assumption")
+    file_half_life_years: float = Field(
+        10.0, gt=0, le=1000, description="assumption: files were kept for decades"
+    )
     failure_to_report: float = Field(
         0.1, ge=0, le=1, description="assumption: chance a silent witness is charged"
     )
     corroboration: bool = Field(True, description="several witnesses count more than one")
 
+    @property
+    def rho(self) -> float:
+        """The daily decay of a file's score."""
+        return 0.5 ** (1.0 / (self.file_half_life_years * 365.25))
+
 
 def evidence_weights(p: CaseParams) -> np.ndarray:
-    """Evidence units per kind, in :data:`EVIDENCE` order."""
+    """Score units per kind, in :data:`EVIDENCE` order."""
     w = np.ones(len(EVIDENCE))
-    for name in ("microphone", "wiretap", "correspondence", "border", "computer"):
+    for name in ("microphone", "wiretap", "correspondence", "border"):
         w[CODE[name]] = p.recording_weight
+    w[COMPUTER] = p.computer_weight
     w[CCTV] = p.flag_weight
     return w
 
 
-def conviction_probability(evidence, c1: float, c_max: float):
-    """``c(e) = min(c_max, 1 - (1 - c1)^e)`` (numpy; the kernels inline the same)."""
-    return np.minimum(c_max, 1.0 - (1.0 - c1) ** np.asarray(evidence, dtype=np.float64))
+def conviction_probability(score, c1: float, c_max: float):
+    """``c(S) = min(c_max, 1 - (1 - c1)^S)`` (numpy; the kernels inline the same)."""
+    return np.minimum(c_max, 1.0 - (1.0 - c1) ** np.asarray(score, dtype=np.float64))
+
+
+@nb.njit(cache=True)
+def file_score(key, day, log_rho):
+    """The score on ``day`` of a file with key ``key`` (0 for no file)."""
+    if key == -np.inf:
+        return 0.0
+    return math.exp(np.float64(key) + day * log_rho)
+
+
+@nb.njit(cache=True)
+def file_key(score, day, log_rho):
+    """The stored key of a file whose score is ``score`` on ``day`` (float32)."""
+    if score <= 0.0:
+        return NO_FILE
+    return np.float32(math.log(score) - day * log_rho)
 
 
 @nb.njit(cache=True)
 def chunk_cases(C, chunk):
-    """The cases with chunk ``chunk``'s row of counters (for :func:`add_evidence`)."""
-    return Cases(
-        C.status,
-        C.role,
-        C.day,
-        C.evidence,
-        C.bits,
-        C.agency,
-        C.next_in_queue,
-        C.queue,
-        C.routing_role,
-        C.routing_kind,
-        C.weights,
-        C.opens,
-        C.corroboration,
-        C.counts[chunk],
-    )
+    """The files with chunk ``chunk``'s row of counters (for :func:`add_evidence`)."""
+    return Files(C.status, C.role, C.key, C.bits, C.agency, C.pos, C.weights, C.opens,
+                 C.corroboration, C.routing_role, C.routing_kind, C.log_rho, C.ranked, C.salt,
+                 C.hkey, C.hwho, C.hsize, C.counts[chunk])  # fmt: skip
 
 
 @nb.njit(cache=True)
 def add_evidence(C, person, kind, day):
-    """One piece of evidence of ``kind`` about ``person``; opens and routes a case if none.
+    """One piece of evidence of ``kind`` about ``person``; opens and routes a file if none.
 
-    Nothing happens if the person is not free (cases against prisoners are closed), or if
-    no case is open and the evidence's kind may not open one (``C.opens``: a camera
-    flag). ``C.counts`` is one chunk's row
+    Nothing happens if the person is not free, or if it has no file and the evidence's
+    kind may not open one (``C.opens``: a camera flag). ``C.counts`` is one chunk's row
     (:func:`chunk_cases`): ``counts[kind]`` counts the evidence received, ``counts[-1]``
-    the cases opened. A new case joins its agency's queue at the end of the day's
-    evidence (:func:`queue_new_cases`).
+    the files opened. A file in no heap is marked new and joins its agency's check heap
+    at the end of the day's evidence (``CasesMechanism.queue``); under ranked triage a
+    file already in a heap moves up with its new key.
 
     Returns:
         True if the evidence was taken.
     """
     if C.status[person] != FREE:
         return False
-    if C.day[person] < 0:
+    key = C.key[person]
+    bits = C.bits[person]
+    if key == -np.inf:
         if not C.opens[kind]:
             return False
-        C.day[person] = day
-        C.evidence[person] = 0.0
-        bits = C.bits[person] & IN_QUEUE
-        if bits == 0:  # a closed case may still wait in a queue: it is reopened in place
+        bits &= PLACE  # a new file keeps only where a lingering entry waits
+        if bits == NOWHERE:
             agency = C.routing_role[C.role[person]]
             if agency < 0:
                 agency = C.routing_kind[kind]
             C.agency[person] = agency
-        C.bits[person] = bits
         C.counts[C.counts.shape[0] - 1] += 1
-    bits = C.bits[person]
     weight = C.weights[kind]
     if kind <= FAILURE_TO_REPORT:  # a witness
         if not C.corroboration and bits & WITNESS:
@@ -164,27 +189,57 @@ def add_evidence(C, person, kind, day):
             bits |= TRUE
     elif kind != CCTV:
         bits |= TRUE if kind == COMPUTER else TRUE | RECORDED
-    C.bits[person] = bits
-    C.evidence[person] += weight
     C.counts[kind] += 1
+    score = file_score(key, day, C.log_rho) + weight
+    if score <= 0.0:  # zero weights: the file stays empty
+        C.bits[person] = bits
+        return True
+    key = file_key(score, day, C.log_rho)
+    C.key[person] = key
+    place = bits & PLACE
+    if place == NOWHERE:
+        bits |= NEW
+    elif C.ranked and place != RESTING:
+        # The key rises with evidence; it can fall only where a newborn took the slot of
+        # a dead holder whose entry still waits.
+        h = _heap(C, person, place)
+        rekey(C.hkey[h], C.hwho[h], C.pos, C.hsize[h], C.pos[person], np.float64(key), C.salt)
+    C.bits[person] = bits
     return True
 
 
 @nb.njit(cache=True)
-def _waiting(i, day, case_day, bits):
-    return case_day[i] == day and bits[i] & IN_QUEUE == 0
+def _heap(C, person, place):
+    """The heap a file waiting at ``place`` is in (its agency's check or investigation)."""
+    stage = CHECK if place == CHECKQ else INVESTIGATION
+    return stage * C.hsize.shape[0] // 2 + C.agency[person]
+
+
+@nb.njit(cache=True)
+def leave_heaps(C, i):
+    """Take person ``i``'s file out of the heap it waits in (a resting file stays put)."""
+    place = C.bits[i] & PLACE
+    if place in (CHECKQ, INVQ):
+        h = _heap(C, i, place)
+        C.hsize[h] = remove(C.hkey[h], C.hwho[h], C.pos, C.hsize[h], C.pos[i], C.salt)
+        C.bits[i] &= ~np.uint8(PLACE)
+
+
+@nb.njit(cache=True)
+def _is_new(i, bits):
+    return bits[i] & NEW != 0
 
 
 @nb.njit(cache=True, parallel=True)
-def _new_cases(day, case_day, bits):
-    """Ids of the cases opened on ``day`` and not yet queued, in id order (parallel)."""
-    n = case_day.shape[0]
+def _new_files(bits):
+    """Ids of the files marked new, in id order (parallel)."""
+    n = bits.shape[0]
     found = np.zeros(CHUNKS + 1, dtype=np.int64)
     for chunk in nb.prange(CHUNKS):
         lo, hi = chunk_bounds(n, chunk)
         count = 0
         for i in range(lo, hi):
-            if _waiting(i, day, case_day, bits):
+            if _is_new(i, bits):
                 count += 1
         found[chunk + 1] = count
     offsets = np.cumsum(found)
@@ -193,41 +248,28 @@ def _new_cases(day, case_day, bits):
         lo, hi = chunk_bounds(n, chunk)
         m = offsets[chunk]
         for i in range(lo, hi):
-            if _waiting(i, day, case_day, bits):
+            if _is_new(i, bits):
                 out[m] = i
                 m += 1
     return out
 
 
 @nb.njit(cache=True)
-def _enqueue_all(C, ids, key):
-    for x in np.argsort(key, kind="mergesort"):
-        person = ids[x]
-        enqueue(C.queue, C.next_in_queue, C.agency[person], person)
-        C.bits[person] |= IN_QUEUE
+def heap_key(C, person, seed, stream, day):
+    """A file's key in a heap: its score key (ranked), or a uniform draw (random)."""
+    if C.ranked:
+        return np.float64(C.key[person])
+    return uniform(seed, stream, day, person)
 
 
 @nb.njit(cache=True)
-def _keys(seed, stream, day, ids):
-    key = np.empty(ids.shape[0])
+def _push_new(C, ids, seed, stream, day):
     for x in range(ids.shape[0]):
-        key[x] = uniform(seed, stream, day, ids[x])
-    return key
-
-
-def queue_new_cases(day: int, seed, stream, C: Cases) -> int:
-    """Put the cases opened on ``day`` at the tail of their agencies' queues.
-
-    The day's new cases join in a random order (a key drawn per person and day), so no
-    context, region or id range is examined first.
-
-    Returns:
-        How many cases joined a queue.
-    """
-    ids = _new_cases(day, C.day, C.bits)
-    if ids.size:
-        _enqueue_all(C, ids, _keys(seed, stream, day, ids))
-    return int(ids.size)
+        i = ids[x]
+        C.bits[i] = (C.bits[i] & ~np.uint8(NEW | PLACE)) | CHECKQ
+        h = CHECK * C.hsize.shape[0] // 2 + C.agency[i]
+        k = heap_key(C, i, seed, stream, day)
+        C.hsize[h] = push(C.hkey[h], C.hwho[h], C.pos, C.hsize[h], i, k, C.salt)
 
 
 @nb.njit(cache=True)
@@ -245,75 +287,86 @@ def take_events(C, person, kind, day, n, start):
 
 
 def evidence_opening(cannot: set[int]) -> np.ndarray:
-    """Per kind: may evidence of it open a case (all but ``cannot``)."""
+    """Per kind: may evidence of it open a file (all but ``cannot``)."""
     opens = np.ones(len(EVIDENCE), dtype=np.bool_)
     opens[sorted(cannot)] = False
     return opens
 
 
 class CasesMechanism(Mechanism):
-    """Cases: evidence about a person opens and feeds one case (docs/odd.md 4.8).
+    """Files: evidence about a person opens and feeds one scored file (docs/odd.md 4.8).
 
     It reads every evidence event the people and the watchers write, and each evening
-    puts the day's new cases in their agencies' queues.
+    puts the day's new files in their agencies' check heaps. The heaps (two per agency)
+    live here; the agencies take files out of them.
     """
 
     name = "cases"
     group = "cases"
     params_class = CaseParams
     arrays = (
-        Attribute("case_day", np.int32, -1, "people", "day the open case was opened, -1 none"),
-        Attribute("case_evidence", np.float32, 0, "people", "evidence of the open case"),
-        Attribute("case_bits", np.uint8, 0, "people", "kinds of evidence held (cases.py)"),
-        Attribute("case_agency", np.uint8, 0, "people", "agency of the case"),
-        Attribute("next_in_queue", np.int32, -1, "people", "next case in the agency's queue"),
+        Attribute("file_key", np.float32, NO_FILE, "people", "ln S - t ln rho; -inf: none"),
+        Attribute("case_bits", np.uint8, 0, "people", "evidence held; where the file waits"),
+        Attribute("case_agency", np.uint8, 0, "people", "agency of the file"),
+        Attribute("file_pos", np.int32, -1, "people", "place in a heap, or next resting file"),
     )
-    streams = ("queue",)
+    streams = ("triage",)
     reads = EVIDENCE
     columns: ClassVar[dict[str, type]] = {
         **{f"reports_{kind}": np.int64 for kind in EVIDENCE},
         "cases_opened": np.int64,
     }
+    checkpoint_skip = ("_consts",)
 
     def init(self) -> None:
-        """The case bundle; evidence events come to :meth:`take`."""
+        """Empty heaps; evidence events come to :meth:`take`."""
         sim = self.sim
-        s = sim.pop.people
-        n_agencies = len(sim.params.agencies.capacity(1.0))
-        queue = new_queues(n_agencies)
-        # With the apparatus off nobody can be charged: cases read an all-"not free" status.
-        status = s.status if sim.params.apparatus else np.ones(sim.params.agents, np.uint8)
-        self.C = bundle(
-            Cases,
-            status=status,
-            role=s.role,
-            day=s.case_day,
-            evidence=s.case_evidence,
-            bits=s.case_bits,
-            agency=s.case_agency,
-            next_in_queue=s.next_in_queue,
-            queue=queue,
-            routing_role=np.zeros(5, dtype=np.int64),
-            routing_kind=np.zeros(len(EVIDENCE), np.int64),
-            weights=np.zeros(len(EVIDENCE)),
-            opens=np.ones(len(EVIDENCE), dtype=np.bool_),
-            corroboration=self.pars.corroboration,
-            counts=np.zeros((CHUNKS, len(EVIDENCE) + 1), dtype=np.int64),
-        )
+        n_heaps = 2 * len(sim.params.agencies.capacity(1.0)[0])
+        self.heap_key = [np.empty(64) for _ in range(n_heaps)]
+        self.heap_who = [np.empty(64, dtype=np.int32) for _ in range(n_heaps)]
+        self.heap_size = np.zeros(n_heaps, dtype=np.int64)
+        self.routing_role = np.zeros(5, dtype=np.int64)
+        self.routing_kind = np.zeros(len(EVIDENCE), np.int64)
+        self.weights = np.zeros(len(EVIDENCE))
+        self.opens = np.ones(len(EVIDENCE), dtype=np.bool_)
+        self.counts = np.zeros((CHUNKS, len(EVIDENCE) + 1), dtype=np.int64)
         sim.talk.subscribe(self.take)
         self._previous = np.zeros(len(EVIDENCE), dtype=np.int64)
 
     def derive(self) -> None:
-        """Weights, routing, which kinds may open a case, and the silent witnesses' charge."""
+        """Weights, routing, the kinds that may open a file, the silent witnesses' charge."""
         sim, p = self.sim, self.sim.params
-        C = self.C
-        C.weights[:] = evidence_weights(self.pars)
+        self.weights[:] = evidence_weights(self.pars)
         by_role, by_kind = p.agencies.routing(len(WITNESS_KINDS), len(EVIDENCE))
-        C.routing_role[:] = by_role
-        C.routing_kind[:] = by_kind
-        C.opens[:] = evidence_opening(sim.talk.watchers.kinds_opening_no_case())
-        self.C = C._replace(corroboration=self.pars.corroboration)
+        self.routing_role[:] = by_role
+        self.routing_kind[:] = by_kind
+        self.opens[:] = evidence_opening(sim.talk.watchers.kinds_opening_no_case())
         sim.talk.ftr[0] = self.pars.failure_to_report if p.apparatus else 0.0
+
+    @property
+    def C(self) -> Files:  # noqa: N802 (the kernels' name for the files)
+        """The files, heaps and counters as one bundle for the kernels."""
+        sim, s = self.sim, self.sim.pop.people
+        # With the apparatus off nobody can be charged: files read an all-"not free" status.
+        status = s.status if sim.params.apparatus else self._nobody()
+        return Files(
+            status, s.role, s.file_key, s.case_bits, s.case_agency, s.file_pos, self.weights,
+            self.opens, self.pars.corroboration, self.routing_role, self.routing_kind,
+            math.log(self.pars.rho), sim.params.agencies.triage == "ranked",
+            np.uint64(int(sim.seed64) ^ 0x5DEECE66D), tuple(self.heap_key),
+            tuple(self.heap_who), self.heap_size, self.counts,
+        )  # fmt: skip
+
+    def _nobody(self) -> np.ndarray:
+        if getattr(self, "_consts", None) is None:
+            self._consts = np.ones(self.sim.params.agents, np.uint8)
+        return self._consts
+
+    def make_room(self, h: int, extra: int) -> None:
+        """Let heap ``h`` take ``extra`` more files."""
+        needed = int(self.heap_size[h]) + int(extra)
+        self.heap_key[h] = grown(self.heap_key[h], needed)
+        self.heap_who[h] = grown(self.heap_who[h], needed)
 
     def take(self, table) -> None:
         """Read a table of evidence events."""
@@ -321,29 +374,44 @@ class CasesMechanism(Mechanism):
 
     def evidence(self, person: int, kind: str) -> bool:
         """One piece of evidence of ``kind`` about ``person`` today (a check's finding)."""
-        cases = self.C._replace(counts=self.C.counts[0])
+        cases = self.C._replace(counts=self.counts[0])
         return bool(add_evidence(cases, np.int32(person), np.int64(CODE[kind]),
                                  np.int64(self.sim.t)))  # fmt: skip
 
+    def score(self, day: int | None = None) -> np.ndarray:
+        """Every person's file score on ``day`` (today by default; 0: no file)."""
+        day = self.sim.t if day is None else day
+        key = self.sim.pop.people.file_key.astype(np.float64)
+        with np.errstate(over="ignore"):
+            return np.where(np.isfinite(key), np.exp(key + day * math.log(self.pars.rho)), 0.0)
+
     def steps(self):
-        """The day's new cases join their queues, with the apparatus."""
+        """The day's new files join their check heaps, with the apparatus."""
         if self.sim.params.apparatus:
-            yield Step("queue", self.queue, "today's new cases join their queues, in random order",
+            yield Step("queue", self.queue, "today's new files join their agencies' check heaps",
                        "cases")  # fmt: skip
 
     def queue(self) -> None:
-        """Today's new cases join the tail of their agencies' queues."""
-        queue_new_cases(self.sim.t, self.sim.seed64, self.stream("queue"), self.C)
+        """Today's new files join their agencies' check heaps."""
+        s = self.sim.pop.people
+        ids = _new_files(s.case_bits)
+        if not ids.size:
+            return
+        n_agencies = self.heap_size.shape[0] // 2
+        arriving = np.bincount(s.case_agency[ids], minlength=n_agencies)
+        for a in range(n_agencies):
+            self.make_room(CHECK * n_agencies + a, int(arriving[a]))
+        _push_new(self.C, ids, self.sim.seed64, self.stream("triage"), np.int64(self.sim.t))
 
     def record(self, t: int, columns: dict[str, np.ndarray]) -> None:
-        """The day's evidence by kind and the cases opened (then zero the day's counts)."""
-        evidence = self.C.counts.sum(axis=0)
+        """The day's evidence by kind and the files opened (then zero the day's counts)."""
+        evidence = self.counts.sum(axis=0)
         for k, kind in enumerate(EVIDENCE):
             columns[f"reports_{kind}"][t] = evidence[k]
-        if not self.sim.params.apparatus:  # no cases: count the listeners' reports
+        if not self.sim.params.apparatus:  # no files: count the listeners' reports
             reports = self.sim.talk.tally.reports
             for k in range(reports.shape[0]):
                 columns[f"reports_{EVIDENCE[k]}"][t] = reports[k] - self._previous[k]
                 self._previous[k] = reports[k]
         columns["cases_opened"][t] = evidence[-1]
-        self.C.counts[:] = 0
+        self.counts[:] = 0

@@ -1,27 +1,31 @@
-"""Verdicts, detention, terms, family punishment, purges, deaths (docs/odd.md 4.8).
+"""Sanctions, detention, terms, family punishment, purges, deaths (docs/odd.md 4.8).
 
-Each day every agency closes up to its capacity of cases, oldest first. A case convicts
-with probability ``c(e)``; the convicted person is detained for ``detention_days``, then
-transferred to prison for a term drawn from a log-normal law (median
-``term_median_years``, log-scale spread ``term_sigma``) or, with probability
-``life_share``, for life. With probability ``p_family`` the whole household (children
-included) goes too. Prisoners die at the annual rate ``camp_mortality``.
+An investigation that ends in a sanction grades it by the file's score ``S``
+(:func:`sentence`; MODEL.md 8.1, after the UN COI 2014 distinction between short-term
+labour-training camps, *rodong danryeondae*, and political prison camps, *kwanliso*):
 
-:func:`close_cases` counts into the agencies' counters (:data:`VERDICT_COUNTS`, in that
-order); :func:`prison_day` into the punishment mechanism's (:data:`PRISON_COUNTS`).
+- ``S < prison_score``: a labour-training detention of ``labour_days``, then release;
+- ``S >= prison_score``: a political-prison term, after ``detention_days`` of detention:
+  life with probability ``life_share``, else drawn from a log-normal law (median
+  ``term_median_years``, log-scale spread ``term_sigma``); with probability ``p_family``
+  the whole household (children included) is imprisoned too.
+
+Prisoners die at the annual rate ``camp_mortality``. The counters the agencies write are
+:data:`FLOWS` (per agency); :func:`prison_day` counts into :data:`PRISON_COUNTS`.
 """
 
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from collections import namedtuple
+from typing import ClassVar, Literal
 
 import numba as nb
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from survsim.apparatus.cases import FTR, RECORDED, TRUE
-from survsim.apparatus.queues import dequeue
+from survsim.apparatus.cases import FTR, RECORDED, TRUE, leave_heaps
+from survsim.apparatus.prison_stock import stationary_mix, stationary_terms
 from survsim.engine.mechanism import Mechanism, Step
 from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.params import StrictModel
@@ -31,41 +35,65 @@ from survsim.society.demography import daily_mortality
 from survsim.society.names import CHILD, DEAD, DETAINED, FREE, IMPRISONED, SENIOR
 
 __all__ = [
+    "FLOWS",
     "LIFE",
     "PRISON_COUNTS",
-    "VERDICT_COUNTS",
     "Punishment",
     "PunishmentParams",
-    "close_cases",
+    "Sentences",
     "expected_days_served",
-    "initial_terms",
     "prison_day",
+    "sentence",
     "term_days",
 ]
 
-#: The verdict counters of :func:`close_cases`, in the order it indexes them.
-VERDICT_COUNTS = (
-    "_closed",
+#: What each agency counts a day (columns ``<flow>_<agency>``, and national ``<flow>``):
+#: the two stages' flows, then the sanctions by the kind of evidence behind them, the
+#: relatives punished with them, senior officials purged, and files whose holder had
+#: left (detained, imprisoned or dead) when they reached the top of a heap.
+FLOWS = (
+    "checks",
+    "warnings",
+    "escalations",
+    "investigations",
     "acquittals",
+    "detentions",
+    "prison_sentences",
     "convictions_true",
     "convictions_false",
     "convictions_failure_to_report",
     "convictions_family",
     "purges",
-    "cases_moot",
-    "cases_dropped",
+    "files_moot",
 )
+(CHECKS, WARNINGS, ESCALATIONS, INVESTIGATIONS, ACQUITTALS, DETENTIONS, PRISON_SENTENCES,
+ _TRUE, _FALSE, _FTR, _FAMILY, _PURGED, MOOT) = range(13)  # fmt: skip
 #: The counters of :func:`prison_day`, in the order it indexes them.
-PRISON_COUNTS = ("admissions", "releases", "deaths_in_prison")
-_CLOSED, _ACQUITTED, _TRUE, _FALSE, _FTR, _FAMILY, _PURGED, _MOOT, _DROPPED = range(9)
-_ADMITTED, _RELEASED, _DIED = range(3)
+PRISON_COUNTS = ("admissions", "releases", "deaths_in_prison", "labour_releases")
+_ADMITTED, _RELEASED, _DIED, _LABOUR_RELEASED = range(4)
 LIFE = np.int32(2**31 - 1)  # release day of a life term
+#: What a detained person is held for (``held_for``).
+TO_PRISON, LABOUR = 0, 1
+
+#: The sentencing rules and the arrays a sanction writes.
+Sentences = namedtuple(
+    "Sentences",
+    "prison_score detention_days labour_days p_family household household_start release held_for",
+)
 
 
 class PunishmentParams(StrictModel):
     """Terms, family punishment and camp mortality; sources in docs/odd.md 4.8."""
 
-    detention_days: int = Field(30, ge=0, le=365, description="assumption")
+    detention_days: int = Field(
+        30, ge=0, le=365, description="assumption: detention before a prison term"
+    )
+    labour_days: int = Field(
+        180, ge=0, le=3650, description="UN COI 2014: labour-training camps hold for months"
+    )
+    prison_score: float = Field(
+        2.5, ge=0, le=1000, description="assumption: the file score of a prison term"
+    )
     term_median_years: float = Field(5.0, ge=0.01, le=50, description="assumption")
     term_sigma: float = Field(1.0, ge=0, le=3, description="assumption: a long tail")
     life_share: float = Field(0.3, ge=0, le=1, description="UN COI 2014: most never released")
@@ -74,6 +102,22 @@ class PunishmentParams(StrictModel):
     initial_prisoners: float = Field(
         100_000, ge=0, le=2_000_000, description="national; UN COI 2014 80,000-120,000"
     )
+    initial_mix: Literal["stationary", "uniform"] = Field(
+        "stationary",
+        description="day 0's remaining terms: the stationary mix (docs/odd.md 4.8); "
+        "uniform: a uniform part of a drawn term (version 1, the negative control)",
+    )
+
+    @model_validator(mode="after")
+    def _a_stationary_stock_exists(self) -> PunishmentParams:
+        if (self.initial_mix == "stationary" and self.initial_prisoners > 0
+                and self.life_share > 0 and self.camp_mortality == 0):  # fmt: skip
+            raise ValueError(
+                "initial_mix 'stationary' needs camp_mortality > 0 when life_share > 0 "
+                "(life prisoners who never die have no stationary mix); set "
+                "initial_mix: uniform or initial_prisoners: 0"
+            )
+        return self
 
 
 @nb.njit(cache=True)
@@ -147,9 +191,10 @@ def initial_terms(seed, stream, picked, median_days, sigma, life_share, status, 
 
 
 @nb.njit(cache=True)
-def _detain(i, day, release, status, n_arrests, arrested, recorded, rec):
+def _detain(i, until, held, S, status, n_arrests, arrested, recorded, rec):
     status[i] = DETAINED
-    release[i] = day
+    S.release[i] = until
+    S.held_for[i] = held
     if n_arrests < arrested.shape[0]:
         arrested[n_arrests] = i
         recorded[n_arrests] = rec
@@ -158,101 +203,41 @@ def _detain(i, day, release, status, n_arrests, arrested, recorded, rec):
 
 
 @nb.njit(cache=True)
-def close_cases(
-    day,
-    seed,
-    stream,
-    budget,
-    C,
-    c1,
-    c_max,
-    expiry,
-    detention_days,
-    p_family,
-    household,
-    household_start,
-    release,
-    arrested,
-    recorded,
-    K,
-    closed,
-):
-    """Each agency closes up to ``floor(budget[a])`` cases, oldest first (docs/odd.md 4.8).
+def sentence(C, S, i, a, day, score, bits, u_family, K, arrested, recorded, n_arrests):
+    """Sanction person ``i`` (agency ``a``), graded by the file's ``score``.
 
-    ``budget`` holds the capacity plus yesterday's fractional carry and keeps the new
-    carry. Cases of people who are no longer free are closed without a verdict, and cases
-    older than ``expiry`` days (if ``expiry > 0``) are dropped unexamined; neither uses
-    capacity. Convicted people (and, with ``p_family``, their households) are detained
-    until ``day + detention_days`` (``release``).
+    A score below ``S.prison_score`` brings a labour-training detention of
+    ``labour_days``; at or above it, detention until a prison term, and with chance
+    ``p_family`` (``u_family`` is the draw) the free members of the household follow.
+    Counts go to row ``a`` of ``K`` (:data:`FLOWS`); arrests to the log.
 
     Returns:
-        The number of arrests written to ``arrested`` and ``recorded``.
+        The number of arrests now in the log.
     """
-    n_arrests = np.int64(0)
-    for a in range(budget.shape[0]):
-        whole = math.floor(budget[a])
-        budget[a] -= whole
-        while C.queue[a, 2] > 0:
-            head = C.queue[a, 0]
-            stale = expiry > 0 and C.day[head] >= 0 and day - C.day[head] > expiry
-            if not stale and whole == 0:
-                break
-            i = dequeue(C.queue, C.next_in_queue, a)
-            if stale and C.status[i] == FREE:
-                C.day[i] = -1
-                C.bits[i] = 0
-                C.evidence[i] = 0.0
-                K[_DROPPED] += 1
-                continue
-            bits = C.bits[i]
-            evidence = C.evidence[i]
-            opened = C.day[i]
-            C.day[i] = -1
-            C.bits[i] = 0
-            C.evidence[i] = 0.0
-            if opened < 0 or C.status[i] != FREE:  # closed already, or no longer free
-                K[_MOOT] += 1
-                continue
-            whole -= 1
-            K[_CLOSED] += 1
-            closed[a] += 1
-            w0, w1, w2, _ = random_block(seed, stream, day, i, 0)
-            if uniform_from_words(w0, w1) >= min(c_max, 1.0 - (1.0 - c1) ** evidence):
-                K[_ACQUITTED] += 1
-                continue
-            if bits & TRUE:
-                K[_TRUE] += 1
-            elif bits & FTR:
-                K[_FTR] += 1
-            else:
-                K[_FALSE] += 1
-            if C.role[i] == SENIOR:
-                K[_PURGED] += 1
-            n_arrests = _detain(
-                i,
-                day + detention_days,
-                release,
-                C.status,
-                n_arrests,
-                arrested,
-                recorded,
-                (bits & RECORDED) != 0,
-            )
-            if uniform_from_words(w2, w0 ^ w1) < p_family:
-                h = household[i]
-                for j in range(household_start[h], household_start[h + 1]):
-                    if C.status[j] == FREE:
-                        K[_FAMILY] += 1
-                        n_arrests = _detain(
-                            j,
-                            day + detention_days,
-                            release,
-                            C.status,
-                            n_arrests,
-                            arrested,
-                            recorded,
-                            np.bool_(False),
-                        )
+    if bits & TRUE:
+        K[a, _TRUE] += 1
+    elif bits & FTR:
+        K[a, _FTR] += 1
+    else:
+        K[a, _FALSE] += 1
+    if C.role[i] == SENIOR:
+        K[a, _PURGED] += 1
+    rec = (bits & RECORDED) != 0
+    if score < S.prison_score:
+        K[a, DETENTIONS] += 1
+        return _detain(i, day + S.labour_days, LABOUR, S, C.status, n_arrests, arrested,
+                       recorded, rec)  # fmt: skip
+    K[a, PRISON_SENTENCES] += 1
+    until = day + S.detention_days
+    n_arrests = _detain(i, until, TO_PRISON, S, C.status, n_arrests, arrested, recorded, rec)
+    if u_family < S.p_family:
+        h = S.household[i]
+        for j in range(S.household_start[h], S.household_start[h + 1]):
+            if C.status[j] == FREE:
+                leave_heaps(C, j)
+                K[a, _FAMILY] += 1
+                n_arrests = _detain(j, until, TO_PRISON, S, C.status, n_arrests, arrested,
+                                    recorded, np.bool_(False))  # fmt: skip
     return n_arrests
 
 
@@ -265,30 +250,33 @@ def prison_day(
     status,
     release,
     admitted,
+    held_for,
     median_days,
     sigma,
     life_share,
     mortality,
     K,
 ):
-    """Deaths and releases in prison, then transfers of the detained due today.
+    """Deaths and releases in prison, then the detained whose detention ends today.
 
     A prisoner first may die (``mortality`` a day), else is released on its release day.
-    A detained person whose detention ends today is admitted to prison with a new term.
-    The dead keep their day of death in ``release`` (read by the demography step).
+    A detained person whose detention ends today is released if it was held for labour
+    training (``held_for``), else admitted to prison with a new term. The dead keep their
+    day of death in ``release`` (read by the demography step).
     """
-    found = np.zeros((CHUNKS, 3), dtype=np.int64)  # died, released, admitted, by chunk
+    found = np.zeros((CHUNKS, 4), dtype=np.int64)  # died, released, admitted, labour
     for chunk in nb.prange(CHUNKS):
         _prison_chunk(np.int64(chunk), day, seed, s_term, s_death, status, release, admitted,
-                      median_days, sigma, life_share, mortality, found)  # fmt: skip
+                      held_for, median_days, sigma, life_share, mortality, found)  # fmt: skip
     K[_DIED] += found[:, 0].sum()
     K[_RELEASED] += found[:, 1].sum()
     K[_ADMITTED] += found[:, 2].sum()
+    K[_LABOUR_RELEASED] += found[:, 3].sum()
 
 
 @nb.njit(cache=True)
-def _prison_chunk(chunk, day, seed, s_term, s_death, status, release, admitted, median_days,
-                  sigma, life_share, mortality, found):  # fmt: skip
+def _prison_chunk(chunk, day, seed, s_term, s_death, status, release, admitted, held_for,
+                  median_days, sigma, life_share, mortality, found):  # fmt: skip
     lo, hi = chunk_bounds(status.shape[0], chunk)
     for i in range(lo, hi):
         s = status[i]
@@ -301,6 +289,10 @@ def _prison_chunk(chunk, day, seed, s_term, s_death, status, release, admitted, 
             elif day >= release[i]:
                 status[i] = FREE
                 found[chunk, 1] += 1
+        elif s == DETAINED and day >= release[i] and held_for[i] == LABOUR:
+            status[i] = FREE
+            held_for[i] = TO_PRISON
+            found[chunk, 3] += 1
         elif s == DETAINED and day >= release[i]:
             w0, w1, w2, w3 = random_block(seed, s_term, day, i, 0)
             term = term_days(w0, w1, w2, w3, median_days, sigma, life_share)
@@ -313,8 +305,9 @@ def _prison_chunk(chunk, day, seed, s_term, s_death, status, release, admitted, 
 class Punishment(Mechanism):
     """Prison: day 0's stock, transfers from detention, releases and deaths (4.8).
 
-    Day 0's stock is ``initial_prisoners`` (national, scaled) adults drawn uniformly, each
-    part way through a term drawn from the term law (life terms stay life).
+    Day 0's stock is ``initial_prisoners`` (national, scaled) adults drawn uniformly, with
+    remaining terms drawn from the stationary mix of the term law, life terms and camp
+    mortality (:mod:`survsim.apparatus.prison_stock`; MODEL.md 8.4).
     """
 
     name = "punishment"
@@ -323,6 +316,7 @@ class Punishment(Mechanism):
     arrays = (
         Attribute("release_day", np.int32, 0, "people", "end of detention or term; day of death"),
         Attribute("admitted_day", np.int32, -1, "people", "day of admission to prison"),
+        Attribute("held_for", np.uint8, TO_PRISON, "people", "detained for: 0 prison, 1 labour"),
     )
     streams = ("initial_prisoners", "initial_term", "term", "prison_death")
     counters = PRISON_COUNTS
@@ -343,8 +337,22 @@ class Punishment(Mechanism):
         chance = min(1.0, wanted / n_adults)
         seed = self.sim.seed64
         picked = adults_drawn(seed, self.stream("initial_prisoners"), s.role, chance)
-        initial_terms(seed, self.stream("initial_term"), picked, pu.term_median_years * 365.25,
-                      pu.term_sigma, pu.life_share, s.status, s.release_day)  # fmt: skip
+        median = pu.term_median_years * 365.25
+        if pu.initial_mix == "uniform":
+            initial_terms(seed, self.stream("initial_term"), picked, median, pu.term_sigma,
+                          pu.life_share, s.status, s.release_day)  # fmt: skip
+            return
+        mix = stationary_mix(median, pu.term_sigma, pu.life_share,
+                             daily_mortality(pu.camp_mortality))  # fmt: skip
+        stationary_terms(seed, self.stream("initial_term"), picked, mix.days, mix.cdf,
+                         mix.life_fraction, s.status, s.release_day)  # fmt: skip
+
+    def sentences(self) -> Sentences:
+        """The sentencing rules and the arrays a sanction writes (for the agencies)."""
+        s, pu = self.sim.pop.people, self.pars
+        return Sentences(pu.prison_score, pu.detention_days, pu.labour_days, pu.p_family,
+                         s.household, self.sim.pop.household_start, s.release_day,
+                         s.held_for)  # fmt: skip
 
     def steps(self):
         """Deaths, releases and transfers, after the verdicts."""
@@ -356,7 +364,8 @@ class Punishment(Mechanism):
         pu, s = self.pars, self.sim.pop.people
         before = self.counts[_DIED]
         prison_day(self.sim.t, self.sim.seed64, self.stream("term"), self.stream("prison_death"),
-                   s.status, s.release_day, s.admitted_day, pu.term_median_years * 365.25,
+                   s.status, s.release_day, s.admitted_day, s.held_for,
+                   pu.term_median_years * 365.25,
                    pu.term_sigma, pu.life_share, daily_mortality(pu.camp_mortality),
                    self.counts)  # fmt: skip
         self.dead_total += int(self.counts[_DIED] - before)

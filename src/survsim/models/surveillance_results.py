@@ -6,19 +6,23 @@ national-scale estimates.
 National estimates multiply simulated counts by ``national_population / agents``. The
 prison stock is reported twice: as simulated on the last day, and as the steady state
 that Little's law implies (admissions per day over the last year times the mean days a
-prisoner serves, deaths included), which does not depend on the initial stock.
+prisoner serves, deaths included), which does not depend on the initial stock. The
+steady state comes with its standard error, or is ``None`` with a note saying why it
+cannot be estimated (:mod:`survsim.models.little`); it never exceeds the population.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numba as nb
 import numpy as np
 
-from survsim.apparatus.agencies import AGENCIES
-from survsim.apparatus.punishment import PRISON_COUNTS, VERDICT_COUNTS, expected_days_served
+from survsim.apparatus.agencies import AGENCIES, STAGES
+from survsim.apparatus.punishment import FLOWS, PRISON_COUNTS, expected_days_served
 from survsim.engine.parallel import CHUNKS, chunk_bounds
+from survsim.models.little import scaled, steady_state
 from survsim.society.beliefs import current
 from survsim.society.bundles import K_BINS
 from survsim.society.names import (
@@ -48,6 +52,10 @@ CENSUS: dict[str, type] = {
     "informants": _INT,
     "falsification_gap": np.float64,
     "banned_media_users": _INT,
+    "file_holders": _INT,
+    "file_holders_statements_mean": np.float64,
+    "file_holders_score_mean": np.float64,
+    "population_statements_mean": np.float64,
 }
 #: Every daily column after ``day``, in the order of the time series (pinned by the
 #: golden baseline, tests/data/golden_dprk.csv).
@@ -63,9 +71,13 @@ DAILY: tuple[str, ...] = (
     *(f"reports_{kind}" for kind in EVIDENCE),
     "silent_witnesses",
     "cases_opened",
-    *(f"queue_{a}" for a in AGENCIES),
-    *(f"closed_{a}" for a in AGENCIES),
-    *(name for name in VERDICT_COUNTS if not name.startswith("_")),
+    "file_holders",
+    *FLOWS,
+    "queue_checks",
+    "queue_investigations",
+    "resting_files",
+    "utilisation_checks",
+    "utilisation_investigations",
     *PRISON_COUNTS,
     "births",
     "deaths_natural",
@@ -78,12 +90,18 @@ DAILY: tuple[str, ...] = (
     "falsification_gap",
     "mean_perceived_risk",
     "banned_media_users",
+    "sanctioned_statements",
+    "sanctioned_score",
+    "file_holders_statements_mean",
+    "file_holders_score_mean",
+    "population_statements_mean",
 )
 
 
 @nb.njit(cache=True)
 def _census_chunk(chunk, t, status, role, grievance, grievance0, belief_day, ever_spoke,
-                  informant, banned_media, decay, threshold, found):  # fmt: skip
+                  informant, banned_media, decay, threshold, file_key, said, log_rho,
+                  found):  # fmt: skip
     lo, hi = chunk_bounds(status.shape[0], chunk)
     row = found[chunk]
     for i in range(lo, hi):
@@ -98,6 +116,13 @@ def _census_chunk(chunk, t, status, role, grievance, grievance0, belief_day, eve
         g, g0 = grievance[i], grievance0[i]
         if role[i] == CHILD:
             continue
+        if s == FREE:
+            row[7] += 1
+            row[8] += said[i]
+            if file_key[i] != -np.inf:
+                row[9] += 1
+                row[10] += said[i]
+                row[11] += math.exp(np.float64(file_key[i]) + t * log_rho)
         # g decays from its stored value toward g0: only a value on each side of T needs
         # the decay computed.
         if (g > threshold) == (g0 > threshold):
@@ -123,18 +148,23 @@ def _census(
     banned_media,
     decay,
     threshold,
+    file_key,
+    said,
+    log_rho,
 ):
-    """One parallel pass over the people: status counts, dissenters, informants, media.
+    """One parallel pass over the people: status counts, dissenters, media, files.
 
     Returns free, detained, imprisoned, dissenters, the silent ones, informants, media
-    users.
+    users; then over free adults: their number, their open statements, and the number,
+    open statements and file scores of those who hold a file.
 
     Dissenters are living adults with g > T; the silent ones never spoke openly.
     """
-    found = np.zeros((CHUNKS, 7), dtype=np.int64)
+    found = np.zeros((CHUNKS, 12))
     for chunk in nb.prange(CHUNKS):
         _census_chunk(np.int64(chunk), t, status, role, grievance, grievance0, belief_day,
-                      ever_spoke, informant, banned_media, decay, threshold, found)  # fmt: skip
+                      ever_spoke, informant, banned_media, decay, threshold, file_key, said,
+                      log_rho, found)  # fmt: skip
     return found.sum(axis=0)
 
 
@@ -146,22 +176,26 @@ def record_census(sim: SurveillanceState, t: int, cols: dict) -> None:
     real check of the books.
     """
     s = sim.pop.people
-    free, detained, imprisoned, n_dissenters, silent, informants, media = (
-        int(x)
-        for x in _census(
-            t,
-            s.status,
-            s.role,
-            s.grievance,
-            s.grievance0,
-            s.belief_day,
-            s.ever_spoke,
-            s.informant,
-            s.banned_media,
-            sim.params.beliefs.grievance_decay,
-            sim.params.speech.threshold,
-        )
+    found = _census(
+        t,
+        s.status,
+        s.role,
+        s.grievance,
+        s.grievance0,
+        s.belief_day,
+        s.ever_spoke,
+        s.informant,
+        s.banned_media,
+        sim.params.beliefs.grievance_decay,
+        sim.params.speech.threshold,
+        s.file_key,
+        s.said,
+        math.log(sim.params.cases.rho),
     )
+    free, detained, imprisoned, n_dissenters, silent, informants, media = (
+        int(x) for x in found[:7]
+    )
+    adults, said, holders, holders_said, holders_score = found[7:]
     if t == 0:
         sim.population = free + detained + imprisoned
     else:
@@ -177,6 +211,10 @@ def record_census(sim: SurveillanceState, t: int, cols: dict) -> None:
     cols["informants"][t] = informants
     cols["falsification_gap"][t] = silent / max(n_dissenters, 1)
     cols["banned_media_users"][t] = media
+    cols["file_holders"][t] = int(holders)
+    cols["file_holders_statements_mean"][t] = holders_said / max(holders, 1)  # 0: none
+    cols["file_holders_score_mean"][t] = holders_score / max(holders, 1)
+    cols["population_statements_mean"][t] = said / max(adults, 1)
 
 
 def open_speech(tally):
@@ -228,15 +266,17 @@ def summary(sim: SurveillanceState) -> dict[str, Any]:
     total = lambda name: int(col[name][1:].sum())  # noqa: E731
     served = expected_days_served(p.punishment)
     admissions = per_day("admissions")
-    steady = admissions * served
+    last_population = int(col["population"][-1])
+    steady = steady_state(col["admissions"][window], served, last_population)
     scale = p.national_population / p.agents
+    national_steady = scaled(steady, scale, population=p.national_population)
     convictions = {
         k: total(f"convictions_{k}") for k in ("true", "false", "failure_to_report", "family")
     }
     judged = convictions["true"] + convictions["false"] + convictions["failure_to_report"]
     speech = speech_by_group_size(sim.tally, ("work", "public"))
     capacity = sim.capacity
-    closed = {a: total(f"closed_{a}") for a in AGENCIES}
+    done = {(stage, a): total(f"{stage}_{a}") for stage in STAGES for a in AGENCIES}
     years = max(days, 1) / 365.25
     last = {name: int(col[name][-1]) for name in ("population", "imprisoned", "detained")}
     personnel = sum(getattr(p.agencies, a).personnel for a in AGENCIES) + p.border.personnel
@@ -260,13 +300,24 @@ def summary(sim: SurveillanceState) -> dict[str, Any]:
         "detained": last["detained"],
         "admissions_per_day": _round(admissions),
         "mean_days_served": _round(served),
-        "prisoners_steady_state_simulated": _round(steady),
+        "prisoners_steady_state_simulated": _maybe(steady["value"]),
+        "prisoners_steady_state_simulated_se": _maybe(steady["se"]),
+        "prisoners_steady_state_note": steady["note"],
         "deaths_in_prison": total("deaths_in_prison"),
-        "queue_longest": int(max(col[f"queue_{a}"].max() for a in AGENCIES)),
+        "queue_longest": int(max(col[f"queue_{stage}"].max() for stage in STAGES)),
+        **{flow: total(flow) for flow in FLOWS[:7]},
+        "sanctions": total("detentions") + total("prison_sentences"),
+        "warned_people": int(np.count_nonzero(sim.pop.people.warned_day >= 0)),
+        "checked_share_of_files_opened": _share(total("checks"), total("cases_opened")),
+        "investigated_share_of_files_opened": _share(
+            total("investigations"), total("cases_opened")
+        ),
+        **_who_is_sanctioned(col),
         **{
-            f"utilisation_{a}": _round(closed[a] / (capacity[i] * max(days, 1)))
-            if capacity[i] > 0
+            f"utilisation_{stage}_{a}": _round(done[stage, a] / (capacity[st, i] * max(days, 1)))
+            if capacity[st, i] > 0
             else 0.0
+            for st, stage in enumerate(STAGES)
             for i, a in enumerate(AGENCIES)
         },
     }
@@ -275,7 +326,9 @@ def summary(sim: SurveillanceState) -> dict[str, Any]:
         "scale_factor": _round(scale),
         "population": p.national_population,
         "prisoners": _round(last["imprisoned"] * scale),
-        "prisoners_steady_state": _round(steady * scale),
+        "prisoners_steady_state": _maybe(national_steady["value"]),
+        "prisoners_steady_state_se": _maybe(national_steady["se"]),
+        "prisoners_steady_state_note": national_steady["note"],
         "detained": _round(last["detained"] * scale),
         "admissions_per_year": _round(admissions * 365.25 * scale),
         "convictions_per_year": _round(judged / years * scale),
@@ -291,6 +344,44 @@ def summary(sim: SurveillanceState) -> dict[str, Any]:
         "cameras": _round(float(col["cameras"][-1])),
     }
     return out
+
+
+def _maybe(x: float | None) -> float | None:
+    return None if x is None else _round(x)
+
+
+def _share(part: float, whole: float) -> float | None:
+    return _round(part / whole) if whole else None
+
+
+def _who_is_sanctioned(col: dict[str, np.ndarray]) -> dict[str, float | None]:
+    """Open statements and file scores of the sanctioned against file holders and everyone.
+
+    The sanctioned are counted at their sanction (statements made before it); file holders
+    and the population (free adults) on the same days, each day weighted by its sanctions.
+    """
+    sanctions = (col["detentions"] + col["prison_sentences"])[1:].astype(np.float64)
+    n = sanctions.sum()
+    if n == 0:
+        return {
+            "sanctioned_prior_statements_mean": None,
+            "file_holders_prior_statements_mean": None,
+            "population_prior_statements_mean": None,
+            "sanctioned_file_score_mean": None,
+            "file_holders_file_score_mean": None,
+        }
+
+    def weighted(name: str) -> float:
+        values = col[name][1:].astype(np.float64)
+        return _round(float((values * sanctions).sum() / n))
+
+    return {
+        "sanctioned_prior_statements_mean": _round(col["sanctioned_statements"][1:].sum() / n),
+        "file_holders_prior_statements_mean": weighted("file_holders_statements_mean"),
+        "population_prior_statements_mean": weighted("population_statements_mean"),
+        "sanctioned_file_score_mean": _round(col["sanctioned_score"][1:].sum() / n),
+        "file_holders_file_score_mean": weighted("file_holders_score_mean"),
+    }
 
 
 def _held_by_region(sim: SurveillanceState) -> dict[str, float]:

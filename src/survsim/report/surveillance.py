@@ -65,7 +65,7 @@ def _col(table: pa.Table, name: str) -> np.ndarray:
 
 
 def plot_daily_story(table: pa.Table, path: str | Path, title: str = "") -> Path:
-    """Four panels: speech, reports, convictions by kind, the falsification gap.
+    """Four panels: speech, reports and files, sanctions by kind, the falsification gap.
 
     Daily flows are drawn from day 1 (day 0 is the starting state) as 7-day trailing means.
 
@@ -94,9 +94,11 @@ def plot_daily_story(table: pa.Table, path: str | Path, title: str = "") -> Path
     total = sum(_col(rows, f"reports_{c}") for c in CHANNELS)
     a.plot(day, _rolling(total), color="#34495e", label="all evidence")
     a.plot(day, _rolling(_col(rows, "reports_defensive")), color="#c0392b", label="defensive")
-    a.plot(day, _rolling(_col(rows, "cases_opened")), color="#16a085", label="cases opened")
+    a.plot(day, _rolling(_col(rows, "cases_opened")), color="#16a085", label="files opened")
+    if "checks" in table.column_names:
+        a.plot(day, _rolling(_col(rows, "checks")), color="#d35400", label="files checked")
     a.set_ylabel("per day (7-day mean)")
-    a.set_title("Reports and cases")
+    a.set_title("Reports and files")
     a.legend(fontsize=8)
     a = ax[1, 0]
     for kind in ("true", "false", "family", "failure_to_report"):
@@ -106,9 +108,9 @@ def plot_daily_story(table: pa.Table, path: str | Path, title: str = "") -> Path
             color=COLOURS[kind],
             label=kind.replace("_", " "),
         )
-    a.set_ylabel("convictions per day (7-day mean)")
+    a.set_ylabel("sanctions per day (7-day mean)")
     a.set_xlabel("day")
-    a.set_title("Convictions by kind")
+    a.set_title("Sanctions by the evidence behind them")
     a.legend(fontsize=8)
     a = ax[1, 1]
     a.plot(day, _col(rows, "falsification_gap"), color="#8e44ad")

@@ -45,7 +45,7 @@ K_BINS = 17
 People = namedtuple(
     "People",
     "role status informant zeal grievance grievance0 risk_aversion pi_hat suspicion "
-    "belief_day ever_spoke busy_day busy phone",
+    "belief_day ever_spoke said busy_day busy phone",
 )
 Rules = namedtuple(
     "Rules",

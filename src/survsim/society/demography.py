@@ -38,8 +38,8 @@ _BLOCK = 4096
 Newborn = namedtuple(
     "Newborn",
     "role status release adult_day work_unit unit_role grievance grievance0 risk_aversion "
-    "pi_hat suspicion belief_day banned_media informant zeal ever_spoke phone internet "
-    "case_day case_evidence case_bits",
+    "pi_hat suspicion belief_day banned_media informant zeal ever_spoke said phone internet "
+    "file_key case_bits warned_day",
 )
 
 
@@ -146,9 +146,10 @@ def _newborn(i, day, w0, w1, w2, w3, majority_days, grievance_a, grievance_b, pi
     B.ever_spoke[i] = False
     B.phone[i] = 0
     B.internet[i] = False
-    B.case_day[i] = -1
-    B.case_evidence[i] = 0.0
-    B.case_bits[i] &= np.uint8(32)  # a stale queue entry is closed when reached
+    B.said[i] = 0
+    B.warned_day[i] = -1
+    B.file_key[i] = -np.inf
+    B.case_bits[i] &= np.uint8(192)  # a lingering heap entry is dropped when reached
 
 
 def daily_mortality(annual: float) -> float:

@@ -139,6 +139,7 @@ class Speech(Mechanism):
     params_class = SpeechParams
     arrays = (
         Attribute("ever_spoke", np.bool_, False, "people", "spoke openly at least once"),
+        Attribute("said", np.uint16, 0, "people", "open statements made (stops at 65,535)"),
         Attribute("busy_day", np.int32, -1, "people", "day of the busy flags"),
         Attribute("busy", np.uint8, 0, "people", "contexts taken part in on busy_day (bits)"),
     )

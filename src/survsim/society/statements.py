@@ -124,6 +124,8 @@ def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W, E, s
         T.spoke[c, kb] += 1
         T.statements[c, kb] += 1
         P.ever_spoke[i] = True
+        if P.said[i] < 65535:
+            P.said[i] += 1
         flags = _flags(P, i, day)
         if flags & _SPOKE_TODAY == 0:
             P.busy[i] = flags | _SPOKE_TODAY
