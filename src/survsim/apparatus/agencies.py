@@ -125,6 +125,7 @@ class Agencies(Mechanism):
     params_class = AgenciesParams
     arrays = (Attribute("warned_day", np.int32, -1, "people", "day of the last warning; -1 none"),)
     streams = ("verdict",)
+    checkpoint_skip = ("_by_agency", "_rules", "_stage_capacity")
     columns: ClassVar[dict[str, type]] = {
         **{flow: np.int64 for flow in FLOWS},
         **{f"{flow}_{a}": np.int64 for flow in FLOWS[:7] for a in AGENCIES},
@@ -146,10 +147,16 @@ class Agencies(Mechanism):
         self.rest = new_queues(n)
         self.rest_days = np.zeros((n, RING), dtype=np.int64)
         self.rest_from = np.zeros(n, dtype=np.int64)
+        self._by_agency = [  # (flow index, agency index, column), written every day
+            (k, a, f"{flow}_{name}") for a, name in enumerate(AGENCIES)
+            for k, flow in enumerate(FLOWS[:7])
+        ]  # fmt: skip
 
     def derive(self) -> None:
         """Each stage's capacity at the simulated population's scale."""
         self.capacity = self.pars.capacity(self.sim.params.scale)
+        self._stage_capacity = self.capacity.sum(axis=1).tolist()
+        self._rules = None  # the thresholds or the sentencing rules may have changed
 
     def desk(self) -> Desk:
         """The rules of the day's checks and investigations, and the resting files."""
@@ -170,36 +177,36 @@ class Agencies(Mechanism):
         self.done[:] = 0
         self.prior[:] = 0
         files = sim.mechanism("cases")
-        n = len(AGENCIES)
-        checks = np.floor(self.budget + self.capacity)
-        for a in range(n):  # escalations and woken files must fit in the heaps
-            files.make_room(INVESTIGATION * n + a, int(checks[CHECK, a]))
-            files.make_room(CHECK * n + a, int(self.rest[a, LENGTH]))
+        whole = np.floor(self.budget + self.capacity)
+        # Escalations and woken files must fit in the heaps (investigation heaps first).
+        files.make_room_all(np.concatenate((self.rest[:, LENGTH], whole[CHECK])))
         log = arrest_log(sim)
         # Every sanction can arrest a household: make room for the worst case.
-        log.make_room(int(checks[INVESTIGATION].sum()) * 10 + 16)
-        s = sim.pop.people
-        log.n = agency_day(sim.t, sim.seed64, files.stream("triage"), self.stream("verdict"),
-                           files.C, self.desk(), sim.mechanism("punishment").sentences(),
+        log.make_room(int(whole[INVESTIGATION].sum()) * 10 + 16)
+        if self._rules is None:
+            s = sim.pop.people
+            self._rules = (self.desk(), sim.mechanism("punishment").sentences(), s.warned_day,
+                           s.said, files.stream("triage"), self.stream("verdict"))  # fmt: skip
+        desk, sentences, warned_day, said, s_triage, s_verdict = self._rules
+        log.n = agency_day(sim.t, sim.seed64, s_triage, s_verdict, files.C, desk, sentences,
                            self.budget, self.capacity, self.flows, self.done, self.prior,
-                           s.warned_day, s.said, log.arrested, log.recorded)  # fmt: skip
+                           warned_day, said, log.arrested, log.recorded)  # fmt: skip
 
     def record(self, t: int, columns: dict[str, np.ndarray]) -> None:
         """The day's flows by agency and in all, queue lengths and utilisation."""
-        total = self.flows.sum(axis=0)
+        flows = self.flows.tolist()
         for k, flow in enumerate(FLOWS):
-            columns[flow][t] = total[k]
-        size = self.sim.mechanism("cases").heap_size.reshape(2, -1)
-        capacity = self.capacity.sum(axis=1)
+            columns[flow][t] = sum(row[k] for row in flows)
+        size = self.sim.mechanism("cases").heap_size.reshape(2, -1).tolist()
+        done = self.done.tolist()
         for st, stage in enumerate(STAGES):
-            columns[f"queue_{stage}"][t] = size[st].sum()
-            done = self.done[st].sum()
-            columns[f"utilisation_{stage}"][t] = done / capacity[st] if capacity[st] > 0 else 0.0
+            columns[f"queue_{stage}"][t] = sum(size[st])
+            capacity = self._stage_capacity[st]
+            columns[f"utilisation_{stage}"][t] = sum(done[st]) / capacity if capacity > 0 else 0.0
             for a, name in enumerate(AGENCIES):
-                columns[f"queue_{stage}_{name}"][t] = size[st, a]
-        for a, name in enumerate(AGENCIES):
-            for k, flow in enumerate(FLOWS[:7]):
-                columns[f"{flow}_{name}"][t] = self.flows[a, k]
-        columns["resting_files"][t] = self.rest[:, LENGTH].sum()
+                columns[f"queue_{stage}_{name}"][t] = size[st][a]
+        for k, a, name in self._by_agency:
+            columns[name][t] = flows[a][k]
+        columns["resting_files"][t] = int(self.rest[:, LENGTH].sum())
         columns["sanctioned_statements"][t] = int(self.prior[0])
         columns["sanctioned_score"][t] = self.prior[1]

@@ -316,7 +316,7 @@ class CasesMechanism(Mechanism):
         **{f"reports_{kind}": np.int64 for kind in EVIDENCE},
         "cases_opened": np.int64,
     }
-    checkpoint_skip = ("_consts",)
+    checkpoint_skip = ("_consts", "_files")
 
     def init(self) -> None:
         """Empty heaps; evidence events come to :meth:`take`."""
@@ -330,6 +330,7 @@ class CasesMechanism(Mechanism):
         self.weights = np.zeros(len(EVIDENCE))
         self.opens = np.ones(len(EVIDENCE), dtype=np.bool_)
         self.counts = np.zeros((CHUNKS, len(EVIDENCE) + 1), dtype=np.int64)
+        self._files: Files | None = None
         sim.talk.subscribe(self.take)
         self._previous = np.zeros(len(EVIDENCE), dtype=np.int64)
 
@@ -342,20 +343,32 @@ class CasesMechanism(Mechanism):
         self.routing_kind[:] = by_kind
         self.opens[:] = evidence_opening(sim.talk.watchers.kinds_opening_no_case())
         sim.talk.ftr[0] = self.pars.failure_to_report if p.apparatus else 0.0
+        self._files = None  # the decay, triage or corroboration may have changed
 
     @property
     def C(self) -> Files:  # noqa: N802 (the kernels' name for the files)
-        """The files, heaps and counters as one bundle for the kernels."""
+        """The files, heaps and counters as one bundle for the kernels.
+
+        Built again only when a heap's arrays were replaced (grown, or restored from a
+        checkpoint) or the parameters were derived again.
+        """
+        cached = self._files
+        if cached is not None and all(
+            a is b
+            for a, b in zip(cached.hkey + cached.hwho, self.heap_key + self.heap_who, strict=True)
+        ):
+            return cached
         sim, s = self.sim, self.sim.pop.people
         # With the apparatus off nobody can be charged: files read an all-"not free" status.
         status = s.status if sim.params.apparatus else self._nobody()
-        return Files(
+        self._files = Files(
             status, s.role, s.file_key, s.case_bits, s.case_agency, s.file_pos, self.weights,
             self.opens, self.pars.corroboration, self.routing_role, self.routing_kind,
             math.log(self.pars.rho), sim.params.agencies.triage == "ranked",
             np.uint64(int(sim.seed64) ^ 0x5DEECE66D), tuple(self.heap_key),
             tuple(self.heap_who), self.heap_size, self.counts,
         )  # fmt: skip
+        return self._files
 
     def _nobody(self) -> np.ndarray:
         if getattr(self, "_consts", None) is None:
@@ -367,6 +380,13 @@ class CasesMechanism(Mechanism):
         needed = int(self.heap_size[h]) + int(extra)
         self.heap_key[h] = grown(self.heap_key[h], needed)
         self.heap_who[h] = grown(self.heap_who[h], needed)
+
+    def make_room_all(self, extra: np.ndarray) -> None:
+        """Let every heap ``h`` take ``extra[h]`` more files (one test for all of them)."""
+        needed = self.heap_size + extra
+        room = np.fromiter((len(k) for k in self.heap_key), np.int64, len(self.heap_key))
+        for h in np.flatnonzero(needed > room):
+            self.make_room(int(h), int(extra[h]))
 
     def take(self, table) -> None:
         """Read a table of evidence events."""
@@ -397,10 +417,8 @@ class CasesMechanism(Mechanism):
         ids = _new_files(s.case_bits)
         if not ids.size:
             return
-        n_agencies = self.heap_size.shape[0] // 2
-        arriving = np.bincount(s.case_agency[ids], minlength=n_agencies)
-        for a in range(n_agencies):
-            self.make_room(CHECK * n_agencies + a, int(arriving[a]))
+        # The check heaps come first (heap ``CHECK * agencies + agency``).
+        self.make_room_all(np.bincount(s.case_agency[ids], minlength=self.heap_size.shape[0]))
         _push_new(self.C, ids, self.sim.seed64, self.stream("triage"), np.int64(self.sim.t))
 
     def record(self, t: int, columns: dict[str, np.ndarray]) -> None:

@@ -1,8 +1,9 @@
-"""Queues of cases: first in, first out, a linked list through the people (docs/odd.md 4.8).
+"""First-in-first-out queues linked through the people (docs/odd.md 4.8).
 
-A queue costs 4 bytes per person however long it grows (``next_in_queue``), and the
-oldest case is always at its head. ``queue[a]`` holds agency ``a``'s head, tail and
-length.
+The agencies keep the files resting after a check in one such queue each, linked through
+``file_pos`` (a resting file is in no heap, so its heap position is free): 4 bytes per
+person however long the queue grows, and the earliest file is always at the head.
+``queue[a]`` holds queue ``a``'s head, tail and length.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ HEAD, TAIL, LENGTH = 0, 1, 2
 def new_queues(n_agencies: int) -> np.ndarray:
     """Empty queues: ``queue[a] = head, tail, length``.
 
-    ``next_in_queue`` is a per-person array of -1, declared by the cases.
+    The links are a per-person int32 array (``file_pos``, declared by the cases).
     """
     queue = np.full((n_agencies, 3), -1, dtype=np.int64)
     queue[:, LENGTH] = 0
@@ -27,7 +28,7 @@ def new_queues(n_agencies: int) -> np.ndarray:
 
 @nb.njit(cache=True)
 def enqueue(queue, next_in_queue, agency, person):
-    """Append ``person``'s case at the tail of ``agency``'s queue."""
+    """Append ``person`` at the tail of queue ``agency``."""
     next_in_queue[person] = -1
     if queue[agency, LENGTH] == 0:
         queue[agency, HEAD] = person
@@ -39,7 +40,7 @@ def enqueue(queue, next_in_queue, agency, person):
 
 @nb.njit(cache=True)
 def dequeue(queue, next_in_queue, agency):
-    """Remove and return the oldest case of ``agency`` (-1 if the queue is empty)."""
+    """Remove and return the head of queue ``agency`` (-1 if the queue is empty)."""
     if queue[agency, LENGTH] == 0:
         return -1
     person = queue[agency, HEAD]

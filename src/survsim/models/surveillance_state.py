@@ -3,8 +3,9 @@
 People live in households, neighbourhood units and work units, talk in seven contexts,
 speak or keep silent by the speech rule, and report what they hear
 (:mod:`survsim.society`). Reports, recordings, camera flags and computer findings are
-evidence events that open cases; four agencies close them at their capacity;
-convictions detain and imprison, often for life, sometimes with the whole family;
+evidence events that feed one scored file per person; four agencies check and
+investigate the highest files at their capacities; sanctions graded by the evidence
+detain or imprison, often for life, sometimes with the whole family;
 prisoners die; arrests teach the people nearby to fear (:mod:`survsim.apparatus`). Each
 mechanism is one file; :data:`MECHANISMS` lists them in the order of the day
 (docs/extending.md tells how to add one). The daily census, the open-speech table and
@@ -186,12 +187,12 @@ class SurveillanceState(ModularSim):
 
     @property
     def cases(self):
-        """The case arrays and queues (a named tuple of the cases mechanism)."""
+        """The files and their heaps (the cases mechanism's named tuple)."""
         return self.mechanism("cases").C
 
     @property
     def capacity(self) -> np.ndarray:
-        """Cases each agency can close a day."""
+        """(stage, agency): the checks and investigations each agency can make a day."""
         return self.mechanism("agencies").capacity
 
     @property
