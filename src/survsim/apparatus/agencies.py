@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import Field
 
 from survsim.apparatus.cases import CHECK, INVESTIGATION
-from survsim.apparatus.punishment import FLOWS
+from survsim.apparatus.punishment import CHECKS, FLOWS, INVESTIGATIONS
 from survsim.apparatus.queues import LENGTH, new_queues
 from survsim.apparatus.triage import RING, Desk, agency_day
 from survsim.engine.mechanism import Mechanism, Step
@@ -141,7 +141,6 @@ class Agencies(Mechanism):
         """Empty counters and resting queues; no capacity carried yet."""
         n = len(AGENCIES)
         self.flows = np.zeros((n, len(FLOWS)), dtype=np.int64)
-        self.done = np.zeros((2, n), dtype=np.int64)  # today's checks and investigations
         self.budget = np.zeros((2, n))  # capacity left (fractional carry)
         self.prior = np.zeros(2)  # today's sanctioned: open statements, file scores
         self.rest = new_queues(n)
@@ -174,7 +173,6 @@ class Agencies(Mechanism):
         """Check, investigate and sanction up to today's capacities."""
         sim = self.sim
         self.flows[:] = 0
-        self.done[:] = 0
         self.prior[:] = 0
         files = sim.mechanism("cases")
         whole = np.floor(self.budget + self.capacity)
@@ -189,7 +187,7 @@ class Agencies(Mechanism):
                            s.said, files.stream("triage"), self.stream("verdict"))  # fmt: skip
         desk, sentences, warned_day, said, s_triage, s_verdict = self._rules
         log.n = agency_day(sim.t, sim.seed64, s_triage, s_verdict, files.C, desk, sentences,
-                           self.budget, self.capacity, self.flows, self.done, self.prior,
+                           self.budget, self.capacity, self.flows, self.prior,
                            warned_day, said, log.arrested, log.recorded)  # fmt: skip
 
     def record(self, t: int, columns: dict[str, np.ndarray]) -> None:
@@ -198,11 +196,11 @@ class Agencies(Mechanism):
         for k, flow in enumerate(FLOWS):
             columns[flow][t] = sum(row[k] for row in flows)
         size = self.sim.mechanism("cases").heap_size.reshape(2, -1).tolist()
-        done = self.done.tolist()
+        done = (sum(row[CHECKS] for row in flows), sum(row[INVESTIGATIONS] for row in flows))
         for st, stage in enumerate(STAGES):
             columns[f"queue_{stage}"][t] = sum(size[st])
             capacity = self._stage_capacity[st]
-            columns[f"utilisation_{stage}"][t] = sum(done[st]) / capacity if capacity > 0 else 0.0
+            columns[f"utilisation_{stage}"][t] = done[st] / capacity if capacity > 0 else 0.0
             for a, name in enumerate(AGENCIES):
                 columns[f"queue_{stage}_{name}"][t] = size[st][a]
         for k, a, name in self._by_agency:

@@ -92,7 +92,7 @@ def _wake(C, D, a, day, seed, stream):
 
 @nb.njit(cache=True)
 def _next(C, h, day, threshold, K, a):
-    """The next eligible file of heap ``h`` (taken out), or -1 when none is left.
+    """The next eligible file of heap ``h`` (taken out) and its score; -1 when none is left.
 
     Holders who are no longer free, and emptied files, leave on the way (``files_moot``).
     """
@@ -103,27 +103,34 @@ def _next(C, h, day, threshold, K, a):
             C.bits[i] &= ~np.uint8(PLACE)
             K[a, MOOT] += 1
             continue
-        if file_score(C.key[i], day, C.log_rho) < threshold:
-            if C.ranked:
-                return -1  # the best file is below the threshold: none is eligible
-            C.hsize[h] = pop(C.hkey[h], C.hwho[h], C.pos, C.hsize[h], C.salt)
-            C.bits[i] &= ~np.uint8(PLACE)
-            continue
+        score = file_score(C.key[i], day, C.log_rho)
+        if score < threshold and C.ranked:
+            return -1, 0.0  # the best file is below the threshold: none is eligible
         C.hsize[h] = pop(C.hkey[h], C.hwho[h], C.pos, C.hsize[h], C.salt)
         C.bits[i] &= ~np.uint8(PLACE)
-        return i
-    return -1
+        if score >= threshold:
+            return i, score
+    return -1, 0.0
 
 
 @nb.njit(cache=True)
-def agency_day(day, seed, s_triage, s_verdict, C, D, S, budget, capacity, K, done, prior,
-               warned_day, said, arrested, recorded):  # fmt: skip
+def _whole(budget, capacity, stage, a):
+    """Today's whole capacity of a stage; the fractional part carries to tomorrow."""
+    budget[stage, a] += capacity[stage, a]
+    whole = math.floor(budget[stage, a])
+    budget[stage, a] -= whole
+    return whole
+
+
+@nb.njit(cache=True)
+def agency_day(day, seed, s_triage, s_verdict, C, D, S, budget, capacity, K, prior, warned_day,
+               said, arrested, recorded):  # fmt: skip
     """One day of checks and investigations at every agency (see the module's text).
 
     ``budget`` (stage, agency) holds yesterday's fractional carry and keeps today's;
-    ``done`` (stage, agency) gets the day's checks and investigations; ``K`` (agency,
-    flow) the flows and outcomes of :data:`~survsim.apparatus.punishment.FLOWS`; ``prior``
-    the sums over today's sanctioned of their open statements and their file scores.
+    ``K`` (agency, flow) gets the flows and outcomes of
+    :data:`~survsim.apparatus.punishment.FLOWS`; ``prior`` the sums over today's
+    sanctioned of their open statements and their file scores.
 
     Returns:
         The number of arrests written to ``arrested`` and ``recorded``.
@@ -132,19 +139,15 @@ def agency_day(day, seed, s_triage, s_verdict, C, D, S, budget, capacity, K, don
     n_arrests = np.int64(0)
     for a in range(n_agencies):
         _wake(C, D, a, day, seed, s_triage)
-        budget[CHECK, a] += capacity[CHECK, a]
-        whole = math.floor(budget[CHECK, a])
-        budget[CHECK, a] -= whole
+        whole = _whole(budget, capacity, CHECK, a)
         h_check = CHECK * n_agencies + a
         h_inv = INVESTIGATION * n_agencies + a
         while whole > 0:
-            i = _next(C, h_check, day, D.check_score, K, a)
+            i, score = _next(C, h_check, day, D.check_score, K, a)
             if i < 0:
                 break
             whole -= 1
-            done[CHECK, a] += 1
             K[a, CHECKS] += 1
-            score = file_score(C.key[i], day, C.log_rho)
             if score >= D.investigate_score:
                 K[a, ESCALATIONS] += 1
                 C.bits[i] |= INVQ
@@ -155,17 +158,13 @@ def agency_day(day, seed, s_triage, s_verdict, C, D, S, budget, capacity, K, don
                 K[a, WARNINGS] += 1
                 warned_day[i] = day
             _rest(C, D, a, i, day)
-        budget[INVESTIGATION, a] += capacity[INVESTIGATION, a]
-        whole = math.floor(budget[INVESTIGATION, a])
-        budget[INVESTIGATION, a] -= whole
+        whole = _whole(budget, capacity, INVESTIGATION, a)
         while whole > 0:
-            i = _next(C, h_inv, day, D.investigate_score, K, a)
+            i, score = _next(C, h_inv, day, D.investigate_score, K, a)
             if i < 0:
                 break
             whole -= 1
-            done[INVESTIGATION, a] += 1
             K[a, INVESTIGATIONS] += 1
-            score = file_score(C.key[i], day, C.log_rho)
             bits = C.bits[i]
             C.key[i] = -np.inf  # the file is closed, whatever the verdict
             C.bits[i] = NOWHERE
