@@ -36,6 +36,7 @@ from pydantic import Field
 
 from survsim import load_scenario
 from survsim.engine import Attribute
+from survsim.engine.events import EVENT_KIND
 from survsim.engine.mechanism import Mechanism
 from survsim.engine.params import StrictModel
 from survsim.engine.rng import random_block, uniform_from_words
@@ -65,9 +66,10 @@ def misunderstood(person, kind, day, n, start, code_words, seed, stream, underst
         kept = start[chunk]
         for x in range(start[chunk], start[chunk] + n[chunk]):
             i, k, d = person[x], kind[x], day[x]
-            recording = k in (MICROPHONE, WIRETAP, CORRESPONDENCE)
+            what = k & EVENT_KIND  # the high bits carry the size class of the group
+            recording = what in (MICROPHONE, WIRETAP, CORRESPONDENCE)
             if recording and code_words[i]:
-                w0, w1, _, _ = random_block(seed, stream, d, i, k)
+                w0, w1, _, _ = random_block(seed, stream, d, i, what)
                 if uniform_from_words(w0, w1) >= understood:
                     removed += 1
                     continue
@@ -93,7 +95,8 @@ class CodeWords(Mechanism):
         sim = self.sim
         people = sim.pop.people
         u = sim.streams.uniform("code_words", 0, sim.params.agents)
-        people.code_words[:] = (u < self.pars.share) & (people.role != CHILD)
+        # Children too: they use code words once they come of age (children never speak).
+        people.code_words[:] = u < self.pars.share
         sim.talk.subscribe(self.read)
 
     def read(self, table) -> None:

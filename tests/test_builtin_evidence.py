@@ -48,29 +48,14 @@ def _runs(name: str, seeds: range, agents: int, overrides: tuple[str, ...] = ())
     ]
 
 
-OFF = (  # the mechanisms behind the rule: defensive reporting and corroboration
-    "params.speech.anticipate_defensive=false",
-    "params.listening.defensive=false",
-    "params.cases.corroboration=false",
-)
-
-
-def _break(run: dict) -> float:
-    """How much more open speech drops from k = 2 to 3 than from 3 to 4 (work, public)."""
-    k2, k3, k4 = (run[f"open_speech_k{k}_work_public"] for k in (2, 3, 4))
-    return (k2 - k3) - (k3 - k4)
-
-
 @pytest.mark.slow
-def test_dprk_calibrated_meets_the_coi_range_and_the_three_or_more_pattern():
-    """Runs of 50,000 people over the default four years: three, and two with the rule's
-    mechanisms off (about 35 s on two cores).
+def test_dprk_calibrated_meets_the_coi_range():
+    """Three runs of 50,000 people over the default four years.
 
     Target (fitted): the steady-state prison stock falls in the COI's 80,000-120,000,
     within two standard errors of the runs' mean; the uncalibrated dprk (negative control)
-    is far above it. Pattern (not fitted): the seed article's "three or more" rule; the
-    open-speech drop from k = 2 to 3 exceeds the drop from 3 to 4 by more than three
-    run-to-run standard deviations, and by more than with the rule's mechanisms off.
+    is far above it. (The "three or more" pattern is no longer a target here: its
+    version-1 criterion is retired, MODEL.md 8.5; tests/test_learning.py has the new one.)
     """
     runs = _runs("dprk_calibrated", range(3), 50_000)
     steady = np.array([r["national"]["prisoners_steady_state"] for r in runs])
@@ -78,9 +63,3 @@ def test_dprk_calibrated_meets_the_coi_range_and_the_three_or_more_pattern():
     assert COI[0] - 2 * se < steady.mean() < COI[1] + 2 * se, (steady, se)
     control = _runs("dprk", range(1), 20_000)[0]["national"]["prisoners_steady_state"]
     assert control > COI[1] + 4 * steady.std(ddof=1), control
-
-    on = np.array([_break(r) for r in runs])
-    off = np.array([_break(r) for r in _runs("dprk_calibrated", range(2), 50_000, OFF)])
-    assert on.mean() > 3 * on.std(ddof=1), on
-    se = np.sqrt(on.var(ddof=1) / len(on) + off.var(ddof=1) / len(off))
-    assert on.mean() - off.mean() > 2 * se, (on, off)

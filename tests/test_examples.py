@@ -113,3 +113,49 @@ def test_code_words_example_runs_and_draws(tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| recordings used as evidence |" in result.stdout
     assert "30% use code words" in result.stdout
+
+
+def test_response_table_example_pairs_every_arm_with_the_baseline(tmp_path):
+    small = ["--agents", "2000", "--steps", "30", "--runs", "2", "--workers", "1"]
+    page = tmp_path / "page.md"
+    result = _run_example("response_table.py", *small, "--levers", "family,severity",
+                          "--out", str(tmp_path), "--doc", str(page))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for name in ("response.csv", "values.csv", "response.md"):
+        assert (tmp_path / name).stat().st_size > 0
+    table = pd.read_csv(tmp_path / "response.csv")
+    values = pd.read_csv(tmp_path / "values.csv")
+    outcomes = [c for c in values.columns if c not in ("lever", "arm", "seed")]
+    assert len(outcomes) >= 10 and "sanctions_per_year" in outcomes
+    # One row per lever, arm and outcome (each of these levers has one arm), in the table
+    # and in its markdown.
+    assert len(table) == 2 * len(outcomes)
+    for lever in ("family", "severity"):
+        assert list(table.loc[table["lever"] == lever, "outcome"]) == outcomes
+    markdown = (tmp_path / "response.md").read_text()
+    for label in table["label"]:
+        assert markdown.count(f"| {label} |") == 2
+    # Intervals contain their means (where the outcome has a value at all).
+    for arm in ("baseline", "arm"):
+        t = table.dropna(subset=[f"{arm}_mean"])
+        assert (t[f"{arm}_p05"] <= t[f"{arm}_mean"] + 1e-9).all()
+        assert (t[f"{arm}_mean"] <= t[f"{arm}_p95"] + 1e-9).all()
+    t = table.dropna(subset=["difference"])
+    assert (t["ci_low"] <= t["difference"] + 1e-9).all()
+    assert (t["difference"] <= t["ci_high"] + 1e-9).all()
+    # Every arm has the baseline's seeds, and the difference is the mean of the per-seed
+    # differences (arm minus baseline on the same seed).
+    for row in t.itertuples():
+        v = values[values["lever"] == row.lever].pivot(index="seed", columns="arm",
+                                                        values=row.outcome)  # fmt: skip
+        assert len(v) == 2  # the same two seeds in both arms
+        paired = (v[row.arm] - v["baseline"]).dropna()  # a run may miss the steady state
+        assert row.pairs == len(paired)
+        tolerance = 1e-9 * (1 + abs(row.baseline_mean))  # rounding, at the outcome's scale
+        assert row.difference == pytest.approx(paired.mean(), rel=1e-9, abs=tolerance)
+        assert row.arm_mean == pytest.approx(v[row.arm].mean(), rel=1e-9, abs=tolerance)
+    text = page.read_text()
+    assert "## What is assumed and what emerges" in text
+    assert "every person" in text.lower() and "synthetic" in text
+    assert "reduced run" in text
+    assert text.count("| share speaking openly in a group of three (work, public) |") == 2

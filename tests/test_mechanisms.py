@@ -145,7 +145,7 @@ def test_the_named_constants_are_the_stored_numbers():
     assert (names.FREE, names.DETAINED, names.IMPRISONED, names.DEAD) == (0, 1, 2, 3)
     assert names.Role.SENIOR == names.SENIOR == 4 and names.Status.DEAD == 3
     assert names.CONTEXTS.index("public") == names.PUBLIC == names.Context.PUBLIC
-    assert [names.Evidence[k.upper()] for k in names.EVIDENCE] == list(range(11))
+    assert [names.Evidence[k.upper()] for k in names.EVIDENCE] == list(range(12))
     assert names.EVIDENCE[names.CCTV] == "cctv" and names.EVIDENCE[names.COMPUTER] == "computer"
 
 

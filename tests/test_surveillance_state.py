@@ -1,5 +1,6 @@
 """The whole surveillance-state model: the oracles of MODEL.md section 5 that need the
-apparatus, determinism, the golden baseline and the emergence of the "three or more" rule.
+apparatus, determinism and the golden baseline (the "three or more" criterion of MODEL.md
+8.5 is in tests/test_learning.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import pyarrow.csv as pacsv
 import pytest
 
 from survsim.apparatus.punishment import expected_days_served
-from survsim.models.surveillance_results import speech_by_group_size
 from survsim.models.surveillance_state import SurveillanceState, SurveillanceStateParams
 from survsim.scenario import load_scenario
 
@@ -201,35 +201,3 @@ def test_per_capita_outputs_do_not_depend_on_population_size():
     # The large run's noise is about half the small runs' (four times the people).
     tolerance = 4 * np.sqrt(sd**2 / 4 + (sd / 2) ** 2)
     assert (np.abs(small.mean(axis=0) - large) < tolerance).all(), (small.mean(0), large, sd)
-
-
-@pytest.mark.slow
-def test_the_three_or_more_rule_emerges_and_its_control_does_not_break_as_much():
-    """MODEL.md section 4: the drop 2 -> 3 exceeds the drop 3 -> 4 by more than its spread,
-    and with defensive reporting and corroboration off the break (mostly) goes away."""
-    off = (
-        "params.speech.anticipate_defensive=false",
-        "params.listening.defensive=false",
-        "params.cases.corroboration=false",
-    )
-
-    seeds = 8  # a run of 20,000 people x 365 days takes well under a second
-
-    def breaks(overrides):
-        out = []
-        for seed in range(seeds):
-            sim = dprk(
-                20_000, 365, seed=seed, overrides=("params.speech.delta=1.0", *overrides)
-            ).run()
-            r = speech_by_group_size(sim.tally, ("work", "public"))
-            out.append(((r[2] - r[3]) - (r[3] - r[4]), (r[3] - r[4]) / (r[2] - r[3])))
-        return np.array(out)
-
-    on, control = breaks(()), breaks(off)
-    margin, spread = on[:, 0].mean(), on[:, 0].std(ddof=1)
-    assert margin > 3 * spread  # the rule emerged
-    se = math.sqrt((on[:, 0].var(ddof=1) + control[:, 0].var(ddof=1)) / seeds)
-    assert margin - control[:, 0].mean() > 2 * se  # the control's break is smaller
-    # drop34 / drop23: flatter after 3 with defensive reporting, beyond the seeds' spread.
-    se = math.sqrt((on[:, 1].var(ddof=1) + control[:, 1].var(ddof=1)) / seeds)
-    assert control[:, 1].mean() - on[:, 1].mean() > 2 * se

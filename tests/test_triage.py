@@ -153,7 +153,7 @@ def busy(capacity_scale, steps=40, seed=2, cases_per_day=0.05):
 
 
 def test_capacity_above_arrivals_examines_every_escalated_file():
-    sim = busy(capacity_scale=1000)
+    sim = busy(capacity_scale=1000, cases_per_day=1.0)
     df = sim.timeseries().to_pandas()
     assert df.escalations.sum() > 100
     assert (df.queue_investigations == 0).all()

@@ -180,15 +180,16 @@ class Agencies(Mechanism):
         files.make_room_all(np.concatenate((self.rest[:, LENGTH], whole[CHECK])))
         log = arrest_log(sim)
         # Every sanction can arrest a household: make room for the worst case.
-        log.make_room(int(whole[INVESTIGATION].sum()) * 10 + 16)
+        log.make_room(int(whole[INVESTIGATION].sum()) * 10 + 16, int(whole[CHECK].sum()) + 16)
         if self._rules is None:
             s = sim.pop.people
             self._rules = (self.desk(), sim.mechanism("punishment").sentences(), s.warned_day,
                            s.said, files.stream("triage"), self.stream("verdict"))  # fmt: skip
         desk, sentences, warned_day, said, s_triage, s_verdict = self._rules
-        log.n = agency_day(sim.t, sim.seed64, s_triage, s_verdict, files.C, desk, sentences,
-                           self.budget, self.capacity, self.flows, self.prior,
-                           warned_day, said, log.arrested, log.recorded)  # fmt: skip
+        written = log.bundle()
+        agency_day(sim.t, sim.seed64, s_triage, s_verdict, files.C, desk, sentences, self.budget,
+                   self.capacity, self.flows, self.prior, warned_day, said, written)  # fmt: skip
+        log.n, log.n_warned = (int(x) for x in written.count)
 
     def record(self, t: int, columns: dict[str, np.ndarray]) -> None:
         """The day's flows by agency and in all, queue lengths and utilisation."""

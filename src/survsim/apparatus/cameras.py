@@ -42,6 +42,7 @@ class Cameras(Mechanism):
         """Cameras installed by today and the chance a gathering is seen."""
         sim = self.sim
         self.cameras = self.pars.cameras + sim.params.policy.camera_purchase.bought(sim.t)
+        sim.mechanism("speech").see_cameras(self.cameras, self.pars.cameras_reference)
         if sim.params.apparatus:
             sim.talk.watchers.coverage[self.row] = self.pars.camera_coverage(self.cameras)
 

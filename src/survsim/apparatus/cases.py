@@ -34,6 +34,7 @@ import numpy as np
 from pydantic import Field
 
 from survsim.apparatus.heaps import grown, push, rekey, remove
+from survsim.engine.events import EVENT_KIND
 from survsim.engine.mechanism import Mechanism, Step
 from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.params import StrictModel
@@ -42,6 +43,7 @@ from survsim.engine.state import Attribute
 from survsim.society.names import (
     CCTV,
     COMPUTER,
+    CROSSING,
     EVIDENCE,
     FABRICATED,
     FAILURE_TO_REPORT,
@@ -61,6 +63,7 @@ __all__ = [
     "file_key",
     "file_score",
     "leave_heaps",
+    "said_class",
     "take_events",
 ]
 
@@ -74,6 +77,10 @@ TRUE, FALSE_REPORT, FTR, RECORDED, WITNESS, NEW = 1, 2, 4, 8, 16, 32
 PLACE, NOWHERE, CHECKQ, INVQ, RESTING = 192, 0, 64, 128, 192
 #: The stages, in the order of the heaps (heap ``stage * agencies + agency``).
 CHECK, INVESTIGATION = 0, 1
+#: ``case_agency`` holds the agency in its low bits and, above them, the classes of the
+#: groups the file's statements were made in (MODEL.md 8.2: every evidence event carries
+#: the size of the group it came from): a pair, three or more.
+AGENCY, SAID_PAIR, SAID_GROUP = 15, 16, 32
 NO_FILE = np.float32(-np.inf)
 
 #: The per-person file arrays, the heaps and today's counters the kernels write
@@ -95,6 +102,13 @@ class CaseParams(StrictModel):
     recording_weight: float = Field(3.0, ge=0, le=10, description="assumption")
     computer_weight: float = Field(3.0, ge=0, le=10, description="assumption: as a recording")
     flag_weight: float = Field(0.5, ge=0, le=10, description="assumption")
+    crossing_weight: float = Field(
+        10.0,
+        ge=0,
+        le=100,
+        description="assumption: a detected crossing attempt is the gravest evidence "
+        "(UN COI 2014 on the treatment of returnees)",
+    )
     file_half_life_years: float = Field(
         10.0, gt=0, le=1000, description="assumption: files were kept for decades"
     )
@@ -116,6 +130,7 @@ def evidence_weights(p: CaseParams) -> np.ndarray:
         w[CODE[name]] = p.recording_weight
     w[COMPUTER] = p.computer_weight
     w[CCTV] = p.flag_weight
+    w[CODE["crossing"]] = p.crossing_weight
     return w
 
 
@@ -149,7 +164,7 @@ def chunk_cases(C, chunk):
 
 
 @nb.njit(cache=True)
-def add_evidence(C, person, kind, day):
+def add_evidence(C, person, kind, day, said=0):
     """One piece of evidence of ``kind`` about ``person``; opens and routes a file if none.
 
     Nothing happens if the person is not free, or if it has no file and the evidence's
@@ -158,6 +173,9 @@ def add_evidence(C, person, kind, day):
     the files opened. A file in no heap is marked new and joins its agency's check heap
     at the end of the day's evidence (``CasesMechanism.queue``); under ranked triage a
     file already in a heap moves up with its new key.
+
+    ``said`` is the class bits of the statement it came from (:data:`SAID_PAIR`,
+    :data:`SAID_GROUP`, or 0), kept with the file's agency.
 
     Returns:
         True if the evidence was taken.
@@ -175,6 +193,8 @@ def add_evidence(C, person, kind, day):
             if agency < 0:
                 agency = C.routing_kind[kind]
             C.agency[person] = agency
+        else:
+            C.agency[person] &= AGENCY  # a new file: no statement yet
         C.counts[C.counts.shape[0] - 1] += 1
     weight = C.weights[kind]
     if kind <= FAILURE_TO_REPORT:  # a witness
@@ -188,8 +208,9 @@ def add_evidence(C, person, kind, day):
         else:
             bits |= TRUE
     elif kind != CCTV:
-        bits |= TRUE if kind == COMPUTER else TRUE | RECORDED
+        bits |= TRUE if kind in (COMPUTER, CROSSING) else TRUE | RECORDED
     C.counts[kind] += 1
+    C.agency[person] |= said
     score = file_score(key, day, C.log_rho) + weight
     if score <= 0.0:  # zero weights: the file stays empty
         C.bits[person] = bits
@@ -209,10 +230,24 @@ def add_evidence(C, person, kind, day):
 
 
 @nb.njit(cache=True)
+def said_class(agency_bits):
+    """The class of a file's decisive statements (MODEL.md 8.2).
+
+    2 if any came from a group of three or more, else 1 if any from a pair, else 0 (no
+    statement: fabrications, computer findings, crossings).
+    """
+    if agency_bits & SAID_GROUP:
+        return np.uint8(2)
+    if agency_bits & SAID_PAIR:
+        return np.uint8(1)
+    return np.uint8(0)
+
+
+@nb.njit(cache=True)
 def _heap(C, person, place):
     """The heap a file waiting at ``place`` is in (its agency's check or investigation)."""
     stage = CHECK if place == CHECKQ else INVESTIGATION
-    return stage * C.hsize.shape[0] // 2 + C.agency[person]
+    return stage * C.hsize.shape[0] // 2 + (C.agency[person] & AGENCY)
 
 
 @nb.njit(cache=True)
@@ -267,7 +302,7 @@ def _push_new(C, ids, seed, stream, day):
     for x in range(ids.shape[0]):
         i = ids[x]
         C.bits[i] = (C.bits[i] & ~np.uint8(NEW | PLACE)) | CHECKQ
-        h = CHECK * C.hsize.shape[0] // 2 + C.agency[i]
+        h = CHECK * C.hsize.shape[0] // 2 + (C.agency[i] & AGENCY)
         k = heap_key(C, i, seed, stream, day)
         C.hsize[h] = push(C.hkey[h], C.hwho[h], C.pos, C.hsize[h], i, k, C.salt)
 
@@ -283,7 +318,8 @@ def take_events(C, person, kind, day, n, start):
     for chunk in range(n.shape[0]):
         cases = chunk_cases(C, chunk)
         for x in range(start[chunk], start[chunk] + n[chunk]):
-            add_evidence(cases, person[x], np.int64(kind[x]), np.int64(day[x]))
+            raw = np.int64(kind[x])
+            add_evidence(cases, person[x], raw & EVENT_KIND, np.int64(day[x]), (raw >> 2) & 48)
 
 
 def evidence_opening(cannot: set[int]) -> np.ndarray:
@@ -418,7 +454,8 @@ class CasesMechanism(Mechanism):
         if not ids.size:
             return
         # The check heaps come first (heap ``CHECK * agencies + agency``).
-        self.make_room_all(np.bincount(s.case_agency[ids], minlength=self.heap_size.shape[0]))
+        agencies = s.case_agency[ids] & AGENCY
+        self.make_room_all(np.bincount(agencies, minlength=self.heap_size.shape[0]))
         _push_new(self.C, ids, self.sim.seed64, self.stream("triage"), np.int64(self.sim.t))
 
     def record(self, t: int, columns: dict[str, np.ndarray]) -> None:

@@ -32,6 +32,7 @@ CHANGEABLE = (
     "border",
     "conversations",
     "demography",
+    "exit",
 )
 
 

@@ -24,7 +24,7 @@ import numba as nb
 import numpy as np
 from pydantic import Field, model_validator
 
-from survsim.apparatus.cases import FTR, RECORDED, TRUE, leave_heaps
+from survsim.apparatus.cases import FTR, RECORDED, TRUE, leave_heaps, said_class
 from survsim.apparatus.prison_stock import stationary_mix, stationary_terms
 from survsim.engine.mechanism import Mechanism, Step
 from survsim.engine.parallel import CHUNKS, chunk_bounds
@@ -43,6 +43,7 @@ __all__ = [
     "Sentences",
     "expected_days_served",
     "prison_day",
+    "prison_years",
     "sentence",
     "term_days",
 ]
@@ -78,7 +79,8 @@ TO_PRISON, LABOUR = 0, 1
 #: The sentencing rules and the arrays a sanction writes.
 Sentences = namedtuple(
     "Sentences",
-    "prison_score detention_days labour_days p_family household household_start release held_for",
+    "prison_score detention_days labour_days p_family household household_start release held_for "
+    "labour_years prison_years",
 )
 
 
@@ -154,6 +156,15 @@ def expected_days_served(p: PunishmentParams) -> float:
     return p.life_share * life + (1 - p.life_share) * fixed
 
 
+#: The most prison-years people read in one term (a life term with no camp deaths).
+MAX_PRISON_YEARS = 50.0
+
+
+def prison_years(p: PunishmentParams) -> float:
+    """The severity people read in a prison term: mean years served (at most 50)."""
+    return min(MAX_PRISON_YEARS, expected_days_served(p) / 365.25)
+
+
 @nb.njit(cache=True)
 def adults_drawn(seed, stream, role, chance):
     """Ids of the adults drawn independently with ``chance`` (day 0's prison stock)."""
@@ -191,28 +202,29 @@ def initial_terms(seed, stream, picked, median_days, sigma, life_share, status, 
 
 
 @nb.njit(cache=True)
-def _detain(i, until, held, S, status, n_arrests, arrested, recorded, rec):
+def _detain(i, until, held, S, status, L, rec):
     status[i] = DETAINED
     S.release[i] = until
     S.held_for[i] = held
-    if n_arrests < arrested.shape[0]:
-        arrested[n_arrests] = i
-        recorded[n_arrests] = rec
-        return n_arrests + 1
-    return n_arrests
+    m = L.count[0]
+    if m < L.arrested.shape[0]:
+        L.arrested[m] = i
+        L.recorded[m] = rec
+        L.imprisoned[m] = held == TO_PRISON
+        L.count[0] = m + 1
 
 
 @nb.njit(cache=True)
-def sentence(C, S, i, a, day, score, bits, u_family, K, arrested, recorded, n_arrests):
+def sentence(C, S, i, a, day, score, bits, u_family, K, L):
     """Sanction person ``i`` (agency ``a``), graded by the file's ``score``.
 
     A score below ``S.prison_score`` brings a labour-training detention of
     ``labour_days``; at or above it, detention until a prison term, and with chance
     ``p_family`` (``u_family`` is the draw) the free members of the household follow.
-    Counts go to row ``a`` of ``K`` (:data:`FLOWS`); arrests to the log.
-
-    Returns:
-        The number of arrests now in the log.
+    Counts go to row ``a`` of ``K`` (:data:`FLOWS`); the sanctioned go to the log ``L``
+    with the class of the file's statements and the severity people read in it:
+    ``labour_years``, or ``prison_years`` for each prison term it brought (the
+    family's counted).
     """
     if bits & TRUE:
         K[a, _TRUE] += 1
@@ -223,22 +235,29 @@ def sentence(C, S, i, a, day, score, bits, u_family, K, arrested, recorded, n_ar
     if C.role[i] == SENIOR:
         K[a, _PURGED] += 1
     rec = (bits & RECORDED) != 0
+    said_in = said_class(C.agency[i])
+    first = L.count[0]
     if score < S.prison_score:
         K[a, DETENTIONS] += 1
-        return _detain(i, day + S.labour_days, LABOUR, S, C.status, n_arrests, arrested,
-                       recorded, rec)  # fmt: skip
-    K[a, PRISON_SENTENCES] += 1
-    until = day + S.detention_days
-    n_arrests = _detain(i, until, TO_PRISON, S, C.status, n_arrests, arrested, recorded, rec)
-    if u_family < S.p_family:
-        h = S.household[i]
-        for j in range(S.household_start[h], S.household_start[h + 1]):
-            if C.status[j] == FREE:
-                leave_heaps(C, j)
-                K[a, _FAMILY] += 1
-                n_arrests = _detain(j, until, TO_PRISON, S, C.status, n_arrests, arrested,
-                                    recorded, np.bool_(False))  # fmt: skip
-    return n_arrests
+        _detain(i, day + S.labour_days, LABOUR, S, C.status, L, rec)
+        severity = S.labour_years
+    else:
+        K[a, PRISON_SENTENCES] += 1
+        until = day + S.detention_days
+        _detain(i, until, TO_PRISON, S, C.status, L, rec)
+        terms = 1
+        if u_family < S.p_family:
+            h = S.household[i]
+            for j in range(S.household_start[h], S.household_start[h + 1]):
+                if C.status[j] == FREE:
+                    leave_heaps(C, j)
+                    K[a, _FAMILY] += 1
+                    terms += 1
+                    _detain(j, until, TO_PRISON, S, C.status, L, np.bool_(False))
+        severity = S.prison_years * terms
+    for m in range(first, L.count[0]):
+        L.said_in[m] = said_in
+        L.severity[m] = severity
 
 
 @nb.njit(cache=True, parallel=True)
@@ -352,7 +371,7 @@ class Punishment(Mechanism):
         s, pu = self.sim.pop.people, self.pars
         return Sentences(pu.prison_score, pu.detention_days, pu.labour_days, pu.p_family,
                          s.household, self.sim.pop.household_start, s.release_day,
-                         s.held_for)  # fmt: skip
+                         s.held_for, pu.labour_days / 365.25, prison_years(pu))  # fmt: skip
 
     def steps(self):
         """Deaths, releases and transfers, after the verdicts."""

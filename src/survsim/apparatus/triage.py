@@ -37,6 +37,7 @@ from survsim.apparatus.cases import (
     RESTING,
     file_score,
     heap_key,
+    said_class,
 )
 from survsim.apparatus.heaps import pop, push
 from survsim.apparatus.punishment import (
@@ -124,19 +125,17 @@ def _whole(budget, capacity, stage, a):
 
 @nb.njit(cache=True)
 def agency_day(day, seed, s_triage, s_verdict, C, D, S, budget, capacity, K, prior, warned_day,
-               said, arrested, recorded):  # fmt: skip
+               said, L):  # fmt: skip
     """One day of checks and investigations at every agency (see the module's text).
 
     ``budget`` (stage, agency) holds yesterday's fractional carry and keeps today's;
     ``K`` (agency, flow) gets the flows and outcomes of
     :data:`~survsim.apparatus.punishment.FLOWS`; ``prior`` the sums over today's
-    sanctioned of their open statements and their file scores.
-
-    Returns:
-        The number of arrests written to ``arrested`` and ``recorded``.
+    sanctioned of their open statements and their file scores. The sanctioned and the
+    warned are written to the log ``L`` (:class:`survsim.society.beliefs.Log`), which
+    counts them.
     """
     n_agencies = C.hsize.shape[0] // 2
-    n_arrests = np.int64(0)
     for a in range(n_agencies):
         _wake(C, D, a, day, seed, s_triage)
         whole = _whole(budget, capacity, CHECK, a)
@@ -157,6 +156,11 @@ def agency_day(day, seed, s_triage, s_verdict, C, D, S, budget, capacity, K, pri
             if score >= D.warn_score:
                 K[a, WARNINGS] += 1
                 warned_day[i] = day
+                w = L.count[1]
+                if w < L.warned.shape[0]:
+                    L.warned[w] = i
+                    L.warned_in[w] = said_class(C.agency[i])
+                    L.count[1] = w + 1
             _rest(C, D, a, i, day)
         whole = _whole(budget, capacity, INVESTIGATION, a)
         while whole > 0:
@@ -174,6 +178,4 @@ def agency_day(day, seed, s_triage, s_verdict, C, D, S, budget, capacity, K, pri
                 continue
             prior[0] += said[i]
             prior[1] += score
-            n_arrests = sentence(C, S, i, a, day, score, bits, uniform_from_words(w2, w0 ^ w1),
-                                 K, arrested, recorded, n_arrests)  # fmt: skip
-    return n_arrests
+            sentence(C, S, i, a, day, score, bits, uniform_from_words(w2, w0 ^ w1), K, L)

@@ -26,7 +26,22 @@ import numpy as np
 
 from survsim.engine.parallel import CHUNKS
 
-__all__ = ["EventTable", "Events", "chunk_events", "emit", "room"]
+__all__ = [
+    "EVENT_GROUP",
+    "EVENT_KIND",
+    "EVENT_PAIR",
+    "EventTable",
+    "Events",
+    "chunk_events",
+    "emit",
+    "event_kind",
+    "room",
+]
+
+#: An event's ``kind`` carries, in its two high bits, the class of the group the
+#: statement behind it was made in (MODEL.md 8.2): a pair, or three or more. Events with
+#: no statement behind them (fabrications, computer findings, crossings) carry neither.
+EVENT_PAIR, EVENT_GROUP, EVENT_KIND = 64, 128, 63
 
 #: An event table, or one chunk's row of it (:func:`chunk_events`): ``person``, ``kind``,
 #: ``day`` of each event (the rows one after another), ``n`` the events each row holds,
@@ -131,3 +146,9 @@ def emit(E, person, kind, day):
     E.kind[m] = kind
     E.day[m] = day
     E.n[0] = m + 1
+
+
+@nb.njit(cache=True)
+def event_kind(kind, k):
+    """The ``kind`` of an event about a statement made in a group of ``k`` people."""
+    return kind | (EVENT_GROUP if k >= 3 else EVENT_PAIR)

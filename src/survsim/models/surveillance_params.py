@@ -20,6 +20,7 @@ from survsim.engine.params import StrictModel
 from survsim.society.beliefs import BeliefParams
 from survsim.society.conversations import ConversationParams
 from survsim.society.demography import DemographyParams
+from survsim.society.exit import ExitParams
 from survsim.society.listening import ListeningParams
 from survsim.society.population import PopulationParams
 from survsim.society.speech import SpeechParams
@@ -47,6 +48,7 @@ class SurveillanceStateParams(StrictModel):
     punishment: PunishmentParams = PunishmentParams()
     recruitment: RecruitmentParams = RecruitmentParams()
     border: BorderParams = BorderParams()
+    exit: ExitParams = ExitParams()
     policy: PolicyParams = PolicyParams()
 
     @property

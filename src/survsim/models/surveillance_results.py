@@ -99,7 +99,7 @@ DAILY: tuple[str, ...] = (
 
 
 @nb.njit(cache=True)
-def _census_chunk(chunk, t, status, role, grievance, grievance0, belief_day, ever_spoke,
+def _census_chunk(chunk, t, status, role, grievance, grievance0, belief_day,
                   informant, banned_media, decay, threshold, file_key, said, log_rho,
                   found):  # fmt: skip
     lo, hi = chunk_bounds(status.shape[0], chunk)
@@ -131,7 +131,7 @@ def _census_chunk(chunk, t, status, role, grievance, grievance0, belief_day, eve
             above = current(g, g0, t - belief_day[i], decay) > threshold
         if above:
             row[3] += 1
-            if not ever_spoke[i]:
+            if said[i] == 0:
                 row[4] += 1
 
 
@@ -143,7 +143,6 @@ def _census(
     grievance,
     grievance0,
     belief_day,
-    ever_spoke,
     informant,
     banned_media,
     decay,
@@ -163,7 +162,7 @@ def _census(
     found = np.zeros((CHUNKS, 12))
     for chunk in nb.prange(CHUNKS):
         _census_chunk(np.int64(chunk), t, status, role, grievance, grievance0, belief_day,
-                      ever_spoke, informant, banned_media, decay, threshold, file_key, said,
+                      informant, banned_media, decay, threshold, file_key, said,
                       log_rho, found)  # fmt: skip
     return found.sum(axis=0)
 
@@ -171,9 +170,9 @@ def _census(
 def record_census(sim: SurveillanceState, t: int, cols: dict) -> None:
     """Write the census of row ``t``: the status counts, dissenters, informants, media.
 
-    ``population`` is kept from the flows (yesterday's, plus births, minus deaths), not
-    from the status field, so that ``free + detained + imprisoned = population`` is a
-    real check of the books.
+    ``population`` is kept from the flows (yesterday's, plus births, minus deaths and
+    crossings of the border), not from the status field, so that ``free + detained +
+    imprisoned = population`` is a real check of the books.
     """
     s = sim.pop.people
     found = _census(
@@ -183,7 +182,6 @@ def record_census(sim: SurveillanceState, t: int, cols: dict) -> None:
         s.grievance,
         s.grievance0,
         s.belief_day,
-        s.ever_spoke,
         s.informant,
         s.banned_media,
         sim.params.beliefs.grievance_decay,
@@ -203,6 +201,8 @@ def record_census(sim: SurveillanceState, t: int, cols: dict) -> None:
         sim.population += int(
             n[slot["births"]] - n[slot["deaths_natural"]] - n[slot["deaths_in_prison"]]
         )
+        if "crossings" in slot:  # people who left across the border (society/exit.py)
+            sim.population -= int(n[slot["crossings"]])
     cols["population"][t] = sim.population
     cols["free"][t] = free
     cols["detained"][t] = detained
@@ -218,7 +218,13 @@ def record_census(sim: SurveillanceState, t: int, cols: dict) -> None:
 
 
 def open_speech(tally):
-    """Open speech by context and group size from the tally (see ``sim.open_speech``)."""
+    """Open speech by context and group size from the tally (see ``sim.open_speech``).
+
+    ``null_open_speech_rate`` is the rate expected if every listener were as risky as in
+    a pair (each present person's own ``a_i,2`` in place of ``a_i,s(k)``: MODEL.md 8.5),
+    with ``null_variance`` the sum of its Bernoulli variances; ``expected_spoke`` and
+    ``variance`` are the same for the rule as it is.
+    """
     import pyarrow as pa
 
     rows = [
@@ -235,6 +241,9 @@ def open_speech(tally):
             "open_speech_rate": spoke / np.maximum(present, 1),
             "expected_spoke": np.array([tally.expected[c, k] for c, k in rows]),
             "variance": np.array([tally.variance[c, k] for c, k in rows]),
+            "null_open_speech_rate": np.array([tally.null_expected[c, k] for c, k in rows])
+            / np.maximum(present, 1),
+            "null_variance": np.array([tally.null_variance[c, k] for c, k in rows]),
         }
     )
 
@@ -280,6 +289,7 @@ def summary(sim: SurveillanceState) -> dict[str, Any]:
     years = max(days, 1) / 365.25
     last = {name: int(col[name][-1]) for name in ("population", "imprisoned", "detained")}
     personnel = sum(getattr(p.agencies, a).personnel for a in AGENCIES) + p.border.personnel
+    exits = [name for name in _EXIT if name in col]
     out: dict[str, Any] = {
         "agents": p.agents,
         "days": days,
@@ -304,6 +314,7 @@ def summary(sim: SurveillanceState) -> dict[str, Any]:
         "prisoners_steady_state_simulated_se": _maybe(steady["se"]),
         "prisoners_steady_state_note": steady["note"],
         "deaths_in_prison": total("deaths_in_prison"),
+        **{name: total(name) for name in exits},
         "queue_longest": int(max(col[f"queue_{stage}"].max() for stage in STAGES)),
         **{flow: total(flow) for flow in FLOWS[:7]},
         "sanctions": total("detentions") + total("prison_sentences"),
@@ -338,12 +349,17 @@ def summary(sim: SurveillanceState) -> dict[str, Any]:
         ),
         "convictions_family_per_year": _round(convictions["family"] / years * scale),
         "deaths_in_prison_per_year": _round(total("deaths_in_prison") / years * scale),
+        **{f"{name}_per_year": _round(total(name) / years * scale) for name in exits},
         "people_speaking_openly_per_day": _round(float(col["spoke_openly"][window].mean()) * scale),
         "informants": _round(int(col["informants"][-1]) * scale),
         "surveillance_personnel": _round(personnel),
         "cameras": _round(float(col["cameras"][-1])),
     }
     return out
+
+
+#: The exit counts (society/exit.py): attempts to cross, crossings, attempts seen.
+_EXIT = ("crossing_attempts", "crossings", "crossings_detected")
 
 
 def _maybe(x: float | None) -> float | None:

@@ -35,6 +35,7 @@ from survsim.models import surveillance_results as results
 from survsim.models.surveillance_params import SurveillanceStateParams, with_groups
 from survsim.society.beliefs import Beliefs
 from survsim.society.demography import Demography
+from survsim.society.exit import Exit
 from survsim.society.friends import Friends
 from survsim.society.households import Households
 from survsim.society.letters import Letters
@@ -70,6 +71,7 @@ MECHANISMS: tuple[type[Mechanism], ...] = (
     Wiretaps,
     Post,
     BorderTeams,
+    Exit,
     Cameras,
     ComputerChecks,
     CasesMechanism,
@@ -211,9 +213,11 @@ class SurveillanceState(ModularSim):
         self.talk.chunk_tally = self.talk.chunk_tally._replace(audit=audit)
         return audit
 
-    def observe_arrests(self, arrested, recorded=None, imprisoned=None) -> None:
-        """People near each arrested person learn (:meth:`Beliefs.observe_arrests`)."""
-        self.mechanism("beliefs").observe_arrests(arrested, recorded, imprisoned)
+    def observe_arrests(self, arrested, recorded=None, imprisoned=None, said_in=None,
+                        severity=None) -> None:  # fmt: skip
+        """People near each sanctioned person learn (:meth:`Beliefs.observe_arrests`)."""
+        self.mechanism("beliefs").observe_arrests(arrested, recorded, imprisoned, said_in,
+                                                  severity)  # fmt: skip
 
     def schedule_foreign_media(self, day: int) -> None:
         """A foreign-media event on ``day``: users' grievance rises, more people start."""
@@ -227,7 +231,7 @@ class SurveillanceState(ModularSim):
         "talk": ("household", "work", "neighbourhood", "public"),
         "ties": ("friends", "phone", "letters", "fabrication", "media", "policy"),
         "apparatus": (
-            "computer_checks", "queue", "agencies", "prison", "learning", "recruitment",
+            "exit", "computer_checks", "queue", "agencies", "prison", "learning", "recruitment",
             "demography", "record",
         ),
     }  # fmt: skip

@@ -1,8 +1,19 @@
-"""Beliefs, grievance and banned media (docs/odd.md 4.3 and 4.5).
+"""Beliefs, grievance and banned media (docs/odd.md 4.3 and 4.5; MODEL.md 8.2).
 
-Beliefs (``pi_hat``) and grievance decay toward their baselines lazily: a value stored on
-day ``belief_day`` is read on day t as ``x0 + (x - x0) * (1 - lambda)^(t - belief_day)``
-and written back only when it changes, so days without news cost nothing.
+What a person believes about the danger of speaking is learned from what happens around
+it. Per class of group s (pairs; three or more) it keeps decayed counts: ``H_s``
+(``heard_pair``, ``heard_group``), the open statements it heard, and ``A_s``
+(``seen_pair``, ``seen_group``), the sanctions it saw of people it knows whose file held
+a statement made in class s (a warning it received adds ``warning_weight`` to its own
+``A``). With ``present`` (the others present when the topic came up) it also knows the
+share of open speakers around it, and with ``group_size`` the mean size of its groups
+of three or more. ``loss_hat`` is the loss (prison-years) it believes a sanction brings:
+each sanction seen moves it by ``loss_learning`` toward that sanction's severity.
+
+Every count decays at ``belief_decay`` a day (the believed loss toward ``L_REF``) and
+grievance toward its baseline, lazily: the values stored on day ``belief_day`` are
+brought up to date (:func:`refresh`) the next time the person is touched, so days
+without news cost nothing.
 """
 
 from __future__ import annotations
@@ -25,28 +36,37 @@ from survsim.engine.rng import (
 )
 from survsim.engine.state import Attribute
 from survsim.society.names import CHILD, FREE
+from survsim.society.speech import L_REF
 
 __all__ = [
+    "GROUP_EIGHTHS",
     "ArrestLog",
     "BeliefParams",
     "Beliefs",
     "Lessons",
+    "Log",
     "Minds",
     "current",
     "foreign_media_event",
     "observe_arrests",
+    "observe_warnings",
+    "refresh",
     "update_banned_media",
 ]
+
+#: ``group_size`` is kept in eighths of a person (uint8): 3.0 is 24.
+GROUP_EIGHTHS = 8.0
+#: Statement classes of a file or an arrest: none (no statement), pair, three or more.
+NO_CLASS, PAIR, GROUP = 0, 1, 2
 
 
 class BeliefParams(StrictModel):
     """Learning, decay, grievance and banned media; sources in docs/odd.md 4.3 and 4.5."""
 
-    learning: bool = Field(True, description="beliefs respond to arrests seen nearby")
-    eta: float = Field(0.2, ge=0, le=1, description="assumption")
+    learning: bool = Field(True, description="beliefs respond to sanctions seen nearby")
     eta_m: float = Field(0.5, ge=0, le=5, description="assumption")
     suspicion_max: float = Field(5.0, ge=1, le=50, description="assumption")
-    belief_decay: float = Field(0.005, ge=0, le=0.1, description="assumption, per day")
+    belief_decay: float = Field(0.005, ge=0, le=0.1, description="lambda_b: assumption, per day")
     grievance_decay: float = Field(0.002, ge=0, le=0.1, description="assumption, per day")
     grievance_kick: float = Field(0.3, ge=0, le=1, description="assumption")
     media_kick: float = Field(0.05, ge=0, le=1, description="assumption")
@@ -63,29 +83,52 @@ def current(stored, baseline, since, decay):
     return baseline + (stored - baseline) * (1.0 - decay) ** since
 
 
+@nb.njit(cache=True)
+def refresh(i, day, X, b_decay, g_decay):
+    """Bring person i's counts, believed loss and grievance up to ``day`` (lazy decay).
+
+    ``X`` is any bundle with the belief arrays (:data:`Minds`, or the conversations'
+    ``People``).
+    """
+    since = day - X.belief_day[i]
+    if since <= 0:
+        return
+    X.belief_day[i] = day
+    X.grievance[i] = current(X.grievance[i], X.grievance0[i], since, g_decay)
+    if b_decay == 0.0:
+        return
+    f = (1.0 - b_decay) ** since
+    X.heard_pair[i] *= f
+    X.heard_group[i] *= f
+    X.seen_pair[i] *= f
+    X.seen_group[i] *= f
+    X.present[i] *= f
+    X.loss_hat[i] = L_REF + (X.loss_hat[i] - L_REF) * f
+
+
 #: The arrays a learning witness reads and writes.
-Minds = namedtuple("Minds", "status role pi_hat suspicion grievance grievance0 belief_day")
-#: The constants of learning: pi0, belief decay, grievance decay, eta, eta_m, suspicion cap.
-Lessons = namedtuple("Lessons", "pi0 belief_decay grievance_decay eta eta_m suspicion_max")
+Minds = namedtuple(
+    "Minds",
+    "status role suspicion grievance grievance0 belief_day heard_pair heard_group seen_pair "
+    "seen_group present loss_hat",
+)
+#: The constants of learning.
+Lessons = namedtuple(
+    "Lessons", "belief_decay grievance_decay eta_m suspicion_max loss_learning warning_weight"
+)
 
 
 @nb.njit(cache=True)
-def _bring_up_to_date(i, day, pi_hat, pi0, grievance, grievance0, belief_day, b_decay, g_decay):
-    since = day - belief_day[i]
-    if since > 0:
-        pi_hat[i] = current(pi_hat[i], pi0, since, b_decay)
-        grievance[i] = current(grievance[i], grievance0[i], since, g_decay)
-        belief_day[i] = day
-
-
-@nb.njit(cache=True)
-def _learn(i, day, M, L, recorded, kick):
-    """Witness i of an arrest: raise pi_hat (and suspicion, if recorded); grieve by kick."""
+def _learn(i, day, M, L, said_in, severity, recorded, kick):
+    """Witness i of a sanction: count it in its class, learn its severity, grieve by kick."""
     if M.status[i] != FREE or M.role[i] == CHILD:
         return
-    _bring_up_to_date(i, day, M.pi_hat, L.pi0, M.grievance, M.grievance0, M.belief_day,
-                      L.belief_decay, L.grievance_decay)  # fmt: skip
-    M.pi_hat[i] += L.eta * (1.0 - M.pi_hat[i])
+    refresh(i, day, M, L.belief_decay, L.grievance_decay)
+    if said_in == PAIR:
+        M.seen_pair[i] += 1.0
+    elif said_in == GROUP:
+        M.seen_group[i] += 1.0
+    M.loss_hat[i] += L.loss_learning * (severity - M.loss_hat[i])
     if recorded:
         M.suspicion[i] = min(L.suspicion_max, M.suspicion[i] + L.eta_m)
     if kick > 0.0:
@@ -102,20 +145,21 @@ def _is_friend(i, friends, f0, f1):
 
 
 @nb.njit(cache=True)
-def observe_arrests(arrested, recorded, imprisoned, day, household_start, household, nunit,
-                    nunit_person_start, work_unit, work_start, work_members, friend_start,
-                    friends, M, L, grievance_kick):  # fmt: skip
-    """Everyone who saw an arrest nearby learns; the family and friends of prisoners grieve.
+def observe_arrests(arrested, said_in, severity, recorded, imprisoned, day, household_start,
+                    household, nunit, nunit_person_start, work_unit, work_start, work_members,
+                    friend_start, friends, M, L, grievance_kick):  # fmt: skip
+    """Everyone who saw a sanction nearby learns; the family and friends of prisoners grieve.
 
-    For each arrested person: the free adults of its household, work unit, neighbourhood
-    unit and friends raise ``pi_hat`` by ``eta (1 - pi_hat)`` (and their suspicion of
-    bugging by ``eta_m`` if ``recorded``); if ``imprisoned``, its household and friends
-    gain ``grievance_kick (1 - g)``. A witness learns once per arrest, however many ties
-    link it to the arrested person; a person who saw several arrests learns from each.
+    For each sanctioned person: the free adults of its household, work unit,
+    neighbourhood unit and friends count it in the class ``said_in`` of its file (none,
+    pairs, three or more), move their believed loss toward its ``severity`` and, if
+    ``recorded``, raise their suspicion of bugging by ``eta_m``; if ``imprisoned``, its
+    household and friends gain ``grievance_kick (1 - g)``. A witness learns once per
+    sanction, however many ties link it to the sanctioned person.
     """
     for n in range(arrested.shape[0]):
         a = arrested[n]
-        rec = recorded[n]
+        cls, sev, rec = said_in[n], severity[n], recorded[n]
         kick = grievance_kick if imprisoned[n] else 0.0
         h, u, w = household[a], nunit[a], work_unit[a]
         f0, f1 = friend_start[a], friend_start[a + 1]
@@ -123,19 +167,35 @@ def observe_arrests(arrested, recorded, imprisoned, day, household_start, househ
         # neighbourhood unit, then the rest of the work unit, then the remaining friends.
         for i in range(household_start[h], household_start[h + 1]):
             if i != a:
-                _learn(i, day, M, L, rec, kick)
+                _learn(i, day, M, L, cls, sev, rec, kick)
         for i in range(nunit_person_start[u], nunit_person_start[u + 1]):
             if household[i] != h:
-                _learn(i, day, M, L, rec, kick if _is_friend(i, friends, f0, f1) else 0.0)
+                k = kick if _is_friend(i, friends, f0, f1) else 0.0
+                _learn(i, day, M, L, cls, sev, rec, k)
         if w >= 0:
             for j in range(work_start[w], work_start[w + 1]):
                 i = np.int64(work_members[j])
                 if i != a and household[i] != h and nunit[i] != u:
-                    _learn(i, day, M, L, rec, kick if _is_friend(i, friends, f0, f1) else 0.0)
+                    k = kick if _is_friend(i, friends, f0, f1) else 0.0
+                    _learn(i, day, M, L, cls, sev, rec, k)
         for j in range(f0, f1):
             i = np.int64(friends[j])
             if household[i] != h and nunit[i] != u and (w < 0 or work_unit[i] != w):
-                _learn(i, day, M, L, rec, kick)
+                _learn(i, day, M, L, cls, sev, rec, kick)
+
+
+@nb.njit(cache=True)
+def observe_warnings(warned, warned_in, day, M, L):
+    """Each warned person counts its warning as ``warning_weight`` sanctions in its class."""
+    for n in range(warned.shape[0]):
+        i = warned[n]
+        if M.status[i] != FREE:
+            continue
+        refresh(i, day, M, L.belief_decay, L.grievance_decay)
+        if warned_in[n] == PAIR:
+            M.seen_pair[i] += L.warning_weight
+        elif warned_in[n] == GROUP:
+            M.seen_group[i] += L.warning_weight
 
 
 @nb.njit(cache=True, parallel=True)
@@ -207,51 +267,61 @@ def _media_chunk(stage, chunk, seed, stream, day, role, status, banned_media, gr
 
 
 @nb.njit(cache=True)
-def foreign_media_event(
-    day,
-    status,
-    banned_media,
-    grievance,
-    grievance0,
-    belief_day,
-    b_decay,
-    g_decay,
-    pi_hat,
-    pi0,
-    kick,
-):
+def foreign_media_event(day, banned_media, M, L, kick):
     """A foreign-media event: every free user of banned media gains ``kick (1 - g)``.
 
     Returns:
         How many people it reached.
     """
     reached = 0
-    for i in range(status.shape[0]):
-        if banned_media[i] and status[i] == FREE:
-            _bring_up_to_date(
-                i, day, pi_hat, pi0, grievance, grievance0, belief_day, b_decay, g_decay
-            )
-            grievance[i] += kick * (1.0 - grievance[i])
+    for i in range(M.status.shape[0]):
+        if banned_media[i] and M.status[i] == FREE:
+            refresh(i, day, M, L.belief_decay, L.grievance_decay)
+            M.grievance[i] += kick * (1.0 - M.grievance[i])
             reached += 1
     return reached
 
 
-class ArrestLog:
-    """The day's arrests as people see them: who was arrested, and on a recording or not.
+#: The arrays the apparatus writes the day's sanctions and warnings into, and their
+#: counts (``count``: sanctions, warnings).
+Log = namedtuple("Log", "arrested said_in severity recorded imprisoned warned warned_in count")
 
-    The apparatus writes it (:func:`arrest_log` gives a run's log); the beliefs read it.
+
+class ArrestLog:
+    """The day's sanctions and warnings as people see them.
+
+    Per sanctioned person: its id, the class of the statements in its file (none, pair,
+    three or more: a relative taken with a family carries the file's class), the
+    severity people read in it (prison-years, the family's counted), whether a recording
+    was in the file, and whether it goes to prison (else labour training). Per warned
+    person: its id and its file's class. The apparatus writes it (:func:`arrest_log`
+    gives a run's log); the beliefs read it.
     """
 
     def __init__(self) -> None:
-        self.arrested = np.empty(1024, dtype=np.int32)
-        self.recorded = np.empty(1024, dtype=np.bool_)
         self.n = 0
+        self.n_warned = 0
+        self._allocate(1024, 1024)
 
-    def make_room(self, worst: int) -> None:
-        """Hold at least ``worst`` arrests."""
-        if self.arrested.size < worst:
-            self.arrested = np.empty(worst, dtype=np.int32)
-            self.recorded = np.empty(worst, dtype=np.bool_)
+    def _allocate(self, arrests: int, warnings: int) -> None:
+        self.arrested = np.empty(arrests, dtype=np.int32)
+        self.said_in = np.zeros(arrests, dtype=np.uint8)
+        self.severity = np.zeros(arrests, dtype=np.float32)
+        self.recorded = np.zeros(arrests, dtype=np.bool_)
+        self.imprisoned = np.zeros(arrests, dtype=np.bool_)
+        self.warned = np.empty(warnings, dtype=np.int32)
+        self.warned_in = np.zeros(warnings, dtype=np.uint8)
+
+    def bundle(self) -> Log:
+        """The arrays as the apparatus writes them, with zeroed counts."""
+        count = np.zeros(2, dtype=np.int64)
+        return Log(self.arrested, self.said_in, self.severity, self.recorded,
+                   self.imprisoned, self.warned, self.warned_in, count)  # fmt: skip
+
+    def make_room(self, worst: int, warnings: int = 0) -> None:
+        """Hold at least ``worst`` arrests and ``warnings`` warnings."""
+        if self.arrested.size < worst or self.warned.size < warnings:
+            self._allocate(max(worst, self.arrested.size), max(warnings, self.warned.size))
 
 
 def arrest_log(sim) -> ArrestLog:
@@ -262,10 +332,10 @@ def arrest_log(sim) -> ArrestLog:
 
 
 class Beliefs(Mechanism):
-    """What people believe and feel (docs/odd.md 4.3, 4.5).
+    """What people believe and feel (docs/odd.md 4.3, 4.5; MODEL.md 8.2).
 
-    The chance a listener reports, suspicion of bugging, grievance, and the banned media
-    that feed it.
+    The learned risk of speaking per class of group, the believed loss, suspicion of
+    bugging, grievance, and the banned media that feed it.
     """
 
     name = "beliefs"
@@ -275,9 +345,15 @@ class Beliefs(Mechanism):
         Attribute("grievance0", np.float32, 0, "people", "baseline grievance g0"),
         Attribute("grievance", np.float32, 0, "people", "grievance g (lazy decay to g0)"),
         Attribute("risk_aversion", np.float32, 0, "people", "r ~ U(0,1)"),
-        Attribute("pi_hat", np.float32, 0, "people", "belief: chance a listener reports"),
         Attribute("suspicion", np.float32, 1, "people", "belief multiplier for bugging"),
         Attribute("belief_day", np.int32, 0, "people", "day beliefs were last brought up to date"),
+        Attribute("heard_pair", np.float32, 0, "people", "H_2: open statements heard in pairs"),
+        Attribute("heard_group", np.float32, 0, "people", "H_3: heard in groups of 3 or more"),
+        Attribute("seen_pair", np.float32, 0, "people", "A_2: sanctions seen, pair statements"),
+        Attribute("seen_group", np.float32, 0, "people", "A_3: sanctions seen, group statements"),
+        Attribute("present", np.float32, 0, "people", "others present when the topic came up"),
+        Attribute("loss_hat", np.float32, L_REF, "people", "believed loss of a sanction, years"),
+        Attribute("group_size", np.uint8, 24, "people", "mean size of its 3+ groups, eighths"),
         Attribute("banned_media", np.bool_, False, "people", "uses banned media"),
     )
     streams = ("media",)
@@ -288,14 +364,18 @@ class Beliefs(Mechanism):
         arrest_log(self.sim)
 
     def steps(self):
-        """Banned media in the morning; learning from the day's arrests."""
+        """Banned media in the morning; learning from the day's sanctions and warnings."""
         yield Step("media", self.media, "free adults start or stop using banned media", "morning")
         if self.sim.params.apparatus:  # without it, nobody is arrested
-            yield Step("learning", self.learn, "people near an arrest learn to fear", "learning")
+            yield Step("learning", self.learn, "people near a sanction learn to fear", "learning")
 
     def schedule_foreign_media(self, day: int) -> None:
         """A foreign-media event on ``day``: users' grievance rises, more people start."""
         self.media_days.add(int(day))
+
+    def _minds(self):
+        s = self.sim.pop.people
+        return bundle(Minds, s), bundle(Lessons, self.pars, self.sim.params.speech)
 
     def media(self) -> None:
         """Free adults start or stop using banned media (more on a foreign-media day)."""
@@ -303,33 +383,45 @@ class Beliefs(Mechanism):
         start = be.media_start
         if sim.t in self.media_days:
             start *= be.media_event_boost
-            foreign_media_event(sim.t, s.status, s.banned_media, s.grievance, s.grievance0,
-                                s.belief_day, be.belief_decay, be.grievance_decay, s.pi_hat,
-                                sim.params.population.pi_hat0, be.media_kick)  # fmt: skip
+            minds, lessons = self._minds()
+            foreign_media_event(sim.t, s.banned_media, minds, lessons, be.media_kick)
         update_banned_media(sim.seed64, self.stream("media"), sim.t, s.role, s.status,
                             s.banned_media, s.grievance, s.grievance0, s.belief_day,
                             be.grievance_decay, start, be.media_stop)  # fmt: skip
 
     def learn(self) -> None:
-        """People near each of the day's arrests learn (:meth:`observe_arrests`)."""
+        """People near each of the day's sanctions learn; the warned learn their warning."""
         log = arrest_log(self.sim)
-        n = log.n
+        n, w = log.n, log.n_warned
         if n:
-            self.observe_arrests(log.arrested[:n], log.recorded[:n], np.ones(n, np.bool_))
+            self.observe_arrests(log.arrested[:n], log.recorded[:n], log.imprisoned[:n],
+                                 log.said_in[:n], log.severity[:n])  # fmt: skip
+        if w and self.pars.learning:
+            minds, lessons = self._minds()
+            observe_warnings(log.warned[:w], log.warned_in[:w], self.sim.t, minds, lessons)
         log.n = 0
+        log.n_warned = 0
 
-    def observe_arrests(self, arrested, recorded=None, imprisoned=None) -> None:
-        """People near each arrested person learn; family and friends of prisoners grieve."""
+    def observe_arrests(self, arrested, recorded=None, imprisoned=None, said_in=None,
+                        severity=None) -> None:  # fmt: skip
+        """People near each sanctioned person learn; family and friends of prisoners grieve.
+
+        By default the sanctions are prison terms of ``L_REF`` years after statements of
+        no class, none of them recorded.
+        """
         ids = np.asarray(arrested, dtype=np.int64)
-        rec = np.zeros(ids.size, np.bool_) if recorded is None else np.asarray(recorded, bool)
-        imp = np.ones(ids.size, np.bool_) if imprisoned is None else np.asarray(imprisoned, bool)
+        m = ids.size
+        rec = np.zeros(m, np.bool_) if recorded is None else np.asarray(recorded, bool)
+        imp = np.ones(m, np.bool_) if imprisoned is None else np.asarray(imprisoned, bool)
+        cls = np.zeros(m, np.uint8) if said_in is None else np.asarray(said_in, np.uint8)
+        sev = np.full(m, L_REF, np.float32) if severity is None else np.asarray(severity)
         sim, be = self.sim, self.pars
         if not be.learning:
             return
-        pop, s = sim.pop, sim.pop.people
-        minds = bundle(Minds, s)
-        lessons = bundle(Lessons, be, pi0=sim.params.population.pi_hat0)
-        observe_arrests(ids, rec, imp, sim.t, pop.household_start, s.household, s.nunit,
-                        pop.nunit_person_start, s.work_unit, pop.work_start, pop.work_members,
-                        pop.friend_start, pop.friends, minds, lessons,
+        pop = sim.pop
+        s = pop.people
+        minds, lessons = self._minds()
+        observe_arrests(ids, cls, sev, rec, imp, sim.t, pop.household_start, s.household,
+                        s.nunit, pop.nunit_person_start, s.work_unit, pop.work_start,
+                        pop.work_members, pop.friend_start, pop.friends, minds, lessons,
                         be.grievance_kick)  # fmt: skip

@@ -10,7 +10,7 @@
 - ``E``: the evidence events they write (:mod:`survsim.engine.events`).
 
 Each is built with :func:`survsim.engine.mechanism.bundle` from field names, so a kernel
-reads ``P.pi_hat`` whatever the order of the fields. :class:`Talk` holds what every
+reads ``P.heard_group`` whatever the order of the fields. :class:`Talk` holds what every
 context mechanism shares.
 """
 
@@ -44,13 +44,15 @@ K_BINS = 17
 
 People = namedtuple(
     "People",
-    "role status informant zeal grievance grievance0 risk_aversion pi_hat suspicion "
-    "belief_day ever_spoke said busy_day busy phone",
+    "role status informant zeal grievance grievance0 risk_aversion suspicion belief_day "
+    "heard_pair heard_group seen_pair seen_group present loss_hat group_size said busy_day "
+    "busy phone",
 )
+#: ``bugging`` is changed in place by the cameras people see (:mod:`survsim.apparatus.cameras`).
 Rules = namedtuple(
     "Rules",
-    "threshold tau delta anticipate closeness bugging q0 defensive head_zeal pi0 "
-    "belief_decay grievance_decay",
+    "threshold threshold_sd s_threshold tau delta anticipate closeness bugging q0 defensive "
+    "head_zeal a0 prior_strength conformity belief_decay grievance_decay",
 )
 #: The watchers' table (:class:`Watchers`), the region of each person, the chance that a
 #: silent witness of a statement that reached the state is charged (a 1-element array),
@@ -62,7 +64,8 @@ Watch = namedtuple(
 )
 Tally = namedtuple(
     "Tally",
-    "present spoke expected variance statements reported reports silent speakers risk audit",
+    "present spoke expected variance null_expected null_variance statements reported reports "
+    "silent speakers risk audit",
 )
 _FIELDS = Tally._fields[:-1]  # all but ``audit`` (one per person, shared by the chunks)
 
@@ -78,6 +81,8 @@ def new_tally(n_contexts: int, n_kinds: int, chunks: int | None = None) -> Tally
     return Tally(
         np.zeros(cells, dtype=np.int64),
         np.zeros(cells, dtype=np.int64),
+        np.zeros(cells),
+        np.zeros(cells),
         np.zeros(cells),
         np.zeros(cells),
         np.zeros(cells, dtype=np.int64),
@@ -110,6 +115,8 @@ def chunk_views(T, W, E, chunk):
         T.spoke[chunk],
         T.expected[chunk],
         T.variance[chunk],
+        T.null_expected[chunk],
+        T.null_variance[chunk],
         T.statements[chunk],
         T.reported[chunk],
         T.reports[chunk],

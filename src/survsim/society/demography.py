@@ -29,6 +29,7 @@ from survsim.engine.rng import (
     uniform_from_words,
 )
 from survsim.society.names import CHILD, DEAD, FREE
+from survsim.society.speech import L_REF
 
 __all__ = ["Demography", "DemographyParams", "Newborn", "daily_mortality", "demography_day"]
 
@@ -38,8 +39,8 @@ _BLOCK = 4096
 Newborn = namedtuple(
     "Newborn",
     "role status release adult_day work_unit unit_role grievance grievance0 risk_aversion "
-    "pi_hat suspicion belief_day banned_media informant zeal ever_spoke said phone internet "
-    "file_key case_bits warned_day",
+    "suspicion belief_day heard_pair heard_group seen_pair seen_group present loss_hat "
+    "group_size banned_media informant zeal said phone internet file_key case_bits warned_day",
 )
 
 
@@ -62,7 +63,6 @@ def demography_day(
     majority_days,
     grievance_a,
     grievance_b,
-    pi0,
     suspicion0,
     B,
     K,
@@ -82,7 +82,7 @@ def demography_day(
     found = np.zeros((CHUNKS, 2), dtype=np.int64)  # births, came of age, by chunk
     for chunk in nb.prange(CHUNKS):
         _births_and_majority(np.int64(chunk), day, seed, s_birth, replacement, majority_days,
-                             grievance_a, grievance_b, pi0, suspicion0, B, found)  # fmt: skip
+                             grievance_a, grievance_b, suspicion0, B, found)  # fmt: skip
     births, came_of_age = found[:, 0].sum(), found[:, 1].sum()
     K[k_natural] += natural
     K[k_births] += births
@@ -110,7 +110,7 @@ def _deaths_chunk(chunk, day, seed, s_death, s_pick, daily_death, status, releas
 
 @nb.njit(cache=True)
 def _births_and_majority(chunk, day, seed, s_birth, replacement, majority_days, grievance_a,
-                         grievance_b, pi0, suspicion0, B, found):  # fmt: skip
+                         grievance_b, suspicion0, B, found):  # fmt: skip
     """Newborns in the slots of today's dead, and today's coming of age, in one chunk."""
     lo, hi = chunk_bounds(B.status.shape[0], chunk)
     for i in range(lo, hi):
@@ -118,7 +118,7 @@ def _births_and_majority(chunk, day, seed, s_birth, replacement, majority_days, 
             w0, w1, w2, w3 = random_block(seed, s_birth, day, i, 0)
             if uniform_from_words(w0, w1) < replacement:
                 found[chunk, 0] += 1
-                _newborn(i, day, w0, w1, w2, w3, majority_days, grievance_a, grievance_b, pi0,
+                _newborn(i, day, w0, w1, w2, w3, majority_days, grievance_a, grievance_b,
                          suspicion0, B)  # fmt: skip
         elif B.role[i] == CHILD and B.adult_day[i] == day and B.status[i] != DEAD:
             B.role[i] = B.unit_role[B.work_unit[i]]
@@ -126,7 +126,7 @@ def _births_and_majority(chunk, day, seed, s_birth, replacement, majority_days, 
 
 
 @nb.njit(cache=True)
-def _newborn(i, day, w0, w1, w2, w3, majority_days, grievance_a, grievance_b, pi0, suspicion0, B):
+def _newborn(i, day, w0, w1, w2, w3, majority_days, grievance_a, grievance_b, suspicion0, B):
     """A newborn takes slot i: a child with fresh traits, no ties of its own yet."""
     B.status[i] = FREE
     B.role[i] = CHILD
@@ -137,13 +137,18 @@ def _newborn(i, day, w0, w1, w2, w3, majority_days, grievance_a, grievance_b, pi
     B.grievance0[i] = g0
     B.grievance[i] = g0
     B.risk_aversion[i] = uniform_from_words(w1 ^ w3, w0 ^ w2)
-    B.pi_hat[i] = pi0
     B.suspicion[i] = suspicion0
+    B.heard_pair[i] = 0.0
+    B.heard_group[i] = 0.0
+    B.seen_pair[i] = 0.0
+    B.seen_group[i] = 0.0
+    B.present[i] = 0.0
+    B.loss_hat[i] = L_REF
+    B.group_size[i] = 24
     B.belief_day[i] = day
     B.banned_media[i] = False
     B.informant[i] = False
     B.zeal[i] = 0.0
-    B.ever_spoke[i] = False
     B.phone[i] = 0
     B.internet[i] = False
     B.said[i] = 0
@@ -180,6 +185,6 @@ class Demography(Mechanism):
         streams = np.array([self.stream(n) for n in self.streams], dtype=np.uint64)
         demography_day(sim.t, sim.seed64, streams, daily_mortality(self.pars.natural_mortality),
                        self.pars.replacement, pp.age_of_majority * 365, pp.grievance_a,
-                       pp.grievance_b, pp.pi_hat0, pp.suspicion0, newborn, self.counts,
+                       pp.grievance_b, pp.suspicion0, newborn, self.counts,
                        self.counter("births"), self.counter("deaths_natural"),
                        self.counter("came_of_age"))  # fmt: skip

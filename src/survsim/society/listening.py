@@ -2,7 +2,8 @@
 
 A listener j reports an open statement with probability ``q_j`` if it is an informant (or
 the neighbourhood unit's head at a meeting), else ``q0 + d_j(k, c)`` with the defensive
-term ``d_j = delta * (1 - (1 - pihat_j)^(k - 2) * (1 - mhat_jc))``. A draw below ``q0``
+term ``d_j = delta * (1 - (1 - a_j)^(k - 2) * (1 - mhat_jc))``, ``a_j`` the listener's
+learned per-listener risk (:mod:`survsim.society.speech`). A draw below ``q0``
 is an ordinary report, between ``q0`` and ``q0 + d_j`` a defensive one.
 """
 
@@ -60,13 +61,17 @@ class ListeningParams(StrictModel):
 
 
 @nb.njit(cache=True)
-def listener_report(u, zeal, is_informant, k, pihat, mhat, delta, q0, defensive):
-    """The kind of report a listener makes from its uniform ``u``, or ``NO_REPORT``."""
+def listener_report(u, zeal, is_informant, k, a, mhat, delta, q0, defensive):
+    """The kind of report a listener makes from its uniform ``u``, or ``NO_REPORT``.
+
+    ``a`` is the listener's own learned per-listener risk for a group of k: its fear
+    that one of the others passes the statement on.
+    """
     if is_informant:
         return INFORMANT_REPORT if u < zeal else NO_REPORT
     if u < q0:
         return ORDINARY_REPORT
-    if defensive and u < q0 + defensive_fear(k, pihat, mhat, delta):
+    if defensive and u < q0 + defensive_fear(k, a, mhat, delta):
         return DEFENSIVE_REPORT
     return NO_REPORT
 

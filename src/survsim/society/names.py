@@ -42,7 +42,8 @@ CONTEXTS = ("household", "work", "neighbourhood", "friends", "phone", "letters",
 
 # -- kinds of evidence (the ``reports_<kind>`` columns, in this order) -----------------------
 # The first five come from people (listeners, fabricating informants, charges against
-# silent witnesses); the others from the apparatus's own watchers.
+# silent witnesses); the others from the apparatus's own watchers; ``crossing`` is an
+# attempt to cross the border that a border team saw (society/exit.py).
 (
     INFORMANT_REPORT,
     ORDINARY_REPORT,
@@ -55,7 +56,8 @@ CONTEXTS = ("household", "work", "neighbourhood", "friends", "phone", "letters",
     BORDER_TEAM,
     CCTV,
     COMPUTER,
-) = range(11)
+    CROSSING,
+) = range(12)
 EVIDENCE = (
     "informant",
     "ordinary",
@@ -68,6 +70,7 @@ EVIDENCE = (
     "border",
     "cctv",
     "computer",
+    "crossing",
 )
 #: "No report" from a listener.
 NO_REPORT = -1

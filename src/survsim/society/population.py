@@ -91,7 +91,7 @@ class PopulationParams(StrictModel):
     internet_senior_share: float = Field(0.3, ge=0, le=1, description="assumption")
     grievance_a: float = Field(1.5, gt=0, le=20, description="assumption (Kumaraswamy a)")
     grievance_b: float = Field(5.0, gt=0, le=20, description="assumption (Kumaraswamy b)")
-    pi_hat0: float = Field(0.05, ge=0, le=1, description="assumption")
+    pi_hat0: float = Field(0.05, ge=0, le=1, description="a0: prior per-listener risk (assumption)")
     suspicion0: float = Field(1.0, ge=0, le=50, description="assumption")
     banned_media0: float = Field(0.05, ge=0, le=1, description="assumption")
     informant_density: float = Field(0.0097, ge=0, le=0.2, description="seed: 200-300k")
@@ -139,7 +139,6 @@ DRAWN = {
     "grievance0": np.float32,
     "grievance": np.float32,
     "risk_aversion": np.float32,
-    "pi_hat": np.float32,
     "suspicion": np.float32,
     "belief_day": np.int32,
     "banned_media": np.bool_,
@@ -331,7 +330,6 @@ def build_population(
             p.banned_media0,
             p.grievance_a,
             p.grievance_b,
-            p.pi_hat0,
             p.suspicion0,
         ]
     )

@@ -2,15 +2,25 @@
 
 Person i in a group of k people in context c speaks openly with probability
 
-    P = sigmoid((g_i - r_i * R_i(k, c) - T) / tau)
+    P = sigmoid((g_i - r_i * R_i(k, c) * L_i / L_ref + lambda * O_i - T_i) / tau)
 
-where the perceived chance of being reported is
+(MODEL.md 8.2). ``R_i`` is the perceived chance that the statement is reported and
+punished, learned from what i has seen (:mod:`survsim.society.beliefs`):
 
-    R_i(k, c) = 1 - (1 - mhat) * (1 - a)^(k - 1),   a = min(1, w_c * (pihat + D)),
-    D = delta * (1 - (1 - pihat)^(k - 2) * (1 - mhat))
+    R_i(k, c) = 1 - (1 - mhat_ic) * (1 - w_c * a_i,s(k))^(k - 1),
+    a_i,s = 1 - (1 - phat_i,s)^(1 / (kbar_i,s - 1)),
+    phat_i,s = (n0 * p0_i,s + A_i,s) / (n0 + H_i,s + A_i,s),
 
-``D`` is the defensive reporting i expects from a listener who fears that someone else (one
-of the other k - 2 listeners, or a microphone) will pass the statement on.
+with s(k) the class of the group (pairs, three or more), ``H`` the open statements i
+heard and ``A`` the sanctions it saw in that class (both decayed), and the prior
+``p0_i,s = 1 - (1 - a0)^(kbar_i,s - 1)`` that makes the per-listener risk ``a0`` in both
+classes before anything is seen: the prior assumes no break at k = 3. ``L_i`` is the
+loss i believes a sanction brings (prison-years), against the fixed reference
+``L_REF``; ``O_i`` the share of open speakers among the people it heard (Kuran's
+cascades; ``conformity`` = 0 turns them off). With ``anticipate_defensive`` on (version
+1's assumption, off by default) a speaker also expects the defensive reporting
+``D = delta * (1 - (1 - a)^(k - 2) * (1 - mhat))`` of its listeners, so the break at
+k = 3 is assumed rather than learned.
 """
 
 from __future__ import annotations
@@ -26,18 +36,27 @@ from survsim.engine.mechanism import Mechanism, bundle
 from survsim.engine.params import StrictModel
 from survsim.engine.state import Attribute
 from survsim.society.bundles import Rules, Talk, fold
-from survsim.society.names import CONTEXTS
+from survsim.society.names import CONTEXTS, PUBLIC
 
 __all__ = [
     "CONTEXTS",
+    "L_REF",
     "ContextValues",
     "Speech",
     "SpeechParams",
+    "class_prior",
     "defensive_fear",
     "effective_listener_risk",
+    "learned_chance",
+    "listener_risk",
     "perceived_risk",
     "speak_probability",
 ]
+
+#: The loss a sanction brings that people weigh against, in prison-years: one fixed
+#: reference for every scenario (MODEL.md 8.2), so halving a scenario's severity halves
+#: what its people come to fear. Also the believed loss before anything is seen.
+L_REF = 10.0
 
 
 class ContextValues(StrictModel):
@@ -60,9 +79,32 @@ class SpeechParams(StrictModel):
     """Parameters of the speech rule; sources in docs/odd.md 3.7 and 4.2."""
 
     threshold: float = Field(0.1, ge=0, le=0.5, description="T (Epstein 2002)")
+    threshold_sd: float = Field(
+        0.0, ge=0, le=0.5, description="spread of T across people (Granovetter 1978); 0: one T"
+    )
     tau: float = Field(0.02, ge=0.001, le=0.2, description="assumption: smoothness")
     delta: float = Field(0.5, ge=0, le=1, description="assumption: defensive reporting")
-    anticipate_defensive: bool = Field(True, description="speakers reckon with D")
+    anticipate_defensive: bool = Field(
+        False, description="version 1: speakers assume listeners' defensive reporting"
+    )
+    prior_strength: float = Field(
+        0.5, ge=0.01, le=1e6, description="n0: statements the prior is worth (assumption)"
+    )
+    warning_weight: float = Field(
+        20.0, ge=0, le=1000, description="n_warn: sanctions a warning received counts as"
+    )
+    loss_learning: float = Field(
+        0.2, ge=0, le=1, description="weight of each sanction seen in the believed loss"
+    )
+    conformity: float = Field(
+        0.1, ge=0, le=1, description="lambda: pull of others' open speech (Kuran 1995)"
+    )
+    camera_visibility: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="v: believed bugging of public places per cameras_reference (assumption)",
+    )
     closeness: ContextValues = Field(
         ContextValues(
             household=0.3,
@@ -90,40 +132,61 @@ class SpeechParams(StrictModel):
 
 
 @nb.njit(cache=True)
-def defensive_fear(k, pihat, mhat, delta):
-    """``delta * (1 - (1 - pihat)^(k - 2) * (1 - mhat))``: fear that others pass it on."""
+def learned_chance(n0, p0, seen, heard):
+    """``(n0 p0 + A) / (n0 + H + A)``: the Beta-Bernoulli chance, in [0, 1] by construction."""
+    return (n0 * p0 + seen) / (n0 + heard + seen)
+
+
+@nb.njit(cache=True)
+def listener_risk(p, kbar):
+    """``1 - (1 - p)^(1 / (kbar - 1))``: the per-listener risk behind a per-statement p."""
+    if kbar <= 2.0:
+        return p
+    return 1.0 - (1.0 - p) ** (1.0 / (kbar - 1.0))
+
+
+@nb.njit(cache=True)
+def class_prior(a0, kbar):
+    """``1 - (1 - a0)^(kbar - 1)``: the per-statement prior of a class of mean size kbar."""
+    return 1.0 - (1.0 - a0) ** (kbar - 1.0)
+
+
+@nb.njit(cache=True)
+def defensive_fear(k, a, mhat, delta):
+    """``delta * (1 - (1 - a)^(k - 2) * (1 - mhat))``: fear that others pass it on."""
     if k < 2:
         return 0.0
-    return delta * (1.0 - (1.0 - pihat) ** (k - 2) * (1.0 - mhat))
+    return delta * (1.0 - (1.0 - a) ** (k - 2) * (1.0 - mhat))
 
 
 @nb.njit(cache=True)
-def perceived_risk(k, w, pihat, mhat, delta, anticipate):
-    """``R(k, c)``: the perceived chance that an open statement in a group of k is reported."""
-    d = defensive_fear(k, pihat, mhat, delta) if anticipate else 0.0
-    a = min(1.0, w * (pihat + d))
-    return 1.0 - (1.0 - mhat) * (1.0 - a) ** (k - 1)
+def perceived_risk(k, w, a, mhat, delta, anticipate):
+    """``R(k, c)`` from the per-listener risk ``a`` (and ``D`` if ``anticipate``)."""
+    d = defensive_fear(k, a, mhat, delta) if anticipate else 0.0
+    x = min(1.0, w * (a + d))
+    return 1.0 - (1.0 - mhat) * (1.0 - x) ** (k - 1)
 
 
 @nb.njit(cache=True)
-def speak_probability(g, r, risk, threshold, tau):
-    """``sigmoid((g - r * risk - T) / tau)``, computed without overflow."""
-    x = (g - r * risk - threshold) / tau
+def speak_probability(g, r, risk, threshold, tau, loss=1.0, pull=0.0):
+    """``sigmoid((g - r * risk * loss + pull - T) / tau)``, computed without overflow.
+
+    ``loss`` is the believed loss over ``L_REF``; ``pull`` is ``lambda * O``.
+    """
+    x = (g - r * risk * loss + pull - threshold) / tau
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
     return e / (1.0 + e)
 
 
-def effective_listener_risk(
-    k: int, w: float, pihat: float, delta: float, anticipate: bool
-) -> float:
+def effective_listener_risk(k: int, w: float, a: float, delta: float, anticipate: bool) -> float:
     """The per-listener risk implied by ``R(k)`` with no microphone: ``1 - (1 - R)^(1/(k-1))``.
 
     Constant in k without anticipated defensive reporting; with it, it jumps at k = 3
     (docs/odd.md 4.2, "the break at k = 3").
     """
-    risk = perceived_risk(k, w, pihat, 0.0, delta, anticipate)
+    risk = perceived_risk(k, w, a, 0.0, delta, anticipate)
     return 1.0 - (1.0 - risk) ** (1.0 / (k - 1))
 
 
@@ -137,8 +200,8 @@ class Speech(Mechanism):
     name = "speech"
     group = "speech"
     params_class = SpeechParams
+    streams = ("threshold",)
     arrays = (
-        Attribute("ever_spoke", np.bool_, False, "people", "spoke openly at least once"),
         Attribute("said", np.uint16, 0, "people", "open statements made (stops at 65,535)"),
         Attribute("busy_day", np.int32, -1, "people", "day of the busy flags"),
         Attribute("busy", np.uint8, 0, "people", "contexts taken part in on busy_day (bits)"),
@@ -173,8 +236,18 @@ class Speech(Mechanism):
             anticipate=sp.anticipate_defensive,
             closeness=sp.closeness.array(),
             bugging=sp.believed_bugging.array(),
-            pi0=p.population.pi_hat0,
+            a0=p.population.pi_hat0,
+            s_threshold=np.uint64(self.stream("threshold")),
         )
+
+    def see_cameras(self, cameras: float, reference: float) -> None:
+        """Believed bugging of public places rises with the cameras people can see.
+
+        ``mhat_public = m0_public + camera_visibility * cameras / reference`` (at most 1).
+        """
+        sp = self.pars
+        seen = sp.camera_visibility * cameras / reference if reference > 0 else 0.0
+        self.sim.talk.R.bugging[PUBLIC] = min(1.0, sp.believed_bugging.public + seen)
 
     def record(self, t: int, columns: dict[str, np.ndarray]) -> None:
         """The day's speakers, statements, silent witnesses and mean perceived risk."""

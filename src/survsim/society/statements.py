@@ -12,16 +12,25 @@ people never call the apparatus. The kernels read the bundles of
 
 from __future__ import annotations
 
+import math
+
 import numba as nb
 import numpy as np
 
-from survsim.engine.events import emit, room
+from survsim.engine.events import emit, event_kind, room
 from survsim.engine.rng import random_block, uniform_from_words
-from survsim.society.beliefs import current
+from survsim.society.beliefs import GROUP_EIGHTHS, refresh
 from survsim.society.bundles import K_BINS
 from survsim.society.listening import listener_report
 from survsim.society.names import NO_REPORT
-from survsim.society.speech import perceived_risk, speak_probability
+from survsim.society.speech import (
+    L_REF,
+    class_prior,
+    learned_chance,
+    listener_risk,
+    perceived_risk,
+    speak_probability,
+)
 
 __all__ = ["NOBODY", "START", "converse", "group_bound", "speaker_bound"]
 
@@ -46,6 +55,85 @@ def _flags(P, i, day):
         P.busy_day[i] = day
         P.busy[i] = 0
     return P.busy[i]
+
+
+@nb.njit(cache=True)
+def _mean_size(eighths, k):
+    """The decayed mean size of one's groups of three or more, in eighths (uint8).
+
+    Each group moves it a quarter of the way to its size (at most 31), rounded, and at
+    least one eighth toward it, so that it settles on a size met again and again.
+    """
+    x = np.int64(eighths)
+    target = np.int64(GROUP_EIGHTHS * min(k, 31))
+    step = (target - x) / 4.0
+    new = x + np.int64(math.floor(step + 0.5))
+    if new == x and target != x:
+        new = x + (1 if target > x else -1)
+    return np.uint8(min(255, max(24, new)))
+
+
+@nb.njit(cache=True)
+def own_listener_risk(i, k, P, R):
+    """``a_i,s(k)``: person i's learned per-listener risk in a group of k (up to date)."""
+    if k < 3:
+        p = learned_chance(R.prior_strength, R.a0, P.seen_pair[i], P.heard_pair[i])
+        return p
+    kbar = P.group_size[i] / GROUP_EIGHTHS
+    p0 = class_prior(R.a0, kbar)
+    p = learned_chance(R.prior_strength, p0, P.seen_group[i], P.heard_group[i])
+    return listener_risk(p, kbar)
+
+
+@nb.njit(cache=True)
+def pair_listener_risk(i, P, R):
+    """``a_i,2``: person i's learned per-listener risk in a pair (up to date)."""
+    return learned_chance(R.prior_strength, R.a0, P.seen_pair[i], P.heard_pair[i])
+
+
+@nb.njit(cache=True)
+def open_share(i, P, R):
+    """``O_i``: the share of open speakers among the people i heard (prior: none)."""
+    return (P.heard_pair[i] + P.heard_group[i]) / (P.present[i] + R.prior_strength)
+
+
+@nb.njit(cache=True)
+def _threshold(i, seed, R):
+    """``T_i``: T, or drawn once per person from N(T, threshold_sd) when it has a spread."""
+    if R.threshold_sd == 0.0:
+        return R.threshold
+    w0, w1, w2, w3 = random_block(seed, R.s_threshold, 0, i, 0)
+    u1 = uniform_from_words(w0, w1)
+    u2 = uniform_from_words(w2, w3)
+    z = math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
+    return R.threshold + R.threshold_sd * z
+
+
+@nb.njit(cache=True)
+def _decide(i, k, c, kb, day, seed, s_speak, P, R, T, group):
+    """Does person i (up to date) speak openly? Tallies its chance and the null's."""
+    g = P.grievance[i]
+    r = P.risk_aversion[i]
+    m = min(1.0, P.suspicion[i] * R.bugging[c])
+    w = R.closeness[c]
+    a_i = own_listener_risk(i, k, P, R)
+    risk = perceived_risk(k, w, a_i, m, R.delta, R.anticipate)
+    loss = P.loss_hat[i] / L_REF
+    pull = R.conformity * open_share(i, P, R)
+    t_i = _threshold(i, seed, R)
+    prob = speak_probability(g, r, risk, t_i, R.tau, loss, pull)
+    T.expected[c, kb] += prob
+    T.variance[c, kb] += prob * (1.0 - prob)
+    if group:  # the null: every listener as risky as in a pair (MODEL.md 8.5)
+        risk0 = perceived_risk(k, w, pair_listener_risk(i, P, R), m, R.delta, False)
+        null = speak_probability(g, r, risk0, t_i, R.tau, loss, pull)
+    else:
+        null = prob
+    T.null_expected[c, kb] += null
+    T.null_variance[c, kb] += null * (1.0 - null)
+    T.risk[0] += risk
+    T.risk[1] += 1.0
+    return _uniform(seed, s_speak, day, i, c) < prob
 
 
 @nb.njit(cache=True)
@@ -100,6 +188,16 @@ def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W, E, s
             opened = opened or W.opens[w]
     heard = W.heard
     need = speaker_bound(k, W)
+    group = k >= 3
+    if start == 0:
+        # What each member learns from the group before anyone speaks: k - 1 others are
+        # present (so the share of open speakers it has heard stays a share), and the size.
+        for b in range(k):
+            j = members[b]
+            refresh(j, day, P, R.belief_decay, R.grievance_decay)
+            P.present[j] += k - 1
+            if group:
+                P.group_size[j] = _mean_size(P.group_size[j], k)
     for a in range(start, k):
         if not room(E, need):
             return a
@@ -107,23 +205,12 @@ def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W, E, s
         T.present[c, kb] += 1
         if auditing:
             T.audit[c, i] += 1
-        if P.informant[i]:
-            continue  # informants listen; they never speak openly
-        since = day - P.belief_day[i]
-        pi = current(P.pi_hat[i], R.pi0, since, R.belief_decay)
-        g = current(P.grievance[i], P.grievance0[i], since, R.grievance_decay)
-        m = min(1.0, P.suspicion[i] * R.bugging[c])
-        risk = perceived_risk(k, R.closeness[c], pi, m, R.delta, R.anticipate)
-        prob = speak_probability(g, P.risk_aversion[i], risk, R.threshold, R.tau)
-        T.expected[c, kb] += prob
-        T.variance[c, kb] += prob * (1.0 - prob)
-        T.risk[0] += risk
-        T.risk[1] += 1.0
-        if _uniform(seed, s_speak, day, i, c) >= prob:
+        if P.informant[i]:  # informants listen; they never speak openly
+            continue
+        if not _decide(i, k, c, kb, day, seed, s_speak, P, R, T, group):
             continue
         T.spoke[c, kb] += 1
         T.statements[c, kb] += 1
-        P.ever_spoke[i] = True
         if P.said[i] < 65535:
             P.said[i] += 1
         flags = _flags(P, i, day)
@@ -138,18 +225,22 @@ def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W, E, s
             j = members[b]
             is_head = j == head
             zeal = P.zeal[j] if P.informant[j] else R.head_zeal
-            since_j = day - P.belief_day[j]
-            pi_j = current(P.pi_hat[j], R.pi0, since_j, R.belief_decay)
+            refresh(j, day, P, R.belief_decay, R.grievance_decay)
+            a_j = own_listener_risk(j, k, P, R)
             m_j = min(1.0, P.suspicion[j] * R.bugging[c])
             u = _uniform(seed, s_listen, day, j, c * 1024 + a)
             kind = listener_report(
-                u, zeal, P.informant[j] or is_head, k, pi_j, m_j, R.delta, R.q0, R.defensive
+                u, zeal, P.informant[j] or is_head, k, a_j, m_j, R.delta, R.q0, R.defensive
             )
+            if group:
+                P.heard_group[j] += 1.0
+            else:
+                P.heard_pair[j] += 1.0
             if kind != NO_REPORT:
                 reports += 1
                 T.reports[kind] += 1
                 heard[b] = 1
-                emit(E, i, kind, day)
+                emit(E, i, event_kind(kind, k), day)
             elif P.informant[j] or is_head:
                 heard[b] = 1  # agents of the state are never charged
         if reports > 0:
@@ -158,11 +249,11 @@ def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W, E, s
         if seen:
             for w in range(W.context.shape[0]):
                 if seen >> w & 1:
-                    emit(E, i, W.kind[w], day)
+                    emit(E, i, event_kind(W.kind[w], k), day)
         if W.ftr[0] > 0.0 and (reports > 0 or opened):
             for b in range(k):
                 if b != a and heard[b] == 0:
                     j = members[b]
                     if _uniform(seed, W.s_ftr, day, j, c * 1024 + a) < W.ftr[0]:
-                        emit(E, j, W.ftr_kind, day)
+                        emit(E, j, event_kind(W.ftr_kind, k), day)
     return NOBODY

@@ -29,7 +29,7 @@ __all__ = [
 #: The person arrays :func:`assign_roles_and_traits` writes.
 Traits = namedtuple(
     "Traits",
-    "role adult_day phone computer internet grievance0 grievance risk_aversion pi_hat "
+    "role adult_day phone computer internet grievance0 grievance risk_aversion "
     "suspicion banned_media",
 )
 
@@ -73,7 +73,7 @@ def assign_roles_and_traits(seed, streams, shares, senior_p, household_start, ho
     """Roles, ages, phones, computers, Internet, grievance, risk aversion, banned media.
 
     ``shares`` = (soldier, officer, majority days, fixed line, internet among seniors,
-    banned media at start, Kumaraswamy a, b, pi_hat0, suspicion0); ``senior_p``,
+    banned media at start, Kumaraswamy a, b, suspicion0); ``senior_p``,
     ``mobile`` and ``computer`` shares by region are rows 0-2 of ``senior_p``. Returns
     the number of adult civilians (who may become informants).
     """
@@ -126,8 +126,7 @@ def _traits_chunk(chunk, seed, streams, shares, by_region, household_start, hous
         s.grievance0[i] = g0
         s.grievance[i] = g0
         s.risk_aversion[i] = u_r
-        s.pi_hat[i] = shares[8]
-        s.suspicion[i] = shares[9]
+        s.suspicion[i] = shares[8]
         s.banned_media[i] = adult and _pair(seed, s_person, i, 4)[0] < banned0
     return civilians
 
