@@ -215,7 +215,7 @@ def test_the_steady_state_never_exceeds_the_population_and_says_why_it_is_missin
 # -- who is sanctioned ---------------------------------------------------------------------------
 
 
-def summaries(triage: str, seeds=range(4), agents=10_000, steps=365):
+def summaries(triage: str, seeds=range(6), agents=10_000, steps=365):
     out = []
     for seed in seeds:
         # Twice the capacity per head: the sanctions of 20,000 people at half the cost.

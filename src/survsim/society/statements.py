@@ -190,6 +190,8 @@ def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W, E, s
     need = speaker_bound(k, W)
     group = k >= 3
     if start == 0:
+        if not room(E, need):
+            return START  # called again from the start: nobody has learned anything yet
         # What each member learns from the group before anyone speaks: k - 1 others are
         # present (so the share of open speakers it has heard stays a share), and the size.
         for b in range(k):
