@@ -27,8 +27,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import logging
-import os
 import shlex
 import sys
 import time
@@ -225,27 +223,15 @@ def levers(params: dict) -> list[Lever]:
 
 @contextmanager
 def local_cluster(workers: int | None, runs: int) -> Iterator[str]:
-    """One Dask LocalCluster for every ensemble of the table; yields its address.
+    """One Dask cluster for every ensemble of the table; yields its address.
 
-    As survsim's own (single-threaded workers, one numba thread each), but started once
-    rather than once per ensemble. The kernels are compiled (or loaded) here first.
+    survsim's own LocalCluster (its workers warmed), started once rather than once per
+    ensemble.
     """
-    from distributed import LocalCluster
+    from survsim.experiments.cluster import dask_client
 
-    from survsim.warm import warm
-
-    warm(["surveillance_state"])
-    n = workers or max(1, min(os.cpu_count() or 1, runs))
-    with LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        scheduler_kwargs={"dashboard_address": ":0"},
-        silence_logs=logging.CRITICAL,
-        env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
-    ) as cluster:
-        yield cluster.scheduler_address
+    with dask_client(workers=workers, runs=runs, warm=["surveillance_state"]) as client:
+        yield client.scheduler.address
 
 
 def _run(arm_values: dict, scenario: str, args: argparse.Namespace, scheduler: str, out: Path):
@@ -505,22 +491,22 @@ def findings(chosen: list[Lever], table: pd.DataFrame) -> str:
                   "agencies' capacity, which these arms leave alone, is used in full (files "
                   "wait in a queue) and sets how many files are investigated; these arms do "
                   "not change how many of them end in a sanction."]  # fmt: skip
-    wrong = table[table["wrong_way"]]
-    lines += ["", "Responses that go the \"wrong\" way (against the direction a reader would "
-              "naively expect, with an interval that excludes 0):", ""]  # fmt: skip
-    if wrong.empty:
-        lines.append("- none in this run.")
-    for r in wrong.itertuples():
-        lever = next(x for x in chosen if x.key == r.lever)
-        lines.append(f"- {r.lever} {r.arm_label}: " + _describe(pd.Series(r._asdict()), lever))
+
+    def listing(rows: pd.DataFrame, title: str) -> list[str]:
+        out = ["", title, ""]
+        if rows.empty:
+            out.append("- none in this run.")
+        for r in rows.itertuples():
+            lever = next(x for x in chosen if x.key == r.lever)
+            out.append(f"- {r.lever} {r.arm_label}: " + _describe(pd.Series(r._asdict()), lever))
+        return out
+
+    lines += listing(table[table["wrong_way"]], "Responses that go the \"wrong\" way (against "
+                     "the direction a reader would naively expect, with an interval that "
+                     "excludes 0):")  # fmt: skip
     noise = table[table["within_noise"] & (table["expected"] != 0) & (table["pairs"] > 0)]
-    lines += ["", "Responses a reader would expect that are within noise (the interval "
-              "contains 0):", ""]  # fmt: skip
-    if noise.empty:
-        lines.append("- none in this run.")
-    for r in noise.itertuples():
-        lever = next(x for x in chosen if x.key == r.lever)
-        lines.append(f"- {r.lever} {r.arm_label}: " + _describe(pd.Series(r._asdict()), lever))
+    lines += listing(noise, "Responses a reader would expect that are within noise (the "
+                     "interval contains 0):")  # fmt: skip
     unknown = table[table["pairs"] == 0]
     if not unknown.empty:
         lines += ["", "Not estimated in any pair of runs (too few admissions for a steady "

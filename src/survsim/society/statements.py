@@ -74,21 +74,20 @@ def _mean_size(eighths, k):
 
 
 @nb.njit(cache=True)
+def pair_listener_risk(i, P, R):
+    """``a_i,2``: person i's learned per-listener risk in a pair (up to date)."""
+    return learned_chance(R.prior_strength, R.a0, P.seen_pair[i], P.heard_pair[i])
+
+
+@nb.njit(cache=True)
 def own_listener_risk(i, k, P, R):
     """``a_i,s(k)``: person i's learned per-listener risk in a group of k (up to date)."""
     if k < 3:
-        p = learned_chance(R.prior_strength, R.a0, P.seen_pair[i], P.heard_pair[i])
-        return p
+        return pair_listener_risk(i, P, R)
     kbar = P.group_size[i] / GROUP_EIGHTHS
     p0 = class_prior(R.a0, kbar)
     p = learned_chance(R.prior_strength, p0, P.seen_group[i], P.heard_group[i])
     return listener_risk(p, kbar)
-
-
-@nb.njit(cache=True)
-def pair_listener_risk(i, P, R):
-    """``a_i,2``: person i's learned per-listener risk in a pair (up to date)."""
-    return learned_chance(R.prior_strength, R.a0, P.seen_pair[i], P.heard_pair[i])
 
 
 @nb.njit(cache=True)
@@ -227,8 +226,7 @@ def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W, E, s
             j = members[b]
             is_head = j == head
             zeal = P.zeal[j] if P.informant[j] else R.head_zeal
-            refresh(j, day, P, R.belief_decay, R.grievance_decay)
-            a_j = own_listener_risk(j, k, P, R)
+            a_j = own_listener_risk(j, k, P, R)  # j was brought up to date above
             m_j = min(1.0, P.suspicion[j] * R.bugging[c])
             u = _uniform(seed, s_listen, day, j, c * 1024 + a)
             kind = listener_report(
