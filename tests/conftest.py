@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 import numpy as np
 from hypothesis import settings
@@ -19,6 +22,13 @@ settings.register_profile("dev", print_blob=True)
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 )
+
+# Spin-ups (survsim.engine.spinup) are cached: the suite keeps its own cache, fresh for
+# every session, so that nothing a developer computed earlier is read back here. The
+# CLI's and the dashboard's subprocesses inherit it.
+_SPINUP_CACHE = tempfile.mkdtemp(prefix="survsim-tests-cache-")
+os.environ["SURVSIM_CACHE_DIR"] = _SPINUP_CACHE
+atexit.register(shutil.rmtree, _SPINUP_CACHE, ignore_errors=True)
 
 
 def make_sim(steps: int = 20, seed: int = 1, **params) -> CivilViolence:

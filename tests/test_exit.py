@@ -124,7 +124,7 @@ def binomial_z(successes: int, n: int, p: float) -> float:
 def test_attempts_come_only_from_free_adult_border_residents_at_their_hazard(five):
     sim, watch, df = five
     attempts = int(df.crossing_attempts.sum())
-    assert attempts > 500
+    assert attempts > 300  # enough for the Poisson check below to have power
     assert watch.ineligible == 0
     assert len(watch.seen) == df.crossings_detected.sum()
     assert len(watch.gone) == df.crossings.sum()

@@ -47,7 +47,10 @@ def test_every_listener_counts_what_it_heard_in_its_class_and_counts_decay():
     # last bin (16 or more), so the tally knows each group's size.
     topic = SurveillanceStateParams().conversations.topic.model_dump()
     topic.update(neighbourhood=0.0, public=0.0)
-    data = {"agents": 3000, "apparatus": False, "beliefs": {"belief_decay": 0.0},
+    # No spin-up: every count starts at zero (MODEL.md 8.4's stationary start is tested in
+    # tests/test_stationary.py).
+    data = {"agents": 3000, "apparatus": False,
+            "beliefs": {"belief_decay": 0.0, "spinup_days": 0},
             "conversations": {"topic": topic}}  # fmt: skip
     params = SurveillanceStateParams.model_validate(data)
     sim = SurveillanceState(params, seed=4, steps=30).run()

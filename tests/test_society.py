@@ -22,7 +22,13 @@ from survsim.society.speech import (
 ALL_TOPICS = dict.fromkeys(CONTEXTS, 1.0)
 
 
+#: These tests read groups, reports and the rule at a given state: day 0 holds the priors
+#: (no spin-up, MODEL.md 8.4).
+NO_SPINUP = {"spinup_days": 0}
+
+
 def make(agents=6000, steps=10, seed=1, **groups):
+    groups.setdefault("beliefs", NO_SPINUP)
     params = SurveillanceStateParams(agents=agents, **groups)
     return SurveillanceState(params, seed=seed, steps=steps)
 
@@ -70,7 +76,7 @@ def oracle_params(q=0.6, q0=0.05):
         "listening": {"q0": q0, "defensive": False, "fabrication_base": 0.0},
         "speech": {"threshold": 0.0, "anticipate_defensive": False},
         "conversations": {"topic": {**ALL_TOPICS, "neighbourhood": 0.0}},
-        "beliefs": {"learning": False},
+        "beliefs": {"learning": False, **NO_SPINUP},
         "apparatus": False,
     }
 
@@ -125,6 +131,7 @@ def test_nobody_is_in_two_groups_of_a_context_on_a_day_and_children_never_take_p
     params = SurveillanceStateParams.model_validate(
         {
             "agents": 5000,
+            "beliefs": NO_SPINUP,
             "conversations": {
                 "topic": ALL_TOPICS,
                 "nunit_meeting_rate": 1.0,

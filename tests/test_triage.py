@@ -20,9 +20,14 @@ from survsim.society.names import CIVILIAN, FREE
 WEIGHTS = {"informant": 1.0, "microphone": 3.0, "cctv": 0.5, "computer": 3.0}
 
 
+#: Day 0 holds the priors of docs/odd.md 3.7 (no spin-up, MODEL.md 8.4).
+NO_SPINUP = {"spinup_days": 0}
+
+
 def small(agents=400, seed=1, steps=3000, **groups):
-    """A run at national scale 1 (so capacities are in simulated people), not started."""
-    data = {"agents": agents, "national_population": agents,
+    """A run at national scale 1 (so capacities are in simulated people), not started; day
+    0 holds the priors (no spin-up: these tests read the apparatus, not beliefs)."""
+    data = {"agents": agents, "national_population": agents, "beliefs": NO_SPINUP,
             "punishment": {"initial_prisoners": 0}, **groups}  # fmt: skip
     params = SurveillanceStateParams.model_validate(data)
     return SurveillanceState(params, seed=seed, steps=steps)
@@ -147,6 +152,7 @@ def busy(capacity_scale, steps=40, seed=2, cases_per_day=0.05):
         "agencies": {"capacity_scale": capacity_scale, "cases_per_day": cases_per_day},
         # No family punishment: a relative's escalated file would leave the heap unexamined.
         "punishment": {"initial_prisoners": 0, "p_family": 0.0},
+        "beliefs": NO_SPINUP,
     }  # fmt: skip
     params = SurveillanceStateParams.model_validate(data)
     return SurveillanceState(params, seed=seed, steps=steps).run()

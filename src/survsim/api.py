@@ -110,6 +110,7 @@ def manifest(
             "plan_s": {k: round(v, 6) for k, v in sim.plan_timings().items()},
         },
         "summary": summary(sim),
+        **({"spinup": sim.spinup} if getattr(sim, "spinup", None) else {}),
         "files": files,
         "environment": environment(),
         **(extra or {}),

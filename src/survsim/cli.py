@@ -28,7 +28,7 @@ from survsim.cli_output import (
     default_scenario,
     shown,
 )
-from survsim.engine import OutputExistsError, Sim, check_output_dir
+from survsim.engine import OutputExistsError, Sim, check_output_dir, spinup
 from survsim.engine.sim import Hook
 from survsim.errors import SurvsimError
 from survsim.scenario import Scenario, builtin_scenarios, load_scenario, with_agents
@@ -171,7 +171,8 @@ def _built(loaded: Scenario, progress: bool | None) -> Sim:
     if not _show_bar(progress):
         sim = build_sim(loaded)
     else:
-        with Console(stderr=True).status("building the population"):
+        status = Console(stderr=True).status("building the population")
+        with status, spinup.reporting(status.update):
             sim = build_sim(loaded)
     sim.timings["jit_s"] += report.seconds if report.compiled else 0.0
     return sim
@@ -265,8 +266,13 @@ def _print_summary(console: Console, name: str, sim: Sim, folder: Path) -> None:
     table.add_column(justify="right")
     run_s = sim.timings["run_s"]
     rate = sim.agents * sim.t / max(run_s, 1e-9) if hasattr(sim, "agents") else 0.0
+    spun = getattr(sim, "spinup", None) or {}
+    build = f"{sim.timings['build_s']:.3f} s"
+    if spun.get("days"):
+        how = "read from the cache" if spun["cached"] else "computed, now cached"
+        build += f" (spin-up of {spun['days']:,} days {how})"
     timings = [
-        ("build", f"{sim.timings['build_s']:.3f} s"),
+        ("build", build),
         ("compile (numba, cached after the first run)", f"{sim.timings['jit_s']:.3f} s"),
         ("run", f"{run_s:.3f} s"),
         ("speed", f"{rate / 1e6:.1f} M agent-{sim.step_name}s/s"),

@@ -47,6 +47,7 @@ ORCHESTRATION = (
     "engine/plan.py",
     "engine/results.py",
     "engine/sim.py",
+    "engine/spinup.py",
 )
 
 

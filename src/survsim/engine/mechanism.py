@@ -13,6 +13,8 @@ file that declares
 - ``columns``: other result columns it writes in :meth:`Mechanism.record`;
 - ``produces`` / ``reads``: the evidence kinds it writes or reads (documentation that a
   test checks against the model's list of kinds);
+- ``carried``: what a spin-up before day 0 hands on to a run (:mod:`survsim.engine.spinup`:
+  :meth:`Mechanism.stationary` and :meth:`Mechanism.settle`);
 - its steps (:meth:`Mechanism.steps`), each in a named phase of the model's day.
 
 A :class:`ModularSim` allocates the arrays of every mechanism in one
@@ -82,6 +84,8 @@ class Mechanism:
     reads: ClassVar[tuple[str, ...]] = ()
     #: Attributes a checkpoint leaves out (rebuilt by :meth:`derive`).
     checkpoint_skip: ClassVar[frozenset[str]] = frozenset()
+    #: What a spin-up hands on to the run (names of :meth:`stationary`'s arrays).
+    carried: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, sim: ModularSim) -> None:
         self.sim = sim
@@ -131,6 +135,17 @@ class Mechanism:
 
     def record(self, t: int, columns: dict[str, np.ndarray]) -> None:
         """Write row ``t`` of its :attr:`columns` (counters are written for it)."""
+
+    def stationary(self) -> dict[str, np.ndarray]:
+        """At the end of a spin-up: the :attr:`carried` arrays (default: copies of them)."""
+        people = self.sim.pop.people
+        return {name: people[name].copy() for name in self.carried}
+
+    def settle(self, arrays: dict[str, np.ndarray]) -> None:
+        """At day 0 of a run: take a spin-up's :attr:`carried` arrays (default: as they are)."""
+        people = self.sim.pop.people
+        for name in self.carried:
+            people[name][:] = arrays[name]
 
 
 def bundle(kind: Any, *sources: Any, **given: Any) -> Any:

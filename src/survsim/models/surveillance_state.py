@@ -25,10 +25,11 @@ from survsim.apparatus.cases import CasesMechanism
 from survsim.apparatus.computer_checks import ComputerChecks
 from survsim.apparatus.informants import Informants
 from survsim.apparatus.microphones import Microphones
-from survsim.apparatus.policy import PolicyTimeline
+from survsim.apparatus.policy import CameraPurchase, PolicyParams, PolicyTimeline
 from survsim.apparatus.post import Post
 from survsim.apparatus.punishment import Punishment
 from survsim.apparatus.wiretaps import Wiretaps
+from survsim.engine import spinup
 from survsim.engine.mechanism import Mechanism
 from survsim.engine.modular import ModularSim
 from survsim.models import surveillance_results as results
@@ -132,9 +133,11 @@ class SurveillanceState(ModularSim):
 
         Measured (benchmarks/scaling.py): a slope of 112 bytes per agent over 1-10 million
         people, on a fixed cost of about 250 MB (Python, numpy, numba, the kernels); 140
-        bytes per agent leaves a margin.
+        bytes per agent leaves a margin. A spin-up runs before the run's arrays exist; the
+        arrays it hands on (34 bytes per agent) are held while the run is built.
         """
-        return 300_000_000 + params.agents * 140 + steps * 60 * 8
+        carried = 34 if params.beliefs.spinup_days else 0
+        return 300_000_000 + params.agents * (140 + carried) + steps * 60 * 8
 
     @classmethod
     def with_mechanisms(
@@ -170,6 +173,34 @@ class SurveillanceState(ModularSim):
         return self.params.agents
 
     # -- build -------------------------------------------------------------------------
+
+    def build(self) -> None:
+        """The mechanisms and the population, then day 0's stationary beliefs (MODEL.md 8.4).
+
+        With ``beliefs.spinup_days`` > 0 the learned counts, grievance and banned media
+        are those of a spin-up of that many days (:mod:`survsim.engine.spinup`): computed
+        once per parameter set and seed, then read from the cache. :attr:`spinup` says
+        which.
+        """
+        days = self.params.beliefs.spinup_days
+        self.spinup = {"days": 0, "cached": False, "seconds": 0.0, "key": ""}
+        if days:  # first, so that the spin-up and this run are never in memory together
+            arrays, self.spinup = spinup.stationary_start(
+                type(self), self.spinup_params(), self.seed, self.params.agents, days
+            )
+        super().build()
+        if days:
+            spinup.settle(self, arrays)
+
+    def spinup_params(self) -> SurveillanceStateParams:
+        """A spin-up's parameters: day 0's, with no dated policy and no spin-up of its own."""
+        p = self.params
+        return p.model_copy(
+            update={
+                "beliefs": p.beliefs.model_copy(update={"spinup_days": 0}),
+                "policy": PolicyParams(camera_purchase=CameraPurchase(cameras=0)),
+            }
+        )
 
     def build_people(self) -> None:
         """Draw the population into the arrays it fills, then allocate the others."""
@@ -255,8 +286,10 @@ class SurveillanceState(ModularSim):
             return
         if group is not None and group != "build" and group not in cls.COMPILE_GROUPS:
             raise ValueError(f"unknown compile group {group!r}: {cls.compile_groups()}")
-        tiny = SurveillanceState(SurveillanceStateParams(agents=300), seed=0, steps=2,
-                                 compile=False)  # fmt: skip
+        p = SurveillanceStateParams(agents=300)
+        p = p.model_copy(update={"beliefs": p.beliefs.model_copy(update={"spinup_days": 0})})
+        tiny = SurveillanceState(p, seed=0, steps=2, compile=False)
+        tiny.mechanism("beliefs").stationary()  # what a spin-up hands on
         if group == "build":
             return
         tiny.schedule_foreign_media(1)  # kernels that only run on some days

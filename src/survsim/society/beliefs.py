@@ -51,6 +51,7 @@ __all__ = [
     "observe_arrests",
     "observe_warnings",
     "refresh",
+    "refresh_all",
     "update_banned_media",
 ]
 
@@ -73,6 +74,14 @@ class BeliefParams(StrictModel):
     media_start: float = Field(0.0005, ge=0, le=0.05, description="assumption")
     media_stop: float = Field(0.005, ge=0, le=0.1, description="assumption")
     media_event_boost: float = Field(10.0, ge=1, le=100, description="assumption")
+    spinup_days: int = Field(
+        1461,
+        ge=0,
+        le=36525,
+        description="days run before day 0 (once per parameter set, cached) so that the "
+        "learned counts, grievance and banned media start stationary (MODEL.md 8.4); "
+        "0: start from the prior",
+    )
 
 
 @nb.njit(cache=True)
@@ -104,6 +113,13 @@ def refresh(i, day, X, b_decay, g_decay):
     X.seen_group[i] *= f
     X.present[i] *= f
     X.loss_hat[i] = L_REF + (X.loss_hat[i] - L_REF) * f
+
+
+@nb.njit(cache=True)
+def refresh_all(day, X, b_decay, g_decay):
+    """Bring everyone's counts, believed loss and grievance up to ``day``."""
+    for i in range(X.belief_day.shape[0]):
+        refresh(i, day, X, b_decay, g_decay)
 
 
 #: The arrays a learning witness reads and writes.
@@ -357,6 +373,9 @@ class Beliefs(Mechanism):
         Attribute("banned_media", np.bool_, False, "people", "uses banned media"),
     )
     streams = ("media",)
+    #: What a spin-up hands on (MODEL.md 8.4): grievance as its excess over the baseline.
+    carried = ("grievance", "suspicion", "heard_pair", "heard_group", "seen_pair",
+               "seen_group", "present", "loss_hat", "group_size", "banned_media")  # fmt: skip
 
     def init(self) -> None:
         """No foreign-media event scheduled yet."""
@@ -372,6 +391,26 @@ class Beliefs(Mechanism):
     def schedule_foreign_media(self, day: int) -> None:
         """A foreign-media event on ``day``: users' grievance rises, more people start."""
         self.media_days.add(int(day))
+
+    def stationary(self) -> dict[str, np.ndarray]:
+        """Everyone's beliefs brought up to the spin-up's last day; grievance as excess.
+
+        A slot whose person died and was replaced during the spin-up holds the newcomer's
+        state; the run's person there takes it on over its own baseline grievance.
+        """
+        minds, lessons = self._minds()
+        refresh_all(self.sim.t, minds, lessons.belief_decay, lessons.grievance_decay)
+        out = super().stationary()
+        s = self.sim.pop.people
+        out["grievance"] = np.maximum(s.grievance - s.grievance0, 0).astype(np.float32)
+        return out
+
+    def settle(self, arrays: dict[str, np.ndarray]) -> None:
+        """Take a spin-up's beliefs as day 0's; grievance is the baseline plus the excess."""
+        super().settle(arrays)
+        s = self.sim.pop.people
+        s.grievance[:] = np.minimum(s.grievance0 + arrays["grievance"], 1.0)
+        s.belief_day[:] = self.sim.t
 
     def _minds(self):
         s = self.sim.pop.people
