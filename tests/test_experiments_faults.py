@@ -365,3 +365,38 @@ def test_ctrl_c_keeps_the_finished_runs_and_resume_finishes(
     assert 2 <= len(kept) < RUNS
     _assert_same_data(out, clean, runs=kept)
     _resume_finishes(out, cluster, clean, capsys)
+
+
+_LATE_ENVIRONMENT = """
+import os, sys
+os.environ.pop("NUMBA_NUM_THREADS", None)
+import numba
+from numba.np.ufunc import parallel
+held = numba.config.NUMBA_NUM_THREADS
+# As in a spawned Dask worker: numba was imported (with the client's __main__) before
+# the Nanny set the worker's environment, and a cached kernel started the thread pool.
+os.environ["NUMBA_NUM_THREADS"] = str(held % 2 + 1)
+parallel._launch_threads()
+if sys.argv[1] == "pinned":
+    from survsim.experiments.worker import keep_numba_threads
+    keep_numba_threads()
+add_one = numba.njit(lambda x: x + 1)  # a compilation reads the environment again
+print(add_one(1))
+"""
+
+
+@pytest.mark.parametrize("pinned", [True, False])
+def test_a_worker_whose_environment_came_after_numba_still_compiles(pinned):
+    """The runs of an experiment compile in a worker whose ``NUMBA_NUM_THREADS`` was set
+    after numba read it (seen in a four-year response table: every run of one arm failed
+    with "Cannot set NUMBA_NUM_THREADS ..."). Unpinned, the negative control fails so."""
+    done = subprocess.run(
+        [sys.executable, "-c", _LATE_ENVIRONMENT, "pinned" if pinned else "plain"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if pinned:
+        assert done.returncode == 0 and done.stdout.strip() == "2", done.stderr
+    else:
+        assert done.returncode != 0 and "Cannot set NUMBA_NUM_THREADS" in done.stderr

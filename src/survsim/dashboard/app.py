@@ -120,8 +120,10 @@ def RunView(job: Job | None, snap: Snapshot | None):
         return
     if snap.state == "running":
         solara.ProgressLinear(value=100 * snap.fraction, classes=["ss-progress"])
-    solara.Text(f"{title}: {snap.state}, day {snap.day:,} of {snap.steps:,}",
-                classes=["ss-status"])  # fmt: skip
+    where = f"day {snap.day:,} of {snap.steps:,}"
+    if snap.state == "running" and snap.day == 0 and snap.note:
+        where = snap.note
+    solara.Text(f"{title}: {snap.state}, {where}", classes=["ss-status"])
     if snap.error:
         solara.Error(snap.error, classes=["ss-error"])
     solara.HTML(tag="div", unsafe_innerHTML=_numbers_table(series), classes=["ss-numbers"])

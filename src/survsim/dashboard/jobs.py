@@ -61,6 +61,7 @@ class Snapshot:
     timeseries: pa.Table | None
     open_speech: pa.Table | None
     error: str | None
+    note: str = ""  # what happens before day 1 (a spin-up to the stationary start)
 
     @property
     def fraction(self) -> float:
@@ -134,15 +135,16 @@ class Job:
         """The job's state, progress and tables now (the finished ones once done)."""
         state, error = self._state()
         steps = self.scenario.steps
-        day = 0
+        day, note = 0, ""
         try:
             progress = json.loads((self.folder / "progress.json").read_text(encoding="utf-8"))
             day, steps = int(progress["day"]), int(progress["steps"])
+            note = str(progress.get("note", ""))
         except (OSError, ValueError, KeyError):
             pass
         where = self.run_folder if state == "done" else self.folder / "live"
         tables = [_read(where / f"{name}.parquet") for name in ("timeseries", "open_speech")]
-        return Snapshot(state, day, steps, tables[0], tables[1], error)
+        return Snapshot(state, day, steps, tables[0], tables[1], error, note)
 
 
 def _ended(code: int) -> str:

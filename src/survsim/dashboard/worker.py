@@ -5,9 +5,9 @@ for concurrent calls from several Python threads (two browser sessions), and a c
 a Stop must not take the server down. This process reads ``JOB_DIR/job.json`` (the
 resolved scenario), runs it, and while it runs writes, atomically and at most a few times
 a second, ``live/timeseries.parquet``, ``live/open_speech.parquet`` and
-``progress.json`` (``{"day", "steps"}``). At the end it writes the run folder
-``JOB_DIR/run`` (as ``survsim run --out``). Any failure is written as one line to
-``JOB_DIR/error.txt`` and the process exits 1.
+``progress.json`` (``{"day", "steps"}``, with a ``"note"`` while a spin-up runs). At the
+end it writes the run folder ``JOB_DIR/run`` (as ``survsim run --out``). Any failure is
+written as one line to ``JOB_DIR/error.txt`` and the process exits 1.
 """
 
 from __future__ import annotations
@@ -36,11 +36,18 @@ def _snapshot(sim, job: Path) -> None:
 def run(job: Path) -> None:
     """Run the job in ``job`` to its end, writing snapshots and the run folder."""
     from survsim.api import build_sim, save_run
+    from survsim.engine import spinup, write_json_atomic
     from survsim.scenario import validate
 
     spec = json.loads((job / "job.json").read_text(encoding="utf-8"))
     scenario = validate(spec["scenario"], "dashboard run")
-    sim = build_sim(scenario)
+
+    def preparing(note: str) -> None:  # a new parameter set's spin-up (docs/odd.md 4.3)
+        write_json_atomic({"day": 0, "steps": scenario.steps, "note": note},
+                          job / "progress.json")  # fmt: skip
+
+    with spinup.reporting(preparing):
+        sim = build_sim(scenario)
     last = [0.0]
 
     def progress(sim) -> None:

@@ -7,6 +7,7 @@ shared file system.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ import pyarrow as pa
 
 from survsim.experiments.design import RunSpec, scenario_for
 
-__all__ = ["RunOutput", "flat_summary", "run_task"]
+__all__ = ["RunOutput", "flat_summary", "keep_numba_threads", "run_task"]
 
 
 @dataclass
@@ -48,6 +49,23 @@ def flat_summary(facts: dict[str, Any], prefix: str = "") -> dict[str, float | i
     return out
 
 
+def keep_numba_threads() -> None:
+    """Keep ``NUMBA_NUM_THREADS`` in the environment at the value numba holds.
+
+    numba reads the variable when it is imported and again before every compilation, and
+    refuses a value other than the one its thread pool may have been started with
+    ("Cannot set NUMBA_NUM_THREADS to a different value once the threads have been
+    launched"). A worker process that imported numba before its environment was set (a
+    spawned Dask worker re-imports the client's ``__main__`` before the Nanny applies its
+    ``env``) would fail the first run that compiles anything; pinning the variable to
+    what numba read makes that compilation harmless. The threads a run uses are set with
+    :func:`numba.set_num_threads`.
+    """
+    import numba
+
+    os.environ["NUMBA_NUM_THREADS"] = str(numba.config.NUMBA_NUM_THREADS)
+
+
 def run_task(scenario: dict[str, Any], spec: RunSpec, threads: int = 1) -> RunOutput:
     """Build and run one run of an experiment (in a worker process).
 
@@ -68,6 +86,7 @@ def run_task(scenario: dict[str, Any], spec: RunSpec, threads: int = 1) -> RunOu
 
     from survsim.api import build_sim, summary
 
+    keep_numba_threads()
     numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     sim = build_sim(scenario_for(scenario, spec))
     sim.run()
