@@ -9,10 +9,10 @@ import pytest
 from survsim.engine import spinup
 from survsim.models.surveillance_state import SurveillanceState, SurveillanceStateParams
 from survsim.scenario import load_scenario
+from survsim.society.beliefs import Beliefs
 from survsim.society.names import CONTEXTS
 
-CARRIED = ("grievance", "heard_pair", "heard_group", "seen_pair", "seen_group", "present",
-           "loss_hat", "group_size", "banned_media", "suspicion")  # fmt: skip
+CARRIED = Beliefs.carried
 
 
 def small(spinup_days=200, seed=3, **groups):
@@ -99,6 +99,11 @@ def test_the_spinup_draws_its_own_days_and_hands_on_the_state_it_reached(tmp_pat
 FACE = [CONTEXTS.index(c) for c in ("household", "work", "neighbourhood", "friends", "public")]
 
 
+def face_counts(tally):
+    """Open statements made and people present so far, face-to-face contexts."""
+    return tally.spoke[FACE].sum(), tally.present[FACE].sum()
+
+
 def yearly_open_speech(agents, seed, years, *overrides):
     """Open speech (spoke / present, face-to-face contexts) in each year of a run of
     dprk_calibrated with no dated policy (no cameras bought)."""
@@ -109,11 +114,10 @@ def yearly_open_speech(agents, seed, years, *overrides):
     sim = SurveillanceState(scenario.params, seed=seed, steps=365 * years)
     rates = []
     for _ in range(years):
-        t = sim.talk.tally
-        spoke, present = t.spoke[FACE].sum(), t.present[FACE].sum()
+        spoke, present = face_counts(sim.talk.tally)
         sim.run(365)
-        t = sim.talk.tally
-        rates.append((t.spoke[FACE].sum() - spoke) / (t.present[FACE].sum() - present))
+        now_spoke, now_present = face_counts(sim.talk.tally)
+        rates.append((now_spoke - spoke) / (now_present - present))
     return np.array(rates)
 
 
@@ -185,8 +189,8 @@ def with_sanctions_of(name, learning, agents=10_000):
 
 def face_rate(params, seed, days=365):
     """Open speech (spoke / present, face-to-face contexts) over a year after the spin-up."""
-    t = SurveillanceState(params, seed=seed, steps=days).run().talk.tally
-    return t.spoke[FACE].sum() / t.present[FACE].sum()
+    spoke, present = face_counts(SurveillanceState(params, seed=seed, steps=days).run().talk.tally)
+    return spoke / present
 
 
 def test_gdr1989_and_dprk_share_every_behavioural_parameter():

@@ -286,8 +286,7 @@ class SurveillanceState(ModularSim):
             return
         if group is not None and group != "build" and group not in cls.COMPILE_GROUPS:
             raise ValueError(f"unknown compile group {group!r}: {cls.compile_groups()}")
-        p = SurveillanceStateParams(agents=300)
-        p = p.model_copy(update={"beliefs": p.beliefs.model_copy(update={"spinup_days": 0})})
+        p = SurveillanceStateParams.model_validate({"agents": 300, "beliefs": {"spinup_days": 0}})
         tiny = SurveillanceState(p, seed=0, steps=2, compile=False)
         tiny.mechanism("beliefs").stationary()  # what a spin-up hands on
         if group == "build":
