@@ -8,9 +8,11 @@ import pytest
 
 from survsim.models.surveillance_state import SurveillanceState, SurveillanceStateParams
 from survsim.scenario import load_scenario
-from survsim.society.beliefs import GROUP, PAIR, arrest_log
-from survsim.society.names import CHILD, FREE
+from survsim.society.beliefs import GROUP, GROUP_EIGHTHS, PAIR, arrest_log
+from survsim.society.listening import listener_report
+from survsim.society.names import CHILD, FREE, NO_REPORT
 from survsim.society.speech import class_prior, learned_chance, listener_risk
+from survsim.society.statements import _surely_silent, own_listener_risk
 
 
 def dprk(agents: int, steps: int, seed: int, *overrides: str) -> SurveillanceState:
@@ -37,6 +39,37 @@ def test_the_prior_makes_the_same_per_listener_risk_in_both_classes():
     for a0 in (0.01, 0.05, 0.2):
         for kbar in (2.0, 3.0, 4.5, 17.0):
             assert listener_risk(class_prior(a0, kbar), kbar) == pytest.approx(a0, rel=1e-12)
+
+
+def test_a_listener_passed_over_before_its_risk_would_not_have_reported():
+    """``converse`` skips a listener's learned risk (a power) where its draw exceeds q0 plus
+    the defensive fear at the per-statement chance, which bounds the per-listener risk from
+    above: each skipped draw makes no report under the full rule, and most draws are
+    skipped. The class priors come from a table equal to the formula."""
+    sim = dprk(3000, 1, 2, "params.beliefs.spinup_days=0").run()
+    P, R = sim.talk.P, sim.talk.R
+    for e in range(24, 256):
+        assert R.group_prior[e] == class_prior(R.a0, e / GROUP_EIGHTHS)
+    rng = np.random.default_rng(8)
+    people = np.flatnonzero(~P.informant & (P.role != CHILD))[:300]
+    for name in ("heard_pair", "heard_group", "seen_pair", "seen_group"):
+        getattr(P, name)[people] = rng.exponential(2.0, people.size).astype(np.float32)
+    P.group_size[people] = rng.integers(24, 256, people.size)
+    P.suspicion[people] = rng.uniform(0, 5, people.size).astype(np.float32)
+    skipped = checked = 0
+    for j in people:
+        for k in (2, 3, 4, 7):
+            for c in (0, 1, 6):
+                for u in rng.uniform(0, 1, 4):
+                    if not _surely_silent(u, j, k, c, P, R):
+                        continue
+                    skipped += 1
+                    a_j = own_listener_risk(j, k, P, R)
+                    m_j = min(1.0, P.suspicion[j] * R.bugging[c])
+                    kind = listener_report(u, 0.0, False, k, a_j, m_j, R.delta, R.q0, True)
+                    assert kind == NO_REPORT, (j, k, c, u, a_j)
+                checked += 4
+    assert skipped > 0.5 * checked, (skipped, checked)
 
 
 # -- what people count ---------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from survsim.engine import Streams
+from survsim.society.names import HAS_COMPUTER, HAS_INTERNET
 from survsim.society.population import (
     CHILD,
     CIVILIAN,
@@ -102,10 +103,12 @@ def test_phones_computers_internet(pop):
     assert (s.phone[s.role == CHILD] == 0).all()
     capital_adults = (s.region == 0) & (s.role != CHILD)
     assert abs((s.phone[capital_adults] == 2).mean() - 0.5) < 0.03
-    assert (s.internet <= (s.role == SENIOR)).all()
+    internet = (s.devices & HAS_INTERNET) != 0
+    assert internet.any() and (internet <= (s.role == SENIOR)).all()
     # A computer belongs to the household: all members agree.
-    first = s.computer[pop.household_start[s.household]]
-    np.testing.assert_array_equal(s.computer, first)
+    computer = (s.devices & HAS_COMPUTER) != 0
+    np.testing.assert_array_equal(computer, computer[pop.household_start[s.household]])
+    assert 0 < computer.mean() < 0.5
 
 
 def test_population_is_deterministic_and_seed_dependent():

@@ -118,7 +118,7 @@ def test_ranked_checks_take_exactly_the_highest_scores_ties_by_the_hash():
     # The checked with two or more reports were escalated, the single ones warned.
     place = sim.pop.people.case_bits[people] & PLACE
     assert ((place == INVQ) == (score >= 1.5))[np.isin(people, list(seen))].all()
-    warned = sim.pop.people.warned_day[people] >= 0
+    warned = sim.pop.people.warned[people]
     assert (warned == ((place == RESTING) & (score >= 0.75))).all()
 
 

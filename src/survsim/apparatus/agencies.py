@@ -123,7 +123,7 @@ class Agencies(Mechanism):
     name = "agencies"
     group = "agencies"
     params_class = AgenciesParams
-    arrays = (Attribute("warned_day", np.int32, -1, "people", "day of the last warning; -1 none"),)
+    arrays = (Attribute("warned", np.bool_, False, "people", "has had a warning (and knows it)"),)
     streams = ("verdict",)
     checkpoint_skip = ("_by_agency", "_rules", "_stage_capacity")
     columns: ClassVar[dict[str, type]] = {
@@ -183,12 +183,12 @@ class Agencies(Mechanism):
         log.make_room(int(whole[INVESTIGATION].sum()) * 10 + 16, int(whole[CHECK].sum()) + 16)
         if self._rules is None:
             s = sim.pop.people
-            self._rules = (self.desk(), sim.mechanism("punishment").sentences(), s.warned_day,
+            self._rules = (self.desk(), sim.mechanism("punishment").sentences(), s.warned,
                            s.said, files.stream("triage"), self.stream("verdict"))  # fmt: skip
-        desk, sentences, warned_day, said, s_triage, s_verdict = self._rules
+        desk, sentences, warned, said, s_triage, s_verdict = self._rules
         written = log.bundle()
         agency_day(sim.t, sim.seed64, s_triage, s_verdict, files.C, desk, sentences, self.budget,
-                   self.capacity, self.flows, self.prior, warned_day, said, written)  # fmt: skip
+                   self.capacity, self.flows, self.prior, warned, said, written)  # fmt: skip
         log.n, log.n_warned = (int(x) for x in written.count)
 
     def record(self, t: int, columns: dict[str, np.ndarray]) -> None:

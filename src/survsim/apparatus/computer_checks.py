@@ -14,7 +14,7 @@ from survsim.apparatus.cases import add_evidence
 from survsim.apparatus.channels import ChannelParams
 from survsim.engine.mechanism import Mechanism, Step
 from survsim.engine.rng import block_count, block_size, random_block, u32_below
-from survsim.society.names import COMPUTER
+from survsim.society.names import COMPUTER, HAS_COMPUTER
 
 __all__ = ["ComputerChecks", "computer_checks"]
 
@@ -61,9 +61,8 @@ class ComputerChecks(Mechanism):
     def init(self) -> None:
         """The households with a registered computer."""
         pop = self.sim.pop
-        self.households = np.flatnonzero(pop.people.computer[pop.household_start[:-1]]).astype(
-            np.int64
-        )
+        first = pop.people.devices[pop.household_start[:-1]]
+        self.households = np.flatnonzero(first & HAS_COMPUTER).astype(np.int64)
 
     def steps(self):
         """The day's checks, after the conversations (with the apparatus)."""

@@ -7,7 +7,7 @@ For each agency, in order (docs/odd.md 4.8, MODEL.md 8.1):
    uniformly among the eligible (``random``), among those scoring at least
    ``check_score``. A check escalates a file scoring ``investigate_score`` or more to the
    investigation heap, warns its holder if it scores ``warn_score`` or more (the holder
-   knows: ``warned_day``), else does nothing; a warned or cleared file rests.
+   knows: ``warned``), else does nothing; a warned or cleared file rests.
 3. **Investigations**: up to ``floor(budget)`` escalated files scoring at least
    ``investigate_score``, highest first. The holder is sanctioned with probability
    ``c(S) = min(c_max, 1 - (1 - c1)^S)``, else acquitted; the sanction is graded by the
@@ -124,7 +124,7 @@ def _whole(budget, capacity, stage, a):
 
 
 @nb.njit(cache=True)
-def agency_day(day, seed, s_triage, s_verdict, C, D, S, budget, capacity, K, prior, warned_day,
+def agency_day(day, seed, s_triage, s_verdict, C, D, S, budget, capacity, K, prior, warned,
                said, L):  # fmt: skip
     """One day of checks and investigations at every agency (see the module's text).
 
@@ -155,7 +155,7 @@ def agency_day(day, seed, s_triage, s_verdict, C, D, S, budget, capacity, K, pri
                 continue
             if score >= D.warn_score:
                 K[a, WARNINGS] += 1
-                warned_day[i] = day
+                warned[i] = True
                 w = L.count[1]
                 if w < L.warned.shape[0]:
                     L.warned[w] = i

@@ -318,7 +318,7 @@ def summary(sim: SurveillanceState) -> dict[str, Any]:
         "queue_longest": int(max(col[f"queue_{stage}"].max() for stage in STAGES)),
         **{flow: total(flow) for flow in FLOWS[:7]},
         "sanctions": total("detentions") + total("prison_sentences"),
-        "warned_people": int(np.count_nonzero(sim.pop.people.warned_day >= 0)),
+        "warned_people": int(np.count_nonzero(sim.pop.people.warned)),
         "checked_share_of_files_opened": _share(total("checks"), total("cases_opened")),
         "investigated_share_of_files_opened": _share(
             total("investigations"), total("cases_opened")

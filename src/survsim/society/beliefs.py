@@ -92,7 +92,7 @@ def current(stored, baseline, since, decay):
     return baseline + (stored - baseline) * (1.0 - decay) ** since
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def refresh(i, day, X, b_decay, g_decay):
     """Bring person i's counts, believed loss and grievance up to ``day`` (lazy decay).
 

@@ -48,11 +48,13 @@ People = namedtuple(
     "heard_pair heard_group seen_pair seen_group present loss_hat group_size said busy_day "
     "busy phone",
 )
-#: ``bugging`` is changed in place by the cameras people see (:mod:`survsim.apparatus.cameras`).
+#: ``bugging`` is changed in place by the cameras people see (:mod:`survsim.apparatus.cameras`);
+#: ``group_prior[e]`` is the class prior of a mean group size of ``e`` eighths
+#: (:func:`survsim.society.speech.group_priors`).
 Rules = namedtuple(
     "Rules",
     "threshold threshold_sd s_threshold tau delta anticipate closeness bugging q0 defensive "
-    "head_zeal a0 prior_strength conformity belief_decay grievance_decay",
+    "head_zeal a0 group_prior prior_strength conformity belief_decay grievance_decay",
 )
 #: The watchers' table (:class:`Watchers`), the region of each person, the chance that a
 #: silent witness of a statement that reached the state is charged (a 1-element array),

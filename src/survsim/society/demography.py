@@ -28,7 +28,7 @@ from survsim.engine.rng import (
     u32_below,
     uniform_from_words,
 )
-from survsim.society.names import CHILD, DEAD, FREE
+from survsim.society.names import CHILD, DEAD, FREE, HAS_COMPUTER
 from survsim.society.speech import L_REF
 
 __all__ = ["Demography", "DemographyParams", "Newborn", "daily_mortality", "demography_day"]
@@ -40,7 +40,7 @@ Newborn = namedtuple(
     "Newborn",
     "role status release adult_day work_unit unit_role grievance grievance0 risk_aversion "
     "suspicion belief_day heard_pair heard_group seen_pair seen_group present loss_hat "
-    "group_size banned_media informant zeal said phone internet file_key case_bits warned_day",
+    "group_size banned_media informant zeal said phone devices file_key case_bits warned",
 )
 
 
@@ -150,9 +150,9 @@ def _newborn(i, day, w0, w1, w2, w3, majority_days, grievance_a, grievance_b, su
     B.informant[i] = False
     B.zeal[i] = 0.0
     B.phone[i] = 0
-    B.internet[i] = False
+    B.devices[i] &= np.uint8(HAS_COMPUTER)  # the household's computer stays
     B.said[i] = 0
-    B.warned_day[i] = -1
+    B.warned[i] = False
     B.file_key[i] = -np.inf
     B.case_bits[i] &= np.uint8(192)  # a lingering heap entry is dropped when reached
 

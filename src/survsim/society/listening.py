@@ -60,7 +60,7 @@ class ListeningParams(StrictModel):
         return self.fabrication_base * (1 + self.fabrication_reward * self.reward)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def listener_report(u, zeal, is_informant, k, a, mhat, delta, q0, defensive):
     """The kind of report a listener makes from its uniform ``u``, or ``NO_REPORT``.
 

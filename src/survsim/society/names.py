@@ -32,6 +32,9 @@ STATUSES = ("free", "detained", "imprisoned", "dead")
 CHILD, CIVILIAN, SOLDIER, OFFICER, SENIOR = 0, 1, 2, 3, 4
 ROLES = ("child", "civilian", "soldier", "officer", "senior")
 
+# -- devices of a person (``devices``, bits) ------------------------------------------------
+HAS_COMPUTER, HAS_INTERNET = 1, 2
+
 # -- region (``region``) ------------------------------------------------------------------
 CAPITAL, INTERIOR, BORDER = 0, 1, 2
 REGIONS = ("capital", "interior", "border")

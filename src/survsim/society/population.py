@@ -127,8 +127,7 @@ BASE_ATTRIBUTES = (
     Attribute("adult_day", np.int32, -1, "people", "day a child comes of age, -1 for adults"),
     Attribute("role", np.uint8, 0, "people", "0 child, 1 civilian, 2 soldier, 3 officer, 4 senior"),
     Attribute("phone", np.uint8, 0, "people", "0 none, 1 fixed line, 2 mobile"),
-    Attribute("computer", np.bool_, False, "people", "household has a registered computer"),
-    Attribute("internet", np.bool_, False, "people", "Internet access (super-elite)"),
+    Attribute("devices", np.uint8, 0, "people", "bits: 1 household computer, 2 Internet"),
     Attribute("status", np.uint8, 0, "people", "0 free, 1 detained, 2 imprisoned, 3 dead"),
 )
 

@@ -47,6 +47,7 @@ __all__ = [
     "class_prior",
     "defensive_fear",
     "effective_listener_risk",
+    "group_priors",
     "learned_chance",
     "listener_risk",
     "perceived_risk",
@@ -131,13 +132,13 @@ class SpeechParams(StrictModel):
     )
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def learned_chance(n0, p0, seen, heard):
     """``(n0 p0 + A) / (n0 + H + A)``: the Beta-Bernoulli chance, in [0, 1] by construction."""
     return (n0 * p0 + seen) / (n0 + heard + seen)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def listener_risk(p, kbar):
     """``1 - (1 - p)^(1 / (kbar - 1))``: the per-listener risk behind a per-statement p."""
     if kbar <= 2.0:
@@ -152,6 +153,19 @@ def class_prior(a0, kbar):
 
 
 @nb.njit(cache=True)
+def group_priors(a0, eighths):
+    """``class_prior(a0, e / eighths)`` for every stored mean group size ``e`` (0-255).
+
+    The mean size of a person's groups of three or more is stored in eighths (a uint8),
+    so its class prior takes at most 256 values: looked up, not recomputed per speaker.
+    """
+    table = np.empty(256)
+    for e in range(256):
+        table[e] = class_prior(a0, e / eighths)
+    return table
+
+
+@nb.njit(cache=True, inline="always")
 def defensive_fear(k, a, mhat, delta):
     """``delta * (1 - (1 - a)^(k - 2) * (1 - mhat))``: fear that others pass it on."""
     if k < 2:
@@ -159,7 +173,7 @@ def defensive_fear(k, a, mhat, delta):
     return delta * (1.0 - (1.0 - a) ** (k - 2) * (1.0 - mhat))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def perceived_risk(k, w, a, mhat, delta, anticipate):
     """``R(k, c)`` from the per-listener risk ``a`` (and ``D`` if ``anticipate``)."""
     d = defensive_fear(k, a, mhat, delta) if anticipate else 0.0
@@ -167,7 +181,7 @@ def perceived_risk(k, w, a, mhat, delta, anticipate):
     return 1.0 - (1.0 - mhat) * (1.0 - x) ** (k - 1)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def speak_probability(g, r, risk, threshold, tau, loss=1.0, pull=0.0):
     """``sigmoid((g - r * risk * loss + pull - T) / tau)``, computed without overflow.
 
@@ -226,6 +240,8 @@ class Speech(Mechanism):
 
     def derive(self) -> None:
         """The rules of speaking and listening as the parameters stand."""
+        from survsim.society.beliefs import GROUP_EIGHTHS  # beliefs imports this module
+
         p = self.sim.params
         sp = self.pars
         self.sim.talk.R = bundle(
@@ -237,6 +253,7 @@ class Speech(Mechanism):
             closeness=sp.closeness.array(),
             bugging=sp.believed_bugging.array(),
             a0=p.population.pi_hat0,
+            group_prior=group_priors(p.population.pi_hat0, GROUP_EIGHTHS),
             s_threshold=np.uint64(self.stream("threshold")),
         )
 

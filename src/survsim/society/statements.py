@@ -25,7 +25,7 @@ from survsim.society.listening import listener_report
 from survsim.society.names import NO_REPORT
 from survsim.society.speech import (
     L_REF,
-    class_prior,
+    defensive_fear,
     learned_chance,
     listener_risk,
     perceived_risk,
@@ -41,14 +41,22 @@ NOBODY = np.int64(-1)
 START = np.int64(0)
 _SPOKE_TODAY = np.uint8(128)
 
+# What :func:`converse` does for each member (bring it up to date, decide, listen) is
+# made of small helpers that numba copies into the caller (``inline="always"``): a call
+# hands over every array of the bundles one by one, and the calls cost about a tenth of
+# a run at 1 million people (benchmarks/scaling.py; the same numbers, compile time
+# unchanged). The speech rule's formulas (:mod:`survsim.society.speech`), the listener's
+# (:mod:`survsim.society.listening`) and :func:`survsim.society.beliefs.refresh` are
+# copied in the same way.
 
-@nb.njit(cache=True)
+
+@nb.njit(cache=True, inline="always")
 def _uniform(seed, stream, day, index, sub):
     w0, w1, _, _ = random_block(seed, stream, day, index, sub)
     return uniform_from_words(w0, w1)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _flags(P, i, day):
     """Person i's busy flags for ``day`` (reset lazily when the day changes)."""
     if P.busy_day[i] != day:
@@ -57,7 +65,7 @@ def _flags(P, i, day):
     return P.busy[i]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _mean_size(eighths, k):
     """The decayed mean size of one's groups of three or more, in eighths (uint8).
 
@@ -73,30 +81,53 @@ def _mean_size(eighths, k):
     return np.uint8(min(255, max(24, new)))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def pair_listener_risk(i, P, R):
     """``a_i,2``: person i's learned per-listener risk in a pair (up to date)."""
     return learned_chance(R.prior_strength, R.a0, P.seen_pair[i], P.heard_pair[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def own_listener_risk(i, k, P, R):
     """``a_i,s(k)``: person i's learned per-listener risk in a group of k (up to date)."""
     if k < 3:
         return pair_listener_risk(i, P, R)
-    kbar = P.group_size[i] / GROUP_EIGHTHS
-    p0 = class_prior(R.a0, kbar)
-    p = learned_chance(R.prior_strength, p0, P.seen_group[i], P.heard_group[i])
-    return listener_risk(p, kbar)
+    e = P.group_size[i]
+    p = learned_chance(R.prior_strength, R.group_prior[e], P.seen_group[i], P.heard_group[i])
+    return listener_risk(p, e / GROUP_EIGHTHS)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
+def _surely_silent(u, j, k, c, P, R):
+    """Is listener j's report, from its draw ``u``, certainly none (before its risk)?
+
+    Its defensive fear ``delta (1 - (1 - a_j)^(k - 2) (1 - mhat))`` is at most what it
+    is with ``a_j`` replaced by the per-statement chance ``p >= a_j`` it is read from (no
+    power to take), so a draw above ``q0`` plus that bound (and a margin far above
+    rounding) makes no report whatever ``a_j`` is; :func:`listener_report` decides the
+    rest. The same reports as computing ``a_j`` for every listener, at less cost.
+    """
+    if u < R.q0:
+        return False
+    if not R.defensive:
+        return True
+    if k < 3:
+        p = learned_chance(R.prior_strength, R.a0, P.seen_pair[j], P.heard_pair[j])
+    else:
+        e = P.group_size[j]
+        p = learned_chance(R.prior_strength, R.group_prior[e], P.seen_group[j],
+                           P.heard_group[j])  # fmt: skip
+    m = min(1.0, P.suspicion[j] * R.bugging[c])
+    return u >= R.q0 + defensive_fear(k, p, m, R.delta) + 1e-9
+
+
+@nb.njit(cache=True, inline="always")
 def open_share(i, P, R):
     """``O_i``: the share of open speakers among the people i heard (prior: none)."""
     return (P.heard_pair[i] + P.heard_group[i]) / (P.present[i] + R.prior_strength)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _threshold(i, seed, R):
     """``T_i``: T, or drawn once per person from N(T, threshold_sd) when it has a spread."""
     if R.threshold_sd == 0.0:
@@ -108,7 +139,7 @@ def _threshold(i, seed, R):
     return R.threshold + R.threshold_sd * z
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _decide(i, k, c, kb, day, seed, s_speak, P, R, T, group):
     """Does person i (up to date) speak openly? Tallies its chance and the null's."""
     g = P.grievance[i]
@@ -225,13 +256,15 @@ def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W, E, s
                 continue
             j = members[b]
             is_head = j == head
-            zeal = P.zeal[j] if P.informant[j] else R.head_zeal
-            a_j = own_listener_risk(j, k, P, R)  # j was brought up to date above
-            m_j = min(1.0, P.suspicion[j] * R.bugging[c])
+            agent = P.informant[j] or is_head
             u = _uniform(seed, s_listen, day, j, c * 1024 + a)
-            kind = listener_report(
-                u, zeal, P.informant[j] or is_head, k, a_j, m_j, R.delta, R.q0, R.defensive
-            )
+            if not agent and _surely_silent(u, j, k, c, P, R):
+                kind = NO_REPORT
+            else:
+                zeal = P.zeal[j] if P.informant[j] else R.head_zeal
+                a_j = own_listener_risk(j, k, P, R)  # j was brought up to date above
+                m_j = min(1.0, P.suspicion[j] * R.bugging[c])
+                kind = listener_report(u, zeal, agent, k, a_j, m_j, R.delta, R.q0, R.defensive)
             if group:
                 P.heard_group[j] += 1.0
             else:
@@ -241,7 +274,7 @@ def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W, E, s
                 T.reports[kind] += 1
                 heard[b] = 1
                 emit(E, i, event_kind(kind, k), day)
-            elif P.informant[j] or is_head:
+            elif agent:
                 heard[b] = 1  # agents of the state are never charged
         if reports > 0:
             T.reported[c, kb] += 1

@@ -15,7 +15,15 @@ import numpy as np
 
 from survsim.engine.parallel import CHUNKS, chunk_bounds
 from survsim.engine.rng import random_block, uniform_from_words
-from survsim.society.names import CHILD, CIVILIAN, OFFICER, SENIOR, SOLDIER
+from survsim.society.names import (
+    CHILD,
+    CIVILIAN,
+    HAS_COMPUTER,
+    HAS_INTERNET,
+    OFFICER,
+    SENIOR,
+    SOLDIER,
+)
 
 __all__ = [
     "Traits",
@@ -29,8 +37,7 @@ __all__ = [
 #: The person arrays :func:`assign_roles_and_traits` writes.
 Traits = namedtuple(
     "Traits",
-    "role adult_day phone computer internet grievance0 grievance risk_aversion "
-    "suspicion banned_media",
+    "role adult_day phone devices grievance0 grievance risk_aversion suspicion banned_media",
 )
 
 #: Roles (person attribute ``role``); survsim.society.population re-exports them.
@@ -119,8 +126,10 @@ def _traits_chunk(chunk, seed, streams, shares, by_region, household_start, hous
             s.phone[i] = 1
         else:
             s.phone[i] = 0
-        s.computer[i] = u_computer < by_region[2, hz]
-        s.internet[i] = s.role[i] == SENIOR and u_internet < internet_share
+        devices = HAS_COMPUTER if u_computer < by_region[2, hz] else 0
+        if s.role[i] == SENIOR and u_internet < internet_share:
+            devices |= HAS_INTERNET
+        s.devices[i] = devices
         u_g, u_r = _pair(seed, s_person, i, 3)
         g0 = (1.0 - (1.0 - u_g) ** (1.0 / gb)) ** (1.0 / ga)  # Kumaraswamy inverse CDF
         s.grievance0[i] = g0
