@@ -454,7 +454,9 @@ def signatures(chosen: list[Lever], table: pd.DataFrame) -> str:
         "pattern compares the observed rate at k = 3 with the rate each present person would "
         "have with its pair risk, `null_open_speech_rate`). Here the observed rate at k = 3 "
         f"is {_number(ratio)} times that null: people have learned to fear a listener in a "
-        f"group of three {feared} than a listener in a pair.",
+        f"group of three {feared} than a listener in a pair (why: docs/odd.md 4.2, and "
+        "`python examples/what_people_learned.py` for what people heard and saw in each "
+        "class).",
         "- **Groups of three against pairs.** Arms that move open speech in groups of three "
         "beyond noise and either leave pairs alone, move them the other way or move them by "
         f"less than half as much: {'; '.join(split) or none}.",

@@ -162,3 +162,33 @@ def test_response_table_example_pairs_every_arm_with_the_baseline(tmp_path):
     assert "every person" in text.lower() and "synthetic" in text
     assert "reduced run" in text
     assert text.count("| share speaking openly in a group of three (work, public) |") == 2
+
+
+def test_what_people_learned_reads_the_risks_the_speakers_use(capsys):
+    """examples/what_people_learned.py: its per-class risks are the ones the speech rule
+    reads (statements.own_listener_risk, person by person), its k = 3 rates are the
+    open-speech table's, and bad input is one line and exit 2."""
+    from survsim.models.surveillance_state import SurveillanceState
+    from survsim.scenario import load_scenario
+    from survsim.society.names import CHILD, FREE
+    from survsim.society.statements import own_listener_risk
+
+    example = _example("what_people_learned")
+    scenario = load_scenario(
+        "dprk_calibrated", ["params.agents=3000", "params.beliefs.spinup_days=0"]
+    )
+    sim = SurveillanceState(scenario.params, seed=3, steps=60).run()
+    found = example.learned(sim)
+    s, talk = sim.pop.people, sim.talk
+    adults = np.flatnonzero((s.status == FREE) & (s.role != CHILD))
+    for k, key in ((2, "a2_mean"), (3, "a3_mean")):
+        rule = np.mean([own_listener_risk(i, k, talk.P, talk.R) for i in adults])
+        assert found[key] == pytest.approx(rule, rel=1e-5)
+    assert found["heard_group"] > 0 and 0 <= found["sparse_pair"] <= 1
+    t = sim.open_speech().to_pandas()
+    t = t[t.group_size == 3]
+    assert found["k3_observed"] == pytest.approx(t.spoke.sum() / t.present.sum())
+    assert example.main(["--agents", "10"]) == 2
+    assert example.main(["--set", "speech.prior_strength=-1", "--agents", "200"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error:") and "prior_strength" in err[-1]

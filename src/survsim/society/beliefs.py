@@ -36,7 +36,7 @@ from survsim.engine.rng import (
 )
 from survsim.engine.state import Attribute
 from survsim.society.names import CHILD, FREE
-from survsim.society.speech import L_REF
+from survsim.society.speech import GROUP_EIGHTHS, L_REF
 
 __all__ = [
     "GROUP_EIGHTHS",
@@ -55,8 +55,6 @@ __all__ = [
     "update_banned_media",
 ]
 
-#: ``group_size`` is kept in eighths of a person (uint8): 3.0 is 24.
-GROUP_EIGHTHS = 8.0
 #: Statement classes of a file or an arrest: none (no statement), pair, three or more.
 NO_CLASS, PAIR, GROUP = 0, 1, 2
 

@@ -40,6 +40,7 @@ from survsim.society.names import CONTEXTS, PUBLIC
 
 __all__ = [
     "CONTEXTS",
+    "GROUP_EIGHTHS",
     "L_REF",
     "ContextValues",
     "Speech",
@@ -58,6 +59,9 @@ __all__ = [
 #: reference for every scenario (MODEL.md 8.2), so halving a scenario's severity halves
 #: what its people come to fear. Also the believed loss before anything is seen.
 L_REF = 10.0
+#: ``group_size`` (the mean size of a person's groups of three or more) is kept in eighths
+#: of a person (uint8): 3.0 is 24.
+GROUP_EIGHTHS = 8.0
 
 
 class ContextValues(StrictModel):
@@ -240,8 +244,6 @@ class Speech(Mechanism):
 
     def derive(self) -> None:
         """The rules of speaking and listening as the parameters stand."""
-        from survsim.society.beliefs import GROUP_EIGHTHS  # beliefs imports this module
-
         p = self.sim.params
         sp = self.pars
         self.sim.talk.R = bundle(
