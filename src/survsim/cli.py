@@ -354,10 +354,44 @@ def warm_command(
         typer.echo(f"kernels of {', '.join(report.models)} already compiled (numba's cache)")
 
 
+def version_line() -> str:
+    """One line: survsim's version and the numba, numpy and Python it runs with."""
+    import platform
+
+    import numba
+    import numpy
+
+    return (
+        f"survsim {__version__} (numba {numba.__version__}, numpy {numpy.__version__}, "
+        f"Python {platform.python_version()})"
+    )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(version_line())
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="print the version, with the numba and numpy it runs with, and exit",
+        ),
+    ] = False,
+) -> None:
+    """survsim: fast agent-based simulation of surveillance states and civil violence."""
+
+
 @app.command()
 def version() -> None:
-    """Print survsim's version."""
-    typer.echo(__version__)
+    """Print survsim's version, with the numba and numpy it runs with."""
+    typer.echo(version_line())
 
 
 #: The longest error line (longer ones, a pasted value or path, lose their middle).
