@@ -26,9 +26,14 @@ from survsim.engine.jit_cache import refresh_stale_cache
 from survsim.engine.plan import Plan
 from survsim.engine.rng import Streams
 
-__all__ = ["Hook", "Recorder", "Sim"]
+__all__ = ["FIGURES", "Hook", "Recorder", "Sim"]
 
 Hook = Callable[["Sim"], None]
+
+#: The figures of each model by ``model_name``: ``(file name, draw(sim, path, title))``,
+#: where ``path=None`` returns the matplotlib figure. Filled by :mod:`survsim.report.plots`
+#: (the engine imports nothing above it); :meth:`Sim.plot` reads it.
+FIGURES: dict[str, list[tuple[str, Callable[..., Any]]]] = {}
 
 
 class Recorder:
@@ -221,6 +226,66 @@ class Sim:
     def timeseries(self) -> pa.Table:
         """The time series recorded so far: rows ``0..t``."""
         return self.results.table(self.t + 1)
+
+    def to_df(self) -> Any:
+        """The time series recorded so far as a pandas DataFrame (one row per step)."""
+        return self.timeseries().to_pandas()
+
+    def figures(self) -> list[str]:
+        """The names of the figures :meth:`plot` draws for this model (the first is the default)."""
+        return [name.removesuffix(".png") for name, _ in FIGURES.get(self.model_name, [])]
+
+    def plot(self, figure: str | None = None, title: str = "") -> Any:
+        """A matplotlib figure of the run so far (in a notebook it shows itself).
+
+        The same functions draw the PNGs of ``survsim run``.
+
+        Args:
+            figure: one of :meth:`figures` (default: the first, e.g. ``daily_story``).
+            title: the figure's title (default: the figure's own).
+
+        Raises:
+            ValueError: ``figure`` is not one of this model's (names those that are).
+        """
+        drawn = FIGURES.get(self.model_name, [])
+        names = self.figures()
+        if not names:
+            raise ValueError(f"{type(self).__name__} has no figures")
+        name = names[0] if figure is None else figure
+        if name not in names:
+            raise ValueError(f"figure {name!r} is not one of: {', '.join(names)}")
+        return drawn[names.index(name)][1](self, None, title)
+
+    def _repr_html_(self) -> str:
+        """The run in a notebook: model, size, seed, steps done and its headline numbers."""
+        from html import escape
+
+        agents = getattr(self.params, "agents", None)
+        rows = [
+            ("model", self.model_name or type(self).__name__),
+            ("people", f"{agents:,}" if isinstance(agents, int) else "-"),
+            ("seed", str(self.seed)),
+            (f"{self.step_name}s run", f"{self.t:,} of {self.n_steps:,}"),
+        ]
+        facts: Any = self.summary() if self.t > 0 else {}
+        for key in self.headline if self.t > 0 else ():
+            value = facts
+            for part in key.split("."):  # nested numbers: ``national.prisoners``
+                value = value.get(part) if isinstance(value, dict) else None
+            if isinstance(value, bool) or value is None:
+                shown = "not estimated" if value is None else str(value)
+            elif isinstance(value, int):
+                shown = f"{value:,}"
+            elif isinstance(value, float):
+                shown = f"{value:,.4g}"
+            else:
+                shown = str(value)
+            rows.append((key, shown))
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        return f"<table><caption>{escape(type(self).__name__)}</caption>{cells}</table>"
 
     def plan_timings(self) -> dict[str, float]:
         """Seconds spent in each step of the plan."""

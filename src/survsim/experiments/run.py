@@ -68,6 +68,9 @@ class ExperimentResult:
         bands: per time-series column and day: mean, sd, p05, median, p95 (ensembles).
         path: the folder holding it all, or None when no folder was asked for.
         seconds: wall time of the whole experiment.
+        model: the model's name (``surveillance_state``, ``civil_violence``).
+        scenario: the scenario's name.
+        keys: the swept parameters (a sweep), in the design's order.
     """
 
     kind: str
@@ -79,6 +82,52 @@ class ExperimentResult:
     bands: pd.DataFrame = field(default_factory=pd.DataFrame)
     path: Path | None = None
     seconds: float = 0.0
+    model: str = ""
+    scenario: str = ""
+    keys: tuple[str, ...] = ()
+
+    def figures(self) -> list[str]:
+        """The figures :meth:`plot` draws: ``bands``, ``open_speech`` or ``sweep``."""
+        if self.kind == "sweep":
+            return ["sweep"]
+        return ["bands", "open_speech"] if len(self.open_speech) else ["bands"]
+
+    def plot(self, figure: str | None = None, title: str = "") -> Any:
+        """A matplotlib figure of the experiment (the same functions draw its PNGs).
+
+        Args:
+            figure: one of :meth:`figures` (default: the first).
+            title: the figure's title (default: the figure's own).
+
+        Raises:
+            ValueError: ``figure`` is not one of :meth:`figures` (names those that are).
+        """
+        names = self.figures()
+        name = names[0] if figure is None else figure
+        if name not in names:
+            raise ValueError(f"figure {name!r} is not one of: {', '.join(names)}")
+        runs, keys = len(self.design), list(self.keys)
+        if name == "sweep":
+            headline = list(MODELS[self.model][0].headline) if self.model in MODELS else []
+            title = title or f"{self.scenario}: sweep of {', '.join(keys)}"
+            return figures.plot_sweep(self.summary, keys, headline, None, title)
+        if name == "open_speech":
+            title = title or f"{self.scenario}: open speech across {runs} runs"
+            return figures.plot_open_speech_bands(self.open_speech, None, title)
+        title = title or f"{self.scenario}: {runs} runs, mean and 90% band"
+        return figures.plot_bands(self.bands, self.model, None, title)
+
+    def _repr_html_(self) -> str:
+        """The experiment in a notebook: kind, scenario, runs, folder and its statistics."""
+        from html import escape
+
+        where = escape(str(self.path)) if self.path is not None else "(not written)"
+        head = (
+            f"<p><b>{escape(self.kind)}</b> of <b>{escape(self.scenario or '?')}</b>: "
+            f"{len(self.design):,} runs in {self.seconds:.1f} s; files in {where}</p>"
+        )
+        stats = self.stats.head(12).to_html(index=False, float_format=lambda x: f"{x:.4g}")
+        return head + stats
 
     def __repr__(self) -> str:
         where = f", path='{self.path}'" if self.path is not None else ""
@@ -172,7 +221,18 @@ def _finish(store: ExperimentStore, seconds: float, where: str) -> ExperimentRes
         root / "manifest.json",
     )
     return ExperimentResult(
-        design.kind, design_table, timeseries, open_speech, summary, stats, bands, root, seconds
+        design.kind,
+        design_table,
+        timeseries,
+        open_speech,
+        summary,
+        stats,
+        bands,
+        root,
+        seconds,
+        model=model,
+        scenario=name,
+        keys=tuple(keys),
     )
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from survsim.models import MODELS
+from survsim.report.figure import finish
 from survsim.report.surveillance import COLOURS, K_TOP, MIN_PRESENT
 
 __all__ = [
@@ -21,13 +22,15 @@ __all__ = [
 ]
 
 
-def plot_bands(bands: pd.DataFrame, model: str, path: str | Path, title: str = "") -> Path:
+def plot_bands(
+    bands: pd.DataFrame, model: str, path: str | Path | None = None, title: str = ""
+) -> Path | Figure:
     """The ensemble's daily story: the mean of each headline column and its 90% band.
 
     Args:
         bands: the ensemble's ``bands`` table (column, day, mean, p05, p95, ...).
         model: the model's name; its simulation class's ``band_panels`` are drawn.
-        path: where to write the PNG.
+        path: where to write the PNG; None: return the figure instead.
         title: the figure's title.
     """
     panels = MODELS[model][0].band_panels if model in MODELS else ()
@@ -48,8 +51,7 @@ def plot_bands(bands: pd.DataFrame, model: str, path: str | Path, title: str = "
             ax.legend(fontsize=8, loc="best")
     runs = int(bands["runs"].max()) if len(bands) else 0
     fig.suptitle(title or f"Ensemble of {runs} runs: mean and 90% band")
-    fig.savefig(path, format="png")
-    return Path(path)
+    return finish(fig, path)
 
 
 def open_speech_rates(open_speech: pd.DataFrame) -> pd.DataFrame:
@@ -69,7 +71,9 @@ def open_speech_rates(open_speech: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
-def plot_open_speech_bands(open_speech: pd.DataFrame, path: str | Path, title: str = "") -> Path:
+def plot_open_speech_bands(
+    open_speech: pd.DataFrame, path: str | Path | None = None, title: str = ""
+) -> Path | Figure:
     """The "three or more" curve of an ensemble: per context, the mean rate and 90% band."""
     rates = open_speech_rates(open_speech)
     fig = Figure(figsize=(8, 5), dpi=100, layout="constrained")
@@ -91,13 +95,16 @@ def plot_open_speech_bands(open_speech: pd.DataFrame, path: str | Path, title: s
     if len(rates):
         ax.legend(fontsize=8, title="context (band: 90% of runs)")
     ax.set_title(title or "Open speech by group size across the ensemble")
-    fig.savefig(path, format="png")
-    return Path(path)
+    return finish(fig, path)
 
 
 def plot_sweep(
-    summary: pd.DataFrame, keys: list[str], metrics: list[str], path: str | Path, title: str = ""
-) -> Path:
+    summary: pd.DataFrame,
+    keys: list[str],
+    metrics: list[str],
+    path: str | Path | None = None,
+    title: str = "",
+) -> Path | Figure:
     """Each headline metric against each swept parameter.
 
     Every run is a dot; where values repeat, a line joins the mean per value and a band
@@ -129,13 +136,12 @@ def plot_sweep(
             if col == 0:
                 ax.set_ylabel(metric.replace("national.", "national: "), fontsize=8)
     fig.suptitle(title or "Sweep: each run (dots), mean and 90% interval per value")
-    fig.savefig(path, format="png")
-    return Path(path)
+    return finish(fig, path)
 
 
 def plot_sensitivity(
-    indices: pd.DataFrame, method: str, metric: str, path: str | Path, title: str = ""
-) -> Path:
+    indices: pd.DataFrame, method: str, metric: str, path: str | Path | None = None, title: str = ""
+) -> Path | Figure:
     """The sensitivity indices of one metric.
 
     Morris: mu* per parameter and mu* against sigma; Sobol: S1 and ST with their 95%
@@ -183,11 +189,10 @@ def plot_sensitivity(
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title or f"{method}: {metric}")
-    fig.savefig(path, format="png")
-    return Path(path)
+    return finish(fig, path)
 
 
-def plot_calibration(match: Any, path: str | Path) -> Path:
+def plot_calibration(match: Any, path: str | Path | None = None) -> Path | Figure:
     """The points of a history match.
 
     Pair by pair: ruled out (grey) or not (red), the best one starred; with a single
@@ -230,5 +235,4 @@ def plot_calibration(match: Any, path: str | Path) -> Path:
     fig.suptitle(
         "History matching: red, not ruled out by the targets;\nstar, the best point", fontsize=11
     )
-    fig.savefig(path, format="png")
-    return Path(path)
+    return finish(fig, path)

@@ -8,19 +8,23 @@ from pathlib import Path
 import pyarrow as pa
 from matplotlib.figure import Figure
 
+from survsim.engine.sim import FIGURES
 from survsim.models.little import is_missing, note_of
 from survsim.report import surveillance as sv
+from survsim.report.figure import finish
 
 __all__ = ["CAPTIONS", "FIGURES", "plot_civil_violence"]
 
 
-def plot_civil_violence(table: pa.Table, citizens: int, path: str | Path, title: str = "") -> Path:
+def plot_civil_violence(
+    table: pa.Table, citizens: int, path: str | Path | None = None, title: str = ""
+) -> Path | Figure:
     """Active and jailed citizens over time, as shares of all citizens.
 
     Args:
         table: the run's time series (``step, active, quiet, jailed``).
         citizens: the number of citizens (the denominator of the shares).
-        path: where to write the PNG.
+        path: where to write the PNG; None: return the figure instead.
         title: the figure's title.
     """
     steps = table.column("step").to_numpy()
@@ -36,11 +40,10 @@ def plot_civil_violence(table: pa.Table, citizens: int, path: str | Path, title:
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right")
     ax.set_title(title or "Civil violence: active and jailed citizens")
-    fig.savefig(path, format="png")
-    return Path(path)
+    return finish(fig, path)
 
 
-def _plot_prisoners(sim, path: str | Path, title: str = "") -> Path:
+def _plot_prisoners(sim, path: str | Path | None = None, title: str = "") -> Path | Figure:
     """The prisoners figure; the steady-state line only when the run could estimate it."""
     facts = sim.summary()
     key = "prisoners_steady_state_simulated"
@@ -55,7 +58,7 @@ def _plot_prisoners(sim, path: str | Path, title: str = "") -> Path:
 
 
 #: Model name -> (file name, function(sim, path)) for the figures of a run.
-FIGURES: dict[str, list[tuple[str, Callable[..., Path]]]] = {
+_FIGURES: dict[str, list[tuple[str, Callable[..., Path | Figure]]]] = {
     "civil_violence": [
         (
             "active_jailed.png",
@@ -89,6 +92,8 @@ FIGURES: dict[str, list[tuple[str, Callable[..., Path]]]] = {
         ),
     ],
 }
+
+FIGURES.update(_FIGURES)
 
 #: One-sentence captions of the figures in the HTML report.
 CAPTIONS = {

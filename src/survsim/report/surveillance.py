@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from survsim.apparatus.cases import EVIDENCE
+from survsim.report.figure import finish
 
 __all__ = [
     "CHANNELS",
@@ -64,18 +65,20 @@ def _col(table: pa.Table, name: str) -> np.ndarray:
     return table.column(name).to_numpy()
 
 
-def plot_daily_story(table: pa.Table, path: str | Path, title: str = "") -> Path:
+def plot_daily_story(
+    table: pa.Table, path: str | Path | None = None, title: str = ""
+) -> Path | Figure:
     """Four panels: speech, reports and files, sanctions by kind, the falsification gap.
 
     Daily flows are drawn from day 1 (day 0 is the starting state) as 7-day trailing means.
 
     Args:
         table: the run's time series (one row per day, the columns of ``sim.timeseries()``).
-        path: where to write the PNG.
+        path: where to write the PNG; None: return the figure instead.
         title: the figure's title.
 
     Returns:
-        The written path.
+        The written path, or the figure when ``path`` is None.
     """
     day = _col(table, "day")[1:]
     rows = table.slice(1)
@@ -121,8 +124,7 @@ def plot_daily_story(table: pa.Table, path: str | Path, title: str = "") -> Path
     for a in ax.flat:
         a.grid(alpha=0.3)
     fig.suptitle(title or "The daily story")
-    fig.savefig(path, format="png")
-    return Path(path)
+    return finish(fig, path)
 
 
 def open_speech_points(
@@ -156,7 +158,9 @@ def open_speech_points(
     return out
 
 
-def plot_open_speech(speech: pa.Table, path: str | Path, title: str = "") -> Path:
+def plot_open_speech(
+    speech: pa.Table, path: str | Path | None = None, title: str = ""
+) -> Path | Figure:
     """Open-speech rate by group size k, one line per context, with 95% binomial intervals.
 
     Only bins with at least ``MIN_PRESENT`` people present are drawn; the last bin, k = 16,
@@ -164,11 +168,11 @@ def plot_open_speech(speech: pa.Table, path: str | Path, title: str = "") -> Pat
 
     Args:
         speech: the table of ``sim.open_speech()``.
-        path: where to write the PNG.
+        path: where to write the PNG; None: return the figure instead.
         title: the figure's title.
 
     Returns:
-        The written path.
+        The written path, or the figure when ``path`` is None.
     """
     fig = Figure(figsize=(8, 5), dpi=100, layout="constrained")
     ax = fig.add_subplot()
@@ -200,22 +204,23 @@ def plot_open_speech(speech: pa.Table, path: str | Path, title: str = "") -> Pat
         ax.text(0.5, 0.5, f"fewer than {MIN_PRESENT} people present in every bin",
                 transform=ax.transAxes, ha="center")  # fmt: skip
     ax.set_title(title or "Open speech by group size: the 'three or more' curve")
-    fig.savefig(path, format="png")
-    return Path(path)
+    return finish(fig, path)
 
 
-def plot_reports_by_channel(table: pa.Table, path: str | Path, title: str = "") -> Path:
+def plot_reports_by_channel(
+    table: pa.Table, path: str | Path | None = None, title: str = ""
+) -> Path | Figure:
     """Evidence received over the run (day 1 on), by channel, as horizontal bars.
 
     Bars of evidence that people gave are red, those of technical channels dark blue.
 
     Args:
         table: the run's time series (the ``reports_<channel>`` columns are used).
-        path: where to write the PNG.
+        path: where to write the PNG; None: return the figure instead.
         title: the figure's title.
 
     Returns:
-        The written path.
+        The written path, or the figure when ``path`` is None.
     """
     totals = [int(_col(table, f"reports_{c}")[1:].sum()) for c in CHANNELS]
     fig = Figure(figsize=(8, 5), dpi=100, layout="constrained")
@@ -233,22 +238,21 @@ def plot_reports_by_channel(table: pa.Table, path: str | Path, title: str = "") 
     handles = [Patch(color=c, label=f"{k} channels") for k, c in CHANNEL_COLOURS.items()]
     ax.legend(handles=handles, fontsize=8, loc="lower right")
     ax.set_title(title or "Reports by channel")
-    fig.savefig(path, format="png")
-    return Path(path)
+    return finish(fig, path)
 
 
 def plot_prisoners(
     table: pa.Table,
-    path: str | Path,
+    path: str | Path | None = None,
     title: str = "",
     steady_state: float | None = None,
     note: str | None = None,
-) -> Path:
+) -> Path | Figure:
     """Imprisoned and detained people over time, with the Little's-law steady state if known.
 
     Args:
         table: the run's time series (``day, imprisoned, detained``).
-        path: where to write the PNG.
+        path: where to write the PNG; None: return the figure instead.
         title: the figure's title.
         steady_state: the long-run number of prisoners that the admissions imply (admissions
             per day times mean days served); no line when None or not finite.
@@ -256,7 +260,7 @@ def plot_prisoners(
             line ("steady state not estimated: <note>").
 
     Returns:
-        The written path.
+        The written path, or the figure when ``path`` is None.
     """
     day = _col(table, "day")
     fig = Figure(figsize=(8, 4.5), dpi=100, layout="constrained")
@@ -276,5 +280,4 @@ def plot_prisoners(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(title or "Prisoners")
-    fig.savefig(path, format="png")
-    return Path(path)
+    return finish(fig, path)

@@ -1,0 +1,68 @@
+"""At a notebook (issue 22, item 1 in part): figures as objects, the time series as a
+DataFrame, and rich HTML for a run and an experiment."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+import survsim
+from survsim.engine.sim import FIGURES
+
+SMALL_CV = ["width=20", "height=20"]
+
+
+@pytest.fixture(scope="module")
+def run():
+    scenario = survsim.load_scenario(
+        "dprk", ["params.agents=2000", "params.beliefs.spinup_days=0"], steps=20
+    )
+    return survsim.run_scenario(scenario)
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def test_every_figure_of_a_run_is_the_png_the_report_writes(run, tmp_path):
+    names = run.figures()
+    assert names == ["daily_story", "open_speech", "reports_by_channel", "prisoners"]
+    for (file, draw), name in zip(FIGURES[run.model_name], names, strict=True):
+        written = draw(run, tmp_path / file, "dprk")
+        fig = run.plot(name, title="dprk")
+        assert isinstance(fig, Figure)
+        assert _png(fig) == written.read_bytes(), name
+    assert run.plot().axes[0].get_title() == run.plot("daily_story").axes[0].get_title()
+    with pytest.raises(ValueError, match="not one of: daily_story, open_speech"):
+        run.plot("histogram")
+
+
+def test_the_time_series_as_a_dataframe_and_the_run_as_html(run):
+    df = run.to_df()
+    assert isinstance(df, pd.DataFrame) and len(df) == run.t + 1
+    assert df.equals(run.timeseries().to_pandas())
+    html = run._repr_html_()
+    assert "surveillance_state" in html and "2,000" in html and "20 of 20" in html
+    assert all(key in html for key in type(run).headline)
+
+
+def test_an_ensemble_and_a_sweep_plot_themselves():
+    result = survsim.ensemble("epstein_outbursts", runs=2, steps=5, overrides=SMALL_CV, workers=1)
+    assert result.figures() == ["bands"]
+    fig = result.plot()
+    assert isinstance(fig, Figure) and len(fig.axes) == len(survsim.CivilViolence.band_panels)
+    assert "epstein_outbursts: 2 runs" in fig.get_suptitle()
+    with pytest.raises(ValueError, match="not one of: bands"):
+        result.plot("sweep")
+    html = result._repr_html_()
+    assert "<b>ensemble</b> of <b>epstein_outbursts</b>: 2 runs" in html and "<table" in html
+    grid = survsim.sweep(
+        "epstein_outbursts", {"legitimacy": [0.6, 0.8]}, steps=5, overrides=SMALL_CV, workers=1
+    )
+    assert grid.figures() == ["sweep"] and grid.keys == ("legitimacy",)
+    assert "sweep of legitimacy" in grid.plot().get_suptitle()
