@@ -66,3 +66,24 @@ def test_an_ensemble_and_a_sweep_plot_themselves():
     )
     assert grid.figures() == ["sweep"] and grid.keys == ("legitimacy",)
     assert "sweep of legitimacy" in grid.plot().get_suptitle()
+
+
+def test_a_finished_experiment_reads_back_as_the_result_its_run_returned(tmp_path):
+    out = tmp_path / "ens"
+    result = survsim.ensemble(
+        "epstein_outbursts", runs=2, steps=5, overrides=SMALL_CV, workers=1, out=out
+    )
+    loaded = survsim.load_experiment(out)
+    assert (loaded.kind, loaded.model, loaded.scenario, loaded.keys, loaded.path) == (
+        "ensemble", "civil_violence", "epstein_outbursts", (), out
+    )  # fmt: skip
+    for name in ("design", "timeseries", "open_speech", "summary", "stats", "bands"):
+        pd.testing.assert_frame_equal(
+            getattr(loaded, name), getattr(result, name), check_dtype=False, obj=name
+        )
+    assert _png(loaded.plot()) == _png(result.plot())
+    with pytest.raises(survsim.SurvsimError, match="holds no experiment"):
+        survsim.load_experiment(tmp_path)
+    (out / "manifest.json").unlink()
+    with pytest.raises(survsim.SurvsimError, match=r"has not finished .* --resume"):
+        survsim.load_experiment(out)

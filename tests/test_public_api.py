@@ -28,6 +28,7 @@ EXPECTED = {
     "calibrate",
     "check_memory",
     "ensemble",
+    "load_experiment",
     "load_scenario",
     "manifest",
     "paired_effects",

@@ -23,6 +23,7 @@ from survsim.scenario import Scenario, builtin_scenarios, load_scenario
 _EXPERIMENTS = {
     "ExperimentResult": "survsim.experiments",
     "ensemble": "survsim.experiments",
+    "load_experiment": "survsim.experiments",
     "sweep": "survsim.experiments",
     "paired_effects": "survsim.experiments.stats",
     "SensitivityResult": "survsim.experiments.analysis",
@@ -62,6 +63,7 @@ __all__ = [
     "calibrate",
     "check_memory",
     "ensemble",
+    "load_experiment",
     "load_scenario",
     "manifest",
     "paired_effects",

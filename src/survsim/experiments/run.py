@@ -34,6 +34,7 @@ __all__ = [
     "ExperimentResult",
     "RunOptions",
     "ensemble",
+    "load_experiment",
     "run_experiment",
     "sweep",
     "tiny_sim",
@@ -135,6 +136,53 @@ class ExperimentResult:
             f"ExperimentResult(kind='{self.kind}', runs={len(self.design)}, "
             f"rows={len(self.timeseries)}{where})"
         )
+
+
+def load_experiment(root: str | Path) -> ExperimentResult:
+    """A finished ensemble's or sweep's folder, read back as the result its run returned.
+
+    Args:
+        root: the folder given as ``out`` (``--out``).
+
+    Raises:
+        SurvsimError: the folder holds no experiment, or one that has not finished (its
+            runs can be completed with ``--resume``), or cannot be read (one line).
+    """
+    import json
+
+    root = Path(root)
+    record, manifest = root / "experiment.json", root / "manifest.json"
+    if not record.is_file():
+        raise SurvsimError(f"{root} holds no experiment (no experiment.json)")
+    if not manifest.is_file():
+        raise SurvsimError(
+            f"{root}: the experiment has not finished (no manifest.json); run the same "
+            "command again with --resume to complete it"
+        )
+    try:
+        design = Design.from_dict(json.loads(record.read_text(encoding="utf-8"))["design"])
+        seconds = float(json.loads(manifest.read_text(encoding="utf-8"))["seconds"])
+        if design.kind not in ("ensemble", "sweep"):
+            raise ValueError(f"a {design.kind} is not an ensemble or a sweep")
+        store = ExperimentStore(root, design)
+        bands = root / "bands.parquet"
+        return ExperimentResult(
+            design.kind,
+            pd.read_parquet(root / "design.parquet"),
+            store.read("timeseries"),
+            store.read("open_speech"),
+            store.read("summary"),
+            pd.read_parquet(root / "stats.parquet"),
+            pd.read_parquet(bands) if bands.is_file() else pd.DataFrame(),
+            root,
+            seconds,
+            model=design.scenario["model"],
+            scenario=design.scenario["name"],
+            keys=tuple(design.keys),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SurvsimError(f"{root}: the experiment cannot be read ({message})") from None
 
 
 def tiny_sim(model: str, steps: int = 1) -> Any:
