@@ -87,3 +87,29 @@ def test_a_finished_experiment_reads_back_as_the_result_its_run_returned(tmp_pat
     (out / "manifest.json").unlink()
     with pytest.raises(survsim.SurvsimError, match=r"has not finished .* --resume"):
         survsim.load_experiment(out)
+
+
+def test_a_run_folder_loads_back_as_the_same_run_and_an_edited_one_is_refused(run, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    scenario = survsim.load_scenario(
+        "dprk", ["params.agents=2000", "params.beliefs.spinup_days=0"], steps=20
+    )
+    out = survsim.save_run(run, scenario, tmp_path / "run")
+    loaded = survsim.load_run(out)
+    assert type(loaded) is type(run) and (loaded.t, loaded.seed) == (run.t, run.seed)
+    assert loaded.timeseries().equals(run.timeseries())
+    assert loaded.open_speech().equals(run.open_speech())
+    assert loaded.summary() == run.summary()
+    # The negative control: one number of the stored time series changed.
+    table = pq.read_table(out / "timeseries.parquet")
+    column = table.column("spoke_openly").to_numpy().copy()
+    column[-1] += 1
+    index = table.column_names.index("spoke_openly")
+    pq.write_table(table.set_column(index, "spoke_openly", pa.array(column)),
+                   out / "timeseries.parquet")  # fmt: skip
+    with pytest.raises(survsim.SurvsimError, match="does not reproduce its time series"):
+        survsim.load_run(out)
+    with pytest.raises(survsim.SurvsimError, match="holds no finished run"):
+        survsim.load_run(tmp_path)

@@ -29,6 +29,7 @@ EXPECTED = {
     "check_memory",
     "ensemble",
     "load_experiment",
+    "load_run",
     "load_scenario",
     "manifest",
     "paired_effects",

@@ -11,7 +11,15 @@ Example:
 
 from importlib.metadata import PackageNotFoundError, version
 
-from survsim.api import build_sim, check_memory, manifest, run_scenario, save_run, summary
+from survsim.api import (
+    build_sim,
+    check_memory,
+    load_run,
+    manifest,
+    run_scenario,
+    save_run,
+    summary,
+)
 from survsim.errors import ScenarioError, SurvsimError
 from survsim.models import CivilViolence, CivilViolenceParams
 from survsim.models.surveillance_state import SurveillanceState, SurveillanceStateParams
@@ -64,6 +72,7 @@ __all__ = [
     "check_memory",
     "ensemble",
     "load_experiment",
+    "load_run",
     "load_scenario",
     "manifest",
     "paired_effects",

@@ -24,6 +24,7 @@ from survsim.scenario import Scenario
 __all__ = [
     "build_sim",
     "check_memory",
+    "load_run",
     "manifest",
     "run_scenario",
     "run_writers",
@@ -115,6 +116,49 @@ def manifest(
         "environment": environment(),
         **(extra or {}),
     }
+
+
+def load_run(out: str | Path) -> Sim:
+    """A finished run folder (``survsim run --out``, :func:`save_run`) back as a simulation.
+
+    The folder holds the run's results and how it was made, not every person's state: the
+    run is simulated again from its ``manifest.json`` (the model, every parameter, the
+    seed and the number of steps; runs are deterministic) and must reproduce the folder's
+    ``timeseries.parquet`` exactly, else it is refused. It takes as long as the run took
+    (a spin-up is read from its cache).
+
+    Raises:
+        SurvsimError: the folder holds no finished run, cannot be read, or the run
+            simulated again differs from it (another survsim version or numba, or an
+            edited file); one line that says which.
+    """
+    import json
+
+    import pyarrow.parquet as pq
+
+    from survsim.errors import SurvsimError
+
+    out = Path(out)
+    record = out / "manifest.json"
+    if not record.is_file():
+        raise SurvsimError(f"{out} holds no finished run (no manifest.json)")
+    try:
+        facts = json.loads(record.read_text(encoding="utf-8"))
+        sim_class, params_class = MODELS[facts["model"]]
+        params = params_class.model_validate(facts["parameters"])
+        seed, steps, planned = int(facts["seed"]), int(facts["steps"]), int(facts["planned_steps"])
+        stored = pq.read_table(out / "timeseries.parquet")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SurvsimError(f"{out}: the run cannot be read ({message})") from None
+    sim = sim_class(params, seed=seed, steps=planned)
+    sim.run(steps)
+    if not sim.timeseries().equals(stored):
+        raise SurvsimError(
+            f"{out}: simulated again from its manifest, the run does not reproduce its "
+            "time series (made by another survsim or numba, or a file was edited)"
+        )
+    return sim
 
 
 def save_run(sim: Sim, scenario: Scenario, out: str | Path) -> Path:
