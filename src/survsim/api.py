@@ -10,12 +10,14 @@ Example:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from survsim.engine import Sim, environment, write_json_atomic, write_parquet_atomic, write_run_dir
 from survsim.engine.memory import check_fits
 from survsim.engine.sim import Hook
+from survsim.errors import SurvsimError
 from survsim.models import MEMORY_ESTIMATES, MODELS
 from survsim.report.html import write_report
 from survsim.report.plots import CAPTIONS, FIGURES
@@ -132,11 +134,7 @@ def load_run(out: str | Path) -> Sim:
             simulated again differs from it (another survsim version or numba, or an
             edited file); one line that says which.
     """
-    import json
-
     import pyarrow.parquet as pq
-
-    from survsim.errors import SurvsimError
 
     out = Path(out)
     record = out / "manifest.json"

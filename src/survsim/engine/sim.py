@@ -233,7 +233,10 @@ class Sim:
 
     def figures(self) -> list[str]:
         """The names of the figures :meth:`plot` draws for this model (the first is the default)."""
-        return [name.removesuffix(".png") for name, _ in FIGURES.get(self.model_name, [])]
+        return list(self._drawers())
+
+    def _drawers(self) -> dict[str, Callable[..., Any]]:
+        return {name.removesuffix(".png"): draw for name, draw in FIGURES.get(self.model_name, [])}
 
     def plot(self, figure: str | None = None, title: str = "") -> Any:
         """A matplotlib figure of the run so far (in a notebook it shows itself).
@@ -247,14 +250,13 @@ class Sim:
         Raises:
             ValueError: ``figure`` is not one of this model's (names those that are).
         """
-        drawn = FIGURES.get(self.model_name, [])
-        names = self.figures()
-        if not names:
+        drawers = self._drawers()
+        if not drawers:
             raise ValueError(f"{type(self).__name__} has no figures")
-        name = names[0] if figure is None else figure
-        if name not in names:
-            raise ValueError(f"figure {name!r} is not one of: {', '.join(names)}")
-        return drawn[names.index(name)][1](self, None, title)
+        name = next(iter(drawers)) if figure is None else figure
+        if name not in drawers:
+            raise ValueError(f"figure {name!r} is not one of: {', '.join(drawers)}")
+        return drawers[name](self, None, title)
 
     def _repr_html_(self) -> str:
         """The run in a notebook: model, size, seed, steps done and its headline numbers."""
@@ -267,20 +269,13 @@ class Sim:
             ("seed", str(self.seed)),
             (f"{self.step_name}s run", f"{self.t:,} of {self.n_steps:,}"),
         ]
-        facts: Any = self.summary() if self.t > 0 else {}
-        for key in self.headline if self.t > 0 else ():
-            value = facts
-            for part in key.split("."):  # nested numbers: ``national.prisoners``
-                value = value.get(part) if isinstance(value, dict) else None
-            if isinstance(value, bool) or value is None:
-                shown = "not estimated" if value is None else str(value)
-            elif isinstance(value, int):
-                shown = f"{value:,}"
-            elif isinstance(value, float):
-                shown = f"{value:,.4g}"
-            else:
-                shown = str(value)
-            rows.append((key, shown))
+        if self.t > 0:
+            facts = self.summary()
+            for key in self.headline:
+                value: Any = facts
+                for part in key.split("."):  # nested numbers: ``national.prisoners``
+                    value = value.get(part) if isinstance(value, dict) else None
+                rows.append((key, _shown(value)))
         cells = "".join(
             f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(v)}</td></tr>"
             for k, v in rows
@@ -296,3 +291,14 @@ class Sim:
         return "\n".join(
             f"{i}. {name}: {doc}" for i, (name, doc) in enumerate(self.plan.describe(), 1)
         )
+
+
+def _shown(value: Any) -> str:
+    """A headline number as a notebook shows it (``not estimated`` where it is missing)."""
+    if value is None:
+        return "not estimated"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.4g}"
+    return str(value)

@@ -6,6 +6,7 @@ and run it with :func:`run_experiment`.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -148,8 +149,6 @@ def load_experiment(root: str | Path) -> ExperimentResult:
         SurvsimError: the folder holds no experiment, or one that has not finished (its
             runs can be completed with ``--resume``), or cannot be read (one line).
     """
-    import json
-
     root = Path(root)
     record, manifest = root / "experiment.json", root / "manifest.json"
     if not record.is_file():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -57,43 +56,44 @@ def _plot_prisoners(sim, path: str | Path | None = None, title: str = "") -> Pat
     )
 
 
-#: Model name -> (file name, function(sim, path)) for the figures of a run.
-_FIGURES: dict[str, list[tuple[str, Callable[..., Path | Figure]]]] = {
-    "civil_violence": [
-        (
-            "active_jailed.png",
-            lambda sim, path, title="": plot_civil_violence(
-                sim.timeseries(), sim.n_citizens, path, title
+#: Model name -> (file name, function(sim, path, title)) for the figures of a run; the
+#: engine's registry, which :meth:`survsim.engine.Sim.plot` reads.
+FIGURES.update(
+    {
+        "civil_violence": [
+            (
+                "active_jailed.png",
+                lambda sim, path, title="": plot_civil_violence(
+                    sim.timeseries(), sim.n_citizens, path, title
+                ),
+            )
+        ],
+        "surveillance_state": [
+            (
+                "daily_story.png",
+                lambda sim, path, title="": sv.plot_daily_story(
+                    sim.timeseries(), path, f"The daily story: {title}"
+                ),
             ),
-        )
-    ],
-    "surveillance_state": [
-        (
-            "daily_story.png",
-            lambda sim, path, title="": sv.plot_daily_story(
-                sim.timeseries(), path, f"The daily story: {title}"
+            (
+                "open_speech.png",
+                lambda sim, path, title="": sv.plot_open_speech(
+                    sim.open_speech(), path, f"Open speech by group size: {title}"
+                ),
             ),
-        ),
-        (
-            "open_speech.png",
-            lambda sim, path, title="": sv.plot_open_speech(
-                sim.open_speech(), path, f"Open speech by group size: {title}"
+            (
+                "reports_by_channel.png",
+                lambda sim, path, title="": sv.plot_reports_by_channel(
+                    sim.timeseries(), path, f"Reports by channel: {title}"
+                ),
             ),
-        ),
-        (
-            "reports_by_channel.png",
-            lambda sim, path, title="": sv.plot_reports_by_channel(
-                sim.timeseries(), path, f"Reports by channel: {title}"
+            (
+                "prisoners.png",
+                lambda sim, path, title="": _plot_prisoners(sim, path, title),
             ),
-        ),
-        (
-            "prisoners.png",
-            lambda sim, path, title="": _plot_prisoners(sim, path, title),
-        ),
-    ],
-}
-
-FIGURES.update(_FIGURES)
+        ],
+    }
+)
 
 #: One-sentence captions of the figures in the HTML report.
 CAPTIONS = {

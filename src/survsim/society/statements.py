@@ -88,13 +88,28 @@ def pair_listener_risk(i, P, R):
 
 
 @nb.njit(cache=True, inline="always")
-def own_listener_risk(i, k, P, R):
-    """``a_i,s(k)``: person i's learned per-listener risk in a group of k (up to date)."""
+def class_chance(i, k, P, R):
+    """``phat_i,s(k)``: i's learned chance that a statement in a group of k is punished.
+
+    Up to date; in a pair it is the per-listener risk itself.
+    """
     if k < 3:
         return pair_listener_risk(i, P, R)
     e = P.group_size[i]
-    p = learned_chance(R.prior_strength, R.group_prior[e], P.seen_group[i], P.heard_group[i])
-    return listener_risk(p, e / GROUP_EIGHTHS)
+    return learned_chance(R.prior_strength, R.group_prior[e], P.seen_group[i], P.heard_group[i])
+
+
+@nb.njit(cache=True, inline="always")
+def own_listener_risk(i, k, P, R):
+    """``a_i,s(k)``: person i's learned per-listener risk in a group of k (up to date)."""
+    p = class_chance(i, k, P, R)
+    return p if k < 3 else listener_risk(p, P.group_size[i] / GROUP_EIGHTHS)
+
+
+@nb.njit(cache=True, inline="always")
+def believed_bugging(i, c, P, R):
+    """``mhat_ic``: person i's believed chance that context c is bugged (at most 1)."""
+    return min(1.0, P.suspicion[i] * R.bugging[c])
 
 
 @nb.njit(cache=True, inline="always")
@@ -111,13 +126,8 @@ def _surely_silent(u, j, k, c, P, R):
         return False
     if not R.defensive:
         return True
-    if k < 3:
-        p = learned_chance(R.prior_strength, R.a0, P.seen_pair[j], P.heard_pair[j])
-    else:
-        e = P.group_size[j]
-        p = learned_chance(R.prior_strength, R.group_prior[e], P.seen_group[j],
-                           P.heard_group[j])  # fmt: skip
-    m = min(1.0, P.suspicion[j] * R.bugging[c])
+    p = class_chance(j, k, P, R)
+    m = believed_bugging(j, c, P, R)
     return u >= R.q0 + defensive_fear(k, p, m, R.delta) + 1e-9
 
 
@@ -144,7 +154,7 @@ def _decide(i, k, c, kb, day, seed, s_speak, P, R, T, group):
     """Does person i (up to date) speak openly? Tallies its chance and the null's."""
     g = P.grievance[i]
     r = P.risk_aversion[i]
-    m = min(1.0, P.suspicion[i] * R.bugging[c])
+    m = believed_bugging(i, c, P, R)
     w = R.closeness[c]
     a_i = own_listener_risk(i, k, P, R)
     risk = perceived_risk(k, w, a_i, m, R.delta, R.anticipate)
@@ -263,7 +273,7 @@ def converse(members, k, c, day, head, seed, s_speak, s_listen, P, R, T, W, E, s
             else:
                 zeal = P.zeal[j] if P.informant[j] else R.head_zeal
                 a_j = own_listener_risk(j, k, P, R)  # j was brought up to date above
-                m_j = min(1.0, P.suspicion[j] * R.bugging[c])
+                m_j = believed_bugging(j, c, P, R)
                 kind = listener_report(u, zeal, agent, k, a_j, m_j, R.delta, R.q0, R.defensive)
             if group:
                 P.heard_group[j] += 1.0
