@@ -11,12 +11,13 @@ Example:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from survsim.engine import Sim, environment, write_json_atomic, write_parquet_atomic, write_run_dir
 from survsim.engine.memory import check_fits
-from survsim.engine.sim import Hook
+from survsim.engine.sim import Hook, Reporter
 from survsim.errors import SurvsimError
 from survsim.models import MEMORY_ESTIMATES, MODELS
 from survsim.report.html import write_report
@@ -35,11 +36,25 @@ __all__ = [
 ]
 
 
-def build_sim(scenario: Scenario, *, steps: int | None = None, seed: int | None = None) -> Sim:
+def build_sim(
+    scenario: Scenario,
+    *,
+    steps: int | None = None,
+    seed: int | None = None,
+    reporters: Mapping[str, Reporter] | None = None,
+) -> Sim:
     """Build (but do not run) the simulation a scenario describes.
+
+    Args:
+        scenario: the scenario (:func:`survsim.load_scenario`).
+        steps: steps to run (default: the scenario's).
+        seed: the seed (default: the scenario's).
+        reporters: ``{"name": fn}``, a time-series column ``fn(sim)`` per step (see
+            :class:`~survsim.engine.sim.Sim`).
 
     Raises:
         InsufficientMemoryError: the run would not fit in the memory available now.
+        ReporterError: a reporter is not valid.
     """
     sim_class = MODELS[scenario.model][0]
     n_steps = scenario.steps if steps is None else steps
@@ -48,6 +63,7 @@ def build_sim(scenario: Scenario, *, steps: int | None = None, seed: int | None 
         scenario.params,
         seed=scenario.seed if seed is None else seed,
         steps=n_steps,
+        reporters=reporters,
     )
 
 
@@ -74,9 +90,11 @@ def run_scenario(
     steps: int | None = None,
     seed: int | None = None,
     progress: Hook | None = None,
+    reporters: Mapping[str, Reporter] | None = None,
 ) -> Sim:
     """Build and run a scenario to its end; returns the finished simulation."""
-    return build_sim(scenario, steps=steps, seed=seed).run(progress=progress)
+    sim = build_sim(scenario, steps=steps, seed=seed, reporters=reporters)
+    return sim.run(progress=progress)
 
 
 def summary(sim: Sim) -> dict[str, Any]:
@@ -113,6 +131,7 @@ def manifest(
             "plan_s": {k: round(v, 6) for k, v in sim.plan_timings().items()},
         },
         "summary": summary(sim),
+        **({"reporters": list(sim.reporters)} if sim.reporters else {}),
         **({"spinup": sim.spinup} if getattr(sim, "spinup", None) else {}),
         "files": files,
         "environment": environment(),
@@ -120,7 +139,7 @@ def manifest(
     }
 
 
-def load_run(out: str | Path) -> Sim:
+def load_run(out: str | Path, *, reporters: Mapping[str, Reporter] | None = None) -> Sim:
     """A finished run folder (``survsim run --out``, :func:`save_run`) back as a simulation.
 
     The folder holds the run's results and how it was made, not every person's state: the
@@ -129,10 +148,16 @@ def load_run(out: str | Path) -> Sim:
     ``timeseries.parquet`` exactly, else it is refused. It takes as long as the run took
     (a spin-up is read from its cache).
 
+    Args:
+        out: the run folder.
+        reporters: the user reporters the run was made with (the manifest lists their
+            names; their columns must come out the same too).
+
     Raises:
-        SurvsimError: the folder holds no finished run, cannot be read, or the run
-            simulated again differs from it (another survsim version or numba, or an
-            edited file); one line that says which.
+        SurvsimError: the folder holds no finished run, cannot be read, was made with
+            other reporters than ``reporters``, or the run simulated again differs from
+            it (another survsim version or numba, or an edited file); one line that says
+            which.
     """
     import pyarrow.parquet as pq
 
@@ -146,10 +171,18 @@ def load_run(out: str | Path) -> Sim:
         params = params_class.model_validate(facts["parameters"])
         seed, steps, planned = int(facts["seed"]), int(facts["steps"]), int(facts["planned_steps"])
         stored = pq.read_table(out / "timeseries.parquet")
+        made_with = list(facts.get("reporters", []))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SurvsimError(f"{out}: the run cannot be read ({message})") from None
-    sim = sim_class(params, seed=seed, steps=planned)
+    given = list(reporters or {})
+    if sorted(given) != sorted(made_with):
+        raise SurvsimError(
+            f"{out}: the run was made with the reporters [{', '.join(made_with)}], "
+            f"[{', '.join(given)}] given: pass reporters= with the same names to load it"
+        )
+    ordered = {name: reporters[name] for name in made_with} if reporters else None
+    sim = sim_class(params, seed=seed, steps=planned, reporters=ordered)
     sim.run(steps)
     if not sim.timeseries().equals(stored):
         raise SurvsimError(

@@ -13,7 +13,7 @@ from survsim.engine.results import (
     write_run_dir,
 )
 from survsim.engine.rng import Streams, stream_id
-from survsim.engine.sim import Hook, Recorder, Sim
+from survsim.engine.sim import Hook, Recorder, Reporter, ReporterError, Sim
 from survsim.engine.state import AGENT_ID, Attribute, State
 
 __all__ = [
@@ -24,6 +24,8 @@ __all__ = [
     "Plan",
     "PlanStep",
     "Recorder",
+    "Reporter",
+    "ReporterError",
     "Sim",
     "State",
     "Streams",

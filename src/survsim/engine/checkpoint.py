@@ -45,7 +45,9 @@ FORMAT = 1
 
 #: Attributes of every simulation that a checkpoint does not hold: the parameters are
 #: stored apart, the plan, the random streams and the hooks are rebuilt.
-SKIP = frozenset({"params", "plan", "streams", "_hooks", "timings", "t"})
+#: The user reporters' functions are given again to the run that resumes (their values
+#: so far are state, in ``reported``).
+SKIP = frozenset({"params", "plan", "streams", "_hooks", "timings", "t", "reporters"})
 
 #: Attributes of a part of the simulation (a mechanism) that a checkpoint does not hold.
 PART_SKIP = frozenset({"sim"})
@@ -147,6 +149,7 @@ def _snapshot(sim: Sim) -> tuple[list[np.ndarray], dict[str, Any]]:
         "t": sim.t,
         "params": sim.params.model_dump(mode="json"),
         "timings": sim.timings,
+        "reporters": list(sim.reporters),
         "arrays": array_paths,
         "values": values,
     }
@@ -268,6 +271,12 @@ def restore(sim: Sim, checkpoint: Checkpoint) -> None:
     for key, mine in (("model", sim.model_name), ("seed", sim.seed), ("steps", sim.n_steps)):
         if meta[key] != mine:
             raise CheckpointError(f"checkpoint of {key} {meta[key]!r}, the run has {mine!r}")
+    saved_reporters = meta.get("reporters", [])
+    if saved_reporters != list(sim.reporters):
+        raise CheckpointError(
+            f"the checkpoint records the reporters [{', '.join(saved_reporters)}], the run has "
+            f"[{', '.join(sim.reporters)}]: build the run with the same reporters to resume it"
+        )
     sim.t = int(meta["t"])
     sim.params = type(sim.params).model_validate(meta["params"])
     sim.timings.update(meta["timings"])

@@ -11,12 +11,16 @@ Every model follows one lifecycle (after Starsim's modules):
 4. :meth:`Sim.step` advances one step; :meth:`Sim.run` loops with optional progress and
    stop callbacks. Hooks registered with :meth:`Sim.add_hook` run after every step; the
    CLI's progress bar, checkpoints and the dashboard all use this one mechanism.
+
+User reporters (Mesa's DataCollector idea): ``reporters={"name": fn}`` adds a column
+``name`` to the time series, ``fn(sim)`` computed after every record (row 0 included)
+from the state as it then is.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -25,15 +29,63 @@ import pyarrow as pa
 from survsim.engine.jit_cache import refresh_stale_cache
 from survsim.engine.plan import Plan
 from survsim.engine.rng import Streams
+from survsim.errors import SurvsimError
 
-__all__ = ["FIGURES", "Hook", "Recorder", "Sim"]
+__all__ = ["FIGURES", "Hook", "Recorder", "Reporter", "ReporterError", "Sim", "check_reporters"]
 
 Hook = Callable[["Sim"], None]
+#: A user reporter: the state of a simulation to one number.
+Reporter = Callable[["Sim"], float]
 
 #: The figures of each model by ``model_name``: ``(file name, draw(sim, path, title))``,
 #: where ``path=None`` returns the matplotlib figure. Filled by :mod:`survsim.report.plots`
 #: (the engine imports nothing above it); :meth:`Sim.plot` reads it.
 FIGURES: dict[str, list[tuple[str, Callable[..., Any]]]] = {}
+
+
+class ReporterError(SurvsimError):
+    """A user reporter is not valid, or failed while the run recorded it."""
+
+
+def check_reporters(
+    reporters: Mapping[str, Reporter] | None, taken: set[str]
+) -> dict[str, Reporter]:
+    """``reporters`` checked: names that are new columns (not in ``taken``), callables.
+
+    Raises:
+        ReporterError: one line naming the reporter and what is wrong.
+    """
+    if reporters is None:
+        return {}
+    if not isinstance(reporters, Mapping):
+        raise ReporterError(
+            f"reporters: a mapping of name to function is needed, not a {type(reporters).__name__}"
+        )
+    out = {}
+    for name, fn in reporters.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ReporterError(f"reporter name {name!r}: a Python identifier is needed")
+        if name in taken:
+            raise ReporterError(
+                f"reporter {name!r}: the time series already has a column of that name"
+            )
+        if not callable(fn):
+            raise ReporterError(f"reporter {name!r}: {type(fn).__name__} is not callable")
+        out[name] = fn
+    return out
+
+
+def _number(name: str, value: Any, where: str) -> float:
+    """A reporter's value as a float, or one line saying why it is not a number."""
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(())[()]
+    if isinstance(value, bool | int | float | np.bool_ | np.integer | np.floating):
+        return float(value)
+    shape = f" of shape {value.shape}" if isinstance(value, np.ndarray) else ""
+    raise ReporterError(
+        f"reporter {name!r} returned a {type(value).__name__}{shape} at {where}: "
+        "one number is needed"
+    )
 
 
 class Recorder:
@@ -63,6 +115,15 @@ class Sim:
         seed: seed of all random streams, in ``[0, 2**64)``.
         steps: number of steps the run is planned for (the recorder's capacity).
         compile: compile the kernels before returning (see :meth:`compile`).
+        reporters: ``{"name": fn}``: ``fn(sim)``, one number, is recorded with every row
+            of the time series as column ``name`` (row 0 from the initial state). In an
+            ensemble or a sweep the functions travel to the workers (Dask pickles them,
+            lambdas and notebook functions included).
+
+    Raises:
+        ReporterError: a reporter's name is taken or not an identifier, or it is not
+            callable; later, a reporter that raises or returns something other than one
+            number stops the run with one line naming it.
 
     Attributes:
         t: the number of steps completed (0 before the first step).
@@ -86,7 +147,13 @@ class Sim:
     band_panels: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def __init__(
-        self, params: Any, *, seed: int = 0, steps: int = 100, compile: bool = True
+        self,
+        params: Any,
+        *,
+        seed: int = 0,
+        steps: int = 100,
+        compile: bool = True,
+        reporters: Mapping[str, Reporter] | None = None,
     ) -> None:
         if steps < 0:
             raise ValueError(f"steps must be >= 0, got {steps}")
@@ -103,8 +170,12 @@ class Sim:
         compiled = time.perf_counter()
         self.build()
         self.results = Recorder(self.result_columns(), self.n_steps + 1, self.step_name)
+        taken = {self.step_name, *self.results.columns}
+        self.reporters = check_reporters(reporters, taken)
+        self.reported = Recorder(dict.fromkeys(self.reporters, np.float64), self.n_steps + 1)
         self.plan: Plan = self.make_plan()
         self.record()
+        self._report()
         self.timings: dict[str, float] = {
             "build_s": time.perf_counter() - compiled,
             "jit_s": compiled - start,
@@ -192,6 +263,7 @@ class Sim:
         self.t += 1
         self.plan.execute()
         self.timings["run_s"] += time.perf_counter() - start
+        self._report()
         for hook in self._hooks:
             hook(self)
 
@@ -223,9 +295,25 @@ class Sim:
 
     # -- results -----------------------------------------------------------------------
 
+    def _report(self) -> None:
+        """Row :attr:`t` of every user reporter."""
+        where = f"{self.step_name} {self.t}"
+        for name, fn in self.reporters.items():
+            try:
+                value = fn(self)
+            except Exception as exc:
+                first = str(exc).splitlines()[0] if str(exc) else ""
+                raise ReporterError(
+                    f"reporter {name!r} failed at {where}: {type(exc).__name__}: {first}"
+                ) from exc
+            self.reported.columns[name][self.t] = _number(name, value, where)
+
     def timeseries(self) -> pa.Table:
-        """The time series recorded so far: rows ``0..t``."""
-        return self.results.table(self.t + 1)
+        """The time series recorded so far: rows ``0..t``, the reporters' columns last."""
+        table = self.results.table(self.t + 1)
+        for name, column in self.reported.columns.items():
+            table = table.append_column(name, pa.array(column[: self.t + 1]))
+        return table
 
     def to_df(self) -> Any:
         """The time series recorded so far as a pandas DataFrame (one row per step)."""

@@ -183,6 +183,7 @@ class Design:
     keys: tuple[str, ...] = ()
     points: tuple[tuple[Any, ...], ...] = ((),)
     specs: tuple[str, ...] = field(default=())  # the --param texts, for the record
+    reporters: tuple[str, ...] = ()  # the user reporters' names (their columns)
 
     @property
     def n_runs(self) -> int:
@@ -223,6 +224,7 @@ class Design:
             "points": [list(p) for p in self.points],
             "specs": list(self.specs),
             "scenario": self.scenario,
+            **({"reporters": list(self.reporters)} if self.reporters else {}),
         }
 
     @classmethod
@@ -237,6 +239,7 @@ class Design:
             keys=tuple(data["keys"]),
             points=tuple(tuple(p) for p in data["points"]),
             specs=tuple(data.get("specs", ())),
+            reporters=tuple(data.get("reporters", ())),
         )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,8 @@ __all__ = ["Progress", "RunFailure", "Runner", "SchedulerLostError", "run_pendin
 
 #: ``progress(finished, failed, total)``: called once before the first result and after each.
 Progress = Callable[[int, int, int], None]
-Runner = Callable[[dict[str, Any], RunSpec, int], RunOutput]
+#: ``runner(scenario, spec, threads)``, and ``reporters=`` when the experiment has some.
+Runner = Callable[..., RunOutput]
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,12 @@ def run_pending(
     retries: int = 2,
     progress: Progress | None = None,
     runner: Runner = run_task,
+    reporters: Mapping[str, Callable[[Any], float]] | None = None,
 ) -> list[RunFailure]:
     """Run every run of ``design`` that ``store`` does not hold yet.
+
+    ``reporters`` (user reporters, named as in ``design.reporters``) travel with every
+    run's task to its worker.
 
     Each run is submitted as one task; a run whose task raises (or whose worker dies) is
     submitted again, up to ``retries`` more times, then reported. Results are written by
@@ -142,7 +147,8 @@ def run_pending(
     def submit(spec: RunSpec) -> None:
         tries[spec.run] = tries.get(spec.run, 0) + 1
         key = f"survsim-{tag}-run{spec.run}-try{tries[spec.run]}"
-        future = client.submit(runner, design.scenario, spec, 1, key=key, pure=False)
+        extra = {"reporters": reporters} if reporters else {}
+        future = client.submit(runner, design.scenario, spec, 1, key=key, pure=False, **extra)
         futures[future.key] = (future, spec)
         queue.add(future)
 

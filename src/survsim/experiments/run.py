@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any, TypedDict, Unpack
@@ -18,6 +18,7 @@ import pandas as pd
 
 from survsim.engine import write_json_atomic, write_parquet_atomic
 from survsim.engine.memory import check_fits
+from survsim.engine.sim import Reporter, check_reporters
 from survsim.errors import SurvsimError
 from survsim.experiments.cluster import dask_client, local_workers
 from survsim.experiments.design import Design, scenario_for
@@ -194,6 +195,12 @@ def tiny_sim(model: str, steps: int = 1) -> Any:
     return sim_class(params_class(**small), seed=0, steps=steps)
 
 
+def _checked_reporters(model: str, reporters: Mapping[str, Reporter]) -> dict[str, Reporter]:
+    """``reporters`` checked in this process (names free among ``model``'s columns)."""
+    columns = set(tiny_sim(model, 0).timeseries().column_names)
+    return check_reporters(reporters, columns)
+
+
 def _warm(design: Design) -> None:
     """Compile (or load) the model's kernels once here, before workers start.
 
@@ -299,6 +306,7 @@ def run_experiment(
     retries: int = 2,
     progress: Progress | bool | None = None,
     runner: Runner = run_task,
+    reporters: Mapping[str, Reporter] | None = None,
 ) -> ExperimentResult:
     """Run every run of ``design`` on Dask and return the tidy tables.
 
@@ -312,14 +320,23 @@ def run_experiment(
         progress: ``progress(finished, failed, total)`` after every run, or True for a
             progress bar on stderr.
         runner: the function a worker calls per run (tests replace it).
+        reporters: user reporters ``{"name": fn}``: every run's time series gains a
+            column ``fn(sim)`` per step, with its daily band (see
+            :class:`~survsim.engine.sim.Sim`); the functions travel to the workers. The
+            names are part of the design: ``resume`` needs the same ones.
 
     Raises:
+        ReporterError: a reporter's name is taken by the model's columns or is not an
+            identifier, or a reporter is not callable.
         ExperimentFailedError: some runs failed on every try (the others are kept).
         SchedulerLostError: the connection to ``scheduler`` broke (the finished runs are
             kept; ``resume`` runs the rest).
     """
     if retries < 0:
         raise SurvsimError(f"--retries {retries}: must be 0 or more")
+    if reporters:
+        reporters = _checked_reporters(design.scenario["model"], reporters)
+        design = replace(design, reporters=tuple(reporters))
     if progress is True:
         from rich.console import Console
 
@@ -328,7 +345,7 @@ def run_experiment(
         with RunsBar(Console(stderr=True), design.scenario["name"]) as bar:
             return run_experiment(
                 design, out, workers=workers, scheduler=scheduler, resume=resume,
-                retries=retries, progress=bar, runner=runner,
+                retries=retries, progress=bar, runner=runner, reporters=reporters,
             )  # fmt: skip
     progress = progress or None
     if out is None:
@@ -343,6 +360,7 @@ def run_experiment(
                 retries=retries,
                 progress=progress,
                 runner=runner,
+                reporters=reporters,
             )
             result.path = None
             return result
@@ -368,8 +386,9 @@ def run_experiment(
             if store is None:
                 store = ExperimentStore.open(out, design, resume=False)
             failures = run_pending(
-                client, design, store, retries=retries, progress=progress, runner=runner
-            )
+                client, design, store, retries=retries, progress=progress, runner=runner,
+                reporters=reporters,
+            )  # fmt: skip
         store.write_failures([f.as_dict() for f in failures])
         if failures:
             first = failures[0]
@@ -393,6 +412,7 @@ class RunOptions(TypedDict, total=False):
     resume: bool
     retries: int
     progress: Progress | bool | None
+    reporters: Mapping[str, Reporter] | None
 
 
 def ensemble(
@@ -414,9 +434,9 @@ def ensemble(
         agents: simulated people, as ``--agents`` (surveillance_state).
         steps: steps of each run (default: the scenario's).
         seed: the base seed (default: the scenario's); each run's seed derives from it.
-        **options: ``out``, ``workers``, ``scheduler``, ``resume``, ``retries`` and
-            ``progress``, as for :func:`run_experiment` (without ``out``, nothing is kept
-            on disk).
+        **options: ``out``, ``workers``, ``scheduler``, ``resume``, ``retries``,
+            ``progress`` and ``reporters``, as for :func:`run_experiment` (without
+            ``out``, nothing is kept on disk).
 
     Returns:
         The tidy tables; ``stats`` holds the mean and 90% interval of every output.
@@ -452,8 +472,8 @@ def sweep(
         agents: simulated people, as ``--agents`` (surveillance_state).
         steps: steps of each run (default: the scenario's).
         seed: the base seed (default: the scenario's); replicate r's seed derives from it.
-        **options: ``out``, ``workers``, ``scheduler``, ``resume``, ``retries`` and
-            ``progress``, as for :func:`run_experiment`.
+        **options: ``out``, ``workers``, ``scheduler``, ``resume``, ``retries``,
+            ``progress`` and ``reporters``, as for :func:`run_experiment`.
 
     Returns:
         The tidy tables, with one column per swept parameter; ``stats`` per point.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,7 +67,12 @@ def keep_numba_threads() -> None:
     os.environ["NUMBA_NUM_THREADS"] = str(numba.config.NUMBA_NUM_THREADS)
 
 
-def run_task(scenario: dict[str, Any], spec: RunSpec, threads: int = 1) -> RunOutput:
+def run_task(
+    scenario: dict[str, Any],
+    spec: RunSpec,
+    threads: int = 1,
+    reporters: Mapping[str, Callable[[Any], float]] | None = None,
+) -> RunOutput:
     """Build and run one run of an experiment (in a worker process).
 
     Args:
@@ -74,6 +80,8 @@ def run_task(scenario: dict[str, Any], spec: RunSpec, threads: int = 1) -> RunOu
         spec: the run: its seed and parameter values.
         threads: numba threads for this run (one per worker by default, so that workers
             do not compete for cores).
+        reporters: user reporters, extra time-series columns (see
+            :class:`~survsim.engine.sim.Sim`).
 
     Raises:
         SurvsimError: this worker runs another survsim than the client (it joined after
@@ -88,7 +96,7 @@ def run_task(scenario: dict[str, Any], spec: RunSpec, threads: int = 1) -> RunOu
 
     keep_numba_threads()
     numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
-    sim = build_sim(scenario_for(scenario, spec))
+    sim = build_sim(scenario_for(scenario, spec), reporters=reporters)
     sim.run()
     open_speech = sim.open_speech() if callable(getattr(sim, "open_speech", None)) else None
     return RunOutput(

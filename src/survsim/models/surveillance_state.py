@@ -14,6 +14,7 @@ the national estimates are in :mod:`survsim.models.surveillance_results`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
@@ -32,6 +33,7 @@ from survsim.apparatus.wiretaps import Wiretaps
 from survsim.engine import spinup
 from survsim.engine.mechanism import Mechanism
 from survsim.engine.modular import ModularSim
+from survsim.engine.sim import Reporter
 from survsim.models import surveillance_results as results
 from survsim.models.surveillance_params import SurveillanceStateParams, with_groups
 from survsim.society.beliefs import Beliefs
@@ -161,11 +163,19 @@ class SurveillanceState(ModularSim):
         label = name or f"{cls.__name__}With{''.join(m.__name__ for m in added)}"
         return type(label, (cls,), {"mechanisms": mechanisms, "params_class": params_class})
 
-    def __init__(self, params, *, seed: int = 0, steps: int = 100, compile: bool = True):
+    def __init__(
+        self,
+        params,
+        *,
+        seed: int = 0,
+        steps: int = 100,
+        compile: bool = True,
+        reporters: Mapping[str, Reporter] | None = None,
+    ):
         if not isinstance(params, self.params_class):
             params = self.params_class.model_validate(params.model_dump())
         self.seed64 = np.uint64(int(seed))
-        super().__init__(params, seed=seed, steps=steps, compile=compile)
+        super().__init__(params, seed=seed, steps=steps, compile=compile, reporters=reporters)
 
     @property
     def agents(self) -> int:
