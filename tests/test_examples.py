@@ -192,3 +192,19 @@ def test_what_people_learned_reads_the_risks_the_speakers_use(capsys):
     assert example.main(["--set", "speech.prior_strength=-1", "--agents", "200"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error:") and "prior_strength" in err[-1]
+
+
+def test_daymude_phases_example_draws_figure3_and_a_grid_of_shares(tmp_path):
+    result = _run_example(
+        "daymude_phases.py", "--agents", "3000", "--grid", "3", "--workers", "1",
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for name in ("figure3.png", "shares.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    shares = pd.read_csv(tmp_path / "shares.csv")
+    assert len(shares) == 9
+    total = shares[["shares.compliant", "shares.self_censoring", "shares.defiant"]].sum(axis=1)
+    np.testing.assert_allclose(total, 1.0)
+    # One population at every setting: the compliant share (delta <= tau) never moves.
+    assert shares["shares.compliant"].nunique() == 1

@@ -282,7 +282,12 @@ def _outside(info: FieldInfo) -> st.SearchStrategy[int]:
     )
 
 
-AGENTS = MODELS["surveillance_state"][1].model_fields["agents"]
+#: The ``agents`` field of each model that has one (``--agents`` sets it).
+AGENTS = {
+    model: params.model_fields["agents"]
+    for model, (_, params) in MODELS.items()
+    if "agents" in params.model_fields
+}
 
 
 @PROPERTY
@@ -292,8 +297,8 @@ def test_out_of_range_run_options_are_refused(capsys, data):
     scenario = data.draw(st.sampled_from(sorted(RESOLVED)), label="scenario")
     if option != "--agents":
         value = data.draw(_outside(_ScenarioFile.model_fields[option[2:]]), label="value")
-    elif RESOLVED[scenario]["model"] == "surveillance_state":
-        value = data.draw(_outside(AGENTS), label="value")
+    elif RESOLVED[scenario]["model"] in AGENTS:
+        value = data.draw(_outside(AGENTS[RESOLVED[scenario]["model"]]), label="value")
     else:  # a model without an agents parameter
         value = data.draw(st.integers(), label="value")
     with tempfile.TemporaryDirectory() as tmp:

@@ -227,6 +227,8 @@ def run_writers(
     }
     if callable(getattr(sim, "open_speech", None)):
         writers["open_speech.parquet"] = lambda path: write_parquet_atomic(sim.open_speech(), path)
+    for name, table in sim.tables().items():
+        writers[f"{name}.parquet"] = lambda path, table=table: write_parquet_atomic(table, path)
     facts = summary(sim)
     writers["summary.json"] = lambda path: write_json_atomic(facts, path)
     figures = FIGURES.get(sim.model_name, [])

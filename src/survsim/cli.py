@@ -82,7 +82,10 @@ def run(
     ] = None,
     steps: Annotated[int | None, typer.Option(help="steps to simulate")] = None,
     agents: Annotated[
-        int | None, typer.Option(help="simulated people (surveillance_state; default 100,000)")
+        int | None,
+        typer.Option(
+            help="simulated people (surveillance_state, self_censorship; default 100,000)"
+        ),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="seed of all random streams")] = None,
     set_: Annotated[
@@ -275,8 +278,9 @@ def _print_summary(console: Console, name: str, sim: Sim, folder: Path) -> None:
         ("build", build),
         ("compile (numba, cached after the first run)", f"{sim.timings['jit_s']:.3f} s"),
         ("run", f"{run_s:.3f} s"),
-        ("speed", f"{rate / 1e6:.1f} M agent-{sim.step_name}s/s"),
     ]
+    if sim.t > 0:
+        timings.append(("speed", f"{rate / 1e6:.1f} M agent-{sim.step_name}s/s"))
     for title, rows in [*_summary_sections(summary(sim)), ("time", timings)]:
         table.add_row(f"[underline]{title}[/underline]", "")
         for label, value in rows:

@@ -315,6 +315,13 @@ class Sim:
             table = table.append_column(name, pa.array(column[: self.t + 1]))
         return table
 
+    def tables(self) -> dict[str, pa.Table]:
+        """Tables a run folder holds besides the time series (``name`` -> ``name.parquet``).
+
+        The default is none; a model with one row per person returns them here.
+        """
+        return {}
+
     def to_df(self) -> Any:
         """The time series recorded so far as a pandas DataFrame (one row per step)."""
         return self.timeseries().to_pandas()

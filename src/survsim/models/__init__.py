@@ -10,11 +10,12 @@ from typing import Any
 
 from survsim.engine import Sim
 from survsim.models.civil_violence import CivilViolence, CivilViolenceParams
+from survsim.models.self_censorship import SelfCensorship, SelfCensorshipParams
 from survsim.models.surveillance_params import SurveillanceStateParams
 from survsim.models.surveillance_state import SurveillanceState
 
 #: The simulation classes of the models, in the order their names are listed.
-_SIMS: tuple[type[Sim], ...] = (CivilViolence, SurveillanceState)
+_SIMS: tuple[type[Sim], ...] = (CivilViolence, SurveillanceState, SelfCensorship)
 
 #: Model name (as scenario files spell it) -> (simulation class, parameter class).
 MODELS: dict[str, tuple[type[Sim], type]] = {
@@ -31,6 +32,8 @@ __all__ = [
     "MODELS",
     "CivilViolence",
     "CivilViolenceParams",
+    "SelfCensorship",
+    "SelfCensorshipParams",
     "SurveillanceState",
     "SurveillanceStateParams",
 ]

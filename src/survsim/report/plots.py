@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 
 from survsim.engine.sim import FIGURES
 from survsim.models.little import is_missing, note_of
+from survsim.report import self_censorship as sc
 from survsim.report import surveillance as sv
 from survsim.report.figure import finish
 
@@ -68,6 +69,10 @@ FIGURES.update(
                 ),
             )
         ],
+        "self_censorship": [
+            ("phase_diagram.png", sc.plot_phase_diagram),
+            ("population.png", sc.plot_population),
+        ],
         "surveillance_state": [
             (
                 "daily_story.png",
@@ -103,6 +108,11 @@ CAPTIONS = {
     "open_speech.png": "Of the people present when a sensitive topic came up, the share "
     "who spoke openly, by the number present and the context (95% intervals).",
     "reports_by_channel.png": "Every piece of evidence the apparatus received, by channel.",
+    "phase_diagram.png": "Whether an individual complies, self-censors or defies, by its "
+    "desired dissent and one setting (the others at the run's values, boldness at the "
+    "population's mean); the dashed line marks the run's value.",
+    "population.png": "Each individual's expressed dissent against its desired dissent, "
+    "by phase; the dotted line is the tolerance.",
     "prisoners.png": "Imprisoned and detained people; the dashed line is the stock that "
     "today's admissions imply in the long run (Little's law), when they allow an estimate.",
 }
