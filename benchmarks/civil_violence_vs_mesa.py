@@ -1,8 +1,20 @@
 """survsim's civil-violence model against Mesa 3.3.1's, on the same configuration.
 
 Both run in this one invocation, on the same machine, over the same window of steps
-(step 1 is a warm-up for both; then the timed steps), so the ratio is like for like.
-Prints agent-steps per second for each and the ratio, memory per agent at build, and
+(step 1 is a warm-up for both; then the timed steps). A ratio measured once still moves
+with the machine's load, because the two sides suffer from load differently, so:
+
+- **alternation**: the repetitions run Mesa, survsim, Mesa, survsim, ... each on a fresh
+  model with its own seed, so a change of load falls on both sides alike;
+- **repetitions** (``--repeats``, default 7): the median of 7 ignores up to 3 disturbed
+  runs on either side; each repetition's ratio is taken against the Mesa run just before
+  it (the pair shares its load);
+- **spread**: for each side and for the ratio, the median and the interquartile range
+  relative to the median; where a side's relative spread exceeds ``--busy`` (default 10%,
+  about twice what an idle machine shows), a warning line says the machine was busy and
+  the figures should not be quoted.
+
+Prints agent-steps per second for each side and the ratio, memory per agent at build, and
 survsim's cost per agent-step from 40x40 to 400x400 with the time in each plan step.
 
 Usage (needs the ``validation`` extra for Mesa)::
@@ -21,7 +33,6 @@ from __future__ import annotations
 import argparse
 import gc
 import platform
-import statistics
 import time
 import tracemalloc
 import warnings
@@ -77,31 +88,64 @@ def time_survsim(size: int, params: dict, steps: int, seed: int, warmup: int = 1
             "bytes": peak / sim.agents, "plan_us": plan_us}  # fmt: skip
 
 
+def spread(values: list[float]) -> tuple[float, float]:
+    """The median and the interquartile range relative to it."""
+    q1, median, q3 = np.quantile(values, [0.25, 0.5, 0.75])
+    return float(median), float((q3 - q1) / median)
+
+
+def alternate(size: int, params: dict, steps: int, repeats: int) -> dict:
+    """Mesa and survsim in alternation, ``repeats`` fresh runs each (seeds 1..repeats)."""
+    mesa, ours = [], []
+    for seed in range(1, repeats + 1):
+        mesa.append(time_mesa(size, params, steps, seed))
+        ours.append(time_survsim(size, params, steps, seed))
+    ratios = [o["rate"] / m["rate"] for m, o in zip(mesa, ours, strict=True)]
+    return {
+        "agents": ours[0]["agents"],
+        "mesa": spread([r["rate"] for r in mesa]),
+        "survsim": spread([r["rate"] for r in ours]),
+        "ratio": spread(ratios),
+        "mesa_bytes": mesa[0]["bytes"],
+        "survsim_bytes": ours[0]["bytes"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", choices=sorted(CONFIGS), default="default")
     parser.add_argument("--quick", action="store_true", help="few steps: a smoke test")
-    parser.add_argument("--seeds", type=int, default=3, help="runs per model and grid")
+    parser.add_argument("--repeats", type=int, default=7, help="runs per side and grid")
+    parser.add_argument(
+        "--busy", type=float, default=0.10, help="relative spread that flags a busy machine"
+    )
     args = parser.parse_args()
     params = CONFIGS[args.config]
     q = args.quick
-    seeds = range(1, 1 + (1 if q else args.seeds))
+    repeats = 3 if q else args.repeats
     print(f"configuration: {args.config} {params or '(Mesa defaults, Epstein Run 5)'}")
     print(f"machine: {platform.machine()}, {platform.system()}, python "
           f"{platform.python_version()}, numpy {np.__version__}")  # fmt: skip
     CivilViolence(CivilViolenceParams(**params), seed=0, steps=2).run()  # load numba cache
     print()
-    print(f"{'grid':>9} {'steps':>5} {'agents':>7} {'Mesa a-s/s':>11} {'survsim a-s/s':>14} "
-          f"{'ratio':>6} {'Mesa B/agent':>13} {'survsim B/agent':>16}")  # fmt: skip
+    print(f"{'grid':>9} {'steps':>5} {'agents':>7} {'Mesa a-s/s':>17} {'survsim a-s/s':>20} "
+          f"{'ratio':>13} {'Mesa B/agent':>13} {'survsim B/agent':>16}")  # fmt: skip
+    busy = []
     for size, steps in [(40, 20 if q else 200), (200, 2 if q else 5)]:
-        mesa = [time_mesa(size, params, steps, s) for s in seeds]
-        ours = [time_survsim(size, params, steps, s) for s in seeds]
-        m_rate = statistics.median(r["rate"] for r in mesa)
-        o_rate = statistics.median(r["rate"] for r in ours)
-        print(f"{size:>4}x{size:<4} {steps:>5} {ours[0]['agents']:>7} {m_rate:>11,.0f} "
-              f"{o_rate:>14,.0f} {o_rate / m_rate:>5.0f}x {mesa[0]['bytes']:>13,.0f} "
-              f"{ours[0]['bytes']:>16,.0f}")  # fmt: skip
-    print("(median over seeds; timed steps 2..steps+1 of fresh runs for both)")
+        r = alternate(size, params, steps, repeats)
+        (m, m_iqr), (o, o_iqr), (ratio, r_iqr) = r["mesa"], r["survsim"], r["ratio"]
+        print(f"{size:>4}x{size:<4} {steps:>5} {r['agents']:>7} {m:>11,.0f} ±{m_iqr:4.0%} "
+              f"{o:>13,.0f} ±{o_iqr:4.0%} {ratio:>6.0f}x ±{r_iqr:4.0%} "
+              f"{r['mesa_bytes']:>13,.0f} {r['survsim_bytes']:>16,.0f}")  # fmt: skip
+        busy += [f"{size}x{size} {side} {iqr:.0%}" for side, iqr in
+                 (("Mesa", m_iqr), ("survsim", o_iqr)) if iqr > args.busy]  # fmt: skip
+    print(f"(medians of {repeats} alternated runs per side, ± the interquartile range over "
+          "the median; each ratio against the Mesa run just before it)")  # fmt: skip
+    if busy:
+        print(
+            f"WARNING: the machine was busy (relative spread above {args.busy:.0%}: "
+            f"{', '.join(busy)}); do not quote these figures: rerun on an idle machine"
+        )
     print()
     print("survsim cost per agent-step by grid size (timed steps 51-150):")
     base = None

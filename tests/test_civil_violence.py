@@ -42,9 +42,10 @@ def test_arrest_probability_table_matches_mesas_formula():
 
 def test_random_order_is_a_uniform_permutation():
     order = np.empty(4, dtype=np.int32)
+    scratch = np.empty((4, 4), dtype=np.uint32)
     counts: dict[tuple[int, ...], int] = {}
     for step in range(24_000):
-        k.draw_order(np.uint64(11), np.uint64(99), step, order)
+        k.draw_order(np.uint64(11), np.uint64(99), step, order, scratch)
         key = tuple(order.tolist())
         counts[key] = counts.get(key, 0) + 1
     assert sorted(counts) == sorted(

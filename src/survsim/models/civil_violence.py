@@ -267,7 +267,7 @@ class CivilViolence(Sim):
 
     def _draw_order(self) -> None:
         order = self.state.order
-        k.draw_order(*self._order_args, self.t, order)
+        k.draw_order(*self._order_args, self.t, order, self._move_words)
         if self.params.movement:
             k.first_blocks(*self._blocks_args, self.t, order, self._move_words)
 

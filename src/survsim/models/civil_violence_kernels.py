@@ -77,9 +77,13 @@ def add_diamond(field, ppos, offsets, delta):
 
 @nb.njit(cache=True, inline="always")
 def _shifts(code, row_shift, col_shift):
-    """The row and column shifts from a cell's canonical copy to its halo copies."""
-    dr = row_shift if code & 1 else (-row_shift if code & 2 else 0)
-    dc = col_shift if code & 4 else (-col_shift if code & 8 else 0)
+    """The row and column shifts from a cell's canonical copy to its halo copies.
+
+    Without branches (the edge code of the next cell is not predictable): bits 1 and 2
+    never both hold, nor 4 and 8, since a side is at least ``2 r + 1`` cells.
+    """
+    dr = row_shift * ((code & 1) != 0) - row_shift * ((code & 2) != 0)
+    dc = col_shift * ((code & 4) != 0) - col_shift * ((code & 8) != 0)
     return dr, dc
 
 
@@ -87,22 +91,21 @@ def _shifts(code, row_shift, col_shift):
 def read_field(field, grid, cell):
     """The count of torus cell ``cell``: the sum over its padded copies.
 
-    ``grid`` is ``(padded_of, edge, row_shift, col_shift)`` from :func:`padded_grid`.
+    ``grid`` is ``(padded_of, edge, row_shift, col_shift)`` from :func:`padded_grid`. A
+    missing copy has a zero shift: its load reads the canonical copy again and is
+    multiplied by zero, so the sum takes no branch.
     """
     padded_of, edge, row_shift, col_shift = grid
     base = padded_of[cell]
-    total = field[base]
-    code = edge[cell]
-    if code == 0:
-        return total
-    dr, dc = _shifts(code, row_shift, col_shift)
-    if dr != 0:
-        total += field[base + dr]
-    if dc != 0:
-        total += field[base + dc]
-        if dr != 0:
-            total += field[base + dr + dc]
-    return total
+    dr, dc = _shifts(edge[cell], row_shift, col_shift)
+    has_r = np.int64(dr != 0)
+    has_c = np.int64(dc != 0)
+    return (
+        np.int64(field[base])
+        + has_r * np.int64(field[base + dr])
+        + has_c * np.int64(field[base + dc])
+        + has_r * has_c * np.int64(field[base + dr + dc])
+    )
 
 
 @nb.njit(cache=True)
@@ -121,30 +124,27 @@ def count_to_field(field, positions, padded_of, offsets):
 
 
 @nb.njit(cache=True)
-def draw_order(seed, stream, step, order):
+def draw_order(seed, stream, step, order, scratch):
     """A uniformly random permutation of ``0..n-1`` for this step (Fisher-Yates).
 
     The permutation is a pure function of ``(seed, stream, step)``: it starts from the
     identity each step, and the swap partner of position ``i`` comes from word ``i % 4``
-    of the Philox block with index ``i // 4``.
+    of the Philox block with index ``i // 4``. The blocks are drawn first, in one loop
+    that LLVM vectorises, into ``scratch`` (a C-contiguous uint32 array of at least
+    ``n + 3`` words, overwritten); the swaps then read them.
     """
     n = order.shape[0]
+    words = scratch.reshape(-1)
+    for b in range((n + 3) // 4):
+        w0, w1, w2, w3 = random_block_inline(seed, stream, step, b, 0)
+        words[4 * b] = np.uint32(w0)
+        words[4 * b + 1] = np.uint32(w1)
+        words[4 * b + 2] = np.uint32(w2)
+        words[4 * b + 3] = np.uint32(w3)
     for i in range(n):
         order[i] = i
-    w0 = w1 = w2 = w3 = np.uint64(0)
     for i in range(n - 1, 0, -1):
-        lane = i & 3
-        if lane == 3 or i == n - 1:
-            w0, w1, w2, w3 = random_block_inline(seed, stream, step, i >> 2, 0)
-        if lane == 0:
-            word = w0
-        elif lane == 1:
-            word = w1
-        elif lane == 2:
-            word = w2
-        else:
-            word = w3
-        j = u32_below(word, i + 1)
+        j = u32_below(words[i], i + 1)
         tmp = order[i]
         order[i] = order[j]
         order[j] = tmp
@@ -212,19 +212,18 @@ def copies_of(grid, cell: int) -> list[int]:
 
 @nb.njit(cache=True, inline="always")
 def place(occupant, grid, cell, value):
-    """Write ``value`` on every padded copy of torus cell ``cell``."""
+    """Write ``value`` on every padded copy of torus cell ``cell``.
+
+    A missing copy has a zero shift, so its write repeats the canonical one: four stores
+    and no branch.
+    """
     padded_of, edge, row_shift, col_shift = grid
     base = padded_of[cell]
+    dr, dc = _shifts(edge[cell], row_shift, col_shift)
     occupant[base] = value
-    code = edge[cell]
-    if code != 0:
-        dr, dc = _shifts(code, row_shift, col_shift)
-        if dr != 0:
-            occupant[base + dr] = value
-        if dc != 0:
-            occupant[base + dc] = value
-            if dr != 0:
-                occupant[base + dr + dc] = value
+    occupant[base + dr] = value
+    occupant[base + dc] = value
+    occupant[base + dr + dc] = value
 
 
 @nb.njit(cache=True)
@@ -234,7 +233,7 @@ def place_all(occupant, grid, positions):
         place(occupant, grid, positions[i], i)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _empty_cell_in_vision(seed, stream, step, agent, ppos, occupant, offsets, first, col):
     """A uniformly random empty padded cell of the diamond around ``ppos``, or -1 if none.
 
@@ -250,10 +249,23 @@ def _empty_cell_in_vision(seed, stream, step, agent, ppos, occupant, offsets, fi
             w3 = np.uint64(first[3, col])
         else:
             w0, w1, w2, w3 = random_block_inline(seed, stream, step, agent, block)
-        for w in (w0, w1, w2, w3):
-            cell = ppos + offsets[u32_below(w, n)]
-            if occupant[cell] < 0:
-                return cell
+        # The four probes of a block are loaded together and the first empty one taken
+        # (the same cell as probing one at a time): one branch per block, not per probe.
+        c0 = ppos + offsets[u32_below(w0, n)]
+        c1 = ppos + offsets[u32_below(w1, n)]
+        c2 = ppos + offsets[u32_below(w2, n)]
+        c3 = ppos + offsets[u32_below(w3, n)]
+        empty = (
+            (occupant[c0] < 0)
+            | ((occupant[c1] < 0) << 1)
+            | ((occupant[c2] < 0) << 2)
+            | ((occupant[c3] < 0) << 3)
+        )
+        if empty:  # the first empty probe, chosen by selects (no unpredictable branch)
+            cell = c3
+            cell = c2 if empty & 4 else cell
+            cell = c1 if empty & 2 else cell
+            return c0 if empty & 1 else cell
     empties = 0
     for j in range(n):
         if occupant[ppos + offsets[j]] < 0:
