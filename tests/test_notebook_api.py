@@ -42,6 +42,16 @@ def test_every_figure_of_a_run_is_the_png_the_report_writes(run, tmp_path):
         run.plot("histogram")
 
 
+def test_a_figure_shows_itself_in_a_fresh_kernel_with_a_plain_title(run):
+    """Jupyter calls ``_repr_png_`` (no ``%matplotlib inline`` needed); no dangling colon."""
+    fig = run.plot("prisoners")
+    assert fig._repr_png_() == _png(fig)
+    assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in run.figures():
+        titles = [ax.get_title() for ax in run.plot(name).axes] + [run.plot(name).get_suptitle()]
+        assert not any(t.rstrip().endswith(":") for t in titles), (name, titles)
+
+
 def test_the_time_series_as_a_dataframe_and_the_run_as_html(run):
     df = run.to_df()
     assert isinstance(df, pd.DataFrame) and len(df) == run.t + 1

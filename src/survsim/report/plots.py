@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
-from matplotlib.figure import Figure
 
 from survsim.engine.sim import FIGURES
 from survsim.models.little import is_missing, note_of
 from survsim.report import self_censorship as sc
 from survsim.report import surveillance as sv
-from survsim.report.figure import finish
+from survsim.report.figure import Figure, finish, titled
 
 __all__ = ["CAPTIONS", "FIGURES", "plot_civil_violence"]
 
@@ -51,7 +50,7 @@ def _plot_prisoners(sim, path: str | Path | None = None, title: str = "") -> Pat
     return sv.plot_prisoners(
         sim.timeseries(),
         path,
-        f"Prisoners: {title}",
+        titled("Prisoners", title),
         None if is_missing(steady) else steady,
         note_of(facts, key) if key in facts else None,
     )
@@ -77,19 +76,19 @@ FIGURES.update(
             (
                 "daily_story.png",
                 lambda sim, path, title="": sv.plot_daily_story(
-                    sim.timeseries(), path, f"The daily story: {title}"
+                    sim.timeseries(), path, titled("The daily story", title)
                 ),
             ),
             (
                 "open_speech.png",
                 lambda sim, path, title="": sv.plot_open_speech(
-                    sim.open_speech(), path, f"Open speech by group size: {title}"
+                    sim.open_speech(), path, titled("Open speech by group size", title)
                 ),
             ),
             (
                 "reports_by_channel.png",
                 lambda sim, path, title="": sv.plot_reports_by_channel(
-                    sim.timeseries(), path, f"Reports by channel: {title}"
+                    sim.timeseries(), path, titled("Reports by channel", title)
                 ),
             ),
             (

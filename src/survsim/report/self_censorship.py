@@ -15,11 +15,10 @@ from typing import Any
 
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
-from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from survsim.models import self_censorship_kernels as k
-from survsim.report.figure import finish
+from survsim.report.figure import Figure, finish
 
 __all__ = ["PANELS", "phase_map", "plot_figure3", "plot_phase_diagram", "plot_population"]
 

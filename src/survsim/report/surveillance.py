@@ -11,11 +11,10 @@ from textwrap import fill
 
 import numpy as np
 import pyarrow as pa
-from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from survsim.apparatus.cases import EVIDENCE
-from survsim.report.figure import finish
+from survsim.report.figure import Figure, finish
 
 __all__ = [
     "CHANNELS",
