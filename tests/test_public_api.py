@@ -9,6 +9,7 @@ import survsim.api
 import survsim.engine.rng
 import survsim.engine.state
 import survsim.models.civil_violence
+import survsim.models.self_censorship
 import survsim.models.surveillance_state
 
 EXPECTED = {
@@ -18,6 +19,8 @@ EXPECTED = {
     "ExperimentResult",
     "Scenario",
     "ScenarioError",
+    "SelfCensorship",
+    "SelfCensorshipParams",
     "SurveillanceState",
     "SensitivityResult",
     "SurveillanceStateParams",
@@ -49,7 +52,8 @@ def test_public_api_is_exactly_what_is_documented():
 
 def test_docstring_examples_run():
     for module in (survsim, survsim.api, survsim.engine.rng, survsim.engine.state,
-                   survsim.models.civil_violence, survsim.models.surveillance_state):  # fmt: skip
+                   survsim.models.civil_violence, survsim.models.surveillance_state,
+                   survsim.models.self_censorship):  # fmt: skip
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
 

@@ -21,7 +21,12 @@ from survsim.api import (
     summary,
 )
 from survsim.errors import ScenarioError, SurvsimError
-from survsim.models import CivilViolence, CivilViolenceParams
+from survsim.models import (
+    CivilViolence,
+    CivilViolenceParams,
+    SelfCensorship,
+    SelfCensorshipParams,
+)
 from survsim.models.surveillance_state import SurveillanceState, SurveillanceStateParams
 from survsim.scenario import Scenario, builtin_scenarios, load_scenario
 
@@ -61,6 +66,8 @@ __all__ = [
     "ExperimentResult",
     "Scenario",
     "ScenarioError",
+    "SelfCensorship",
+    "SelfCensorshipParams",
     "SensitivityResult",
     "SurveillanceState",
     "SurveillanceStateParams",
