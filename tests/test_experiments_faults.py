@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from distributed.diagnostics.plugin import SchedulerPlugin
@@ -44,13 +45,32 @@ def _design() -> Any:
 
 
 def _data_files(root: Path) -> dict[str, Any]:
-    """Every data file of an experiment folder, read as a table (manifest excluded)."""
-    return {str(p.relative_to(root)): pq.read_table(p) for p in sorted(root.rglob("*.parquet"))}
+    """Every data file of an experiment folder, read as a table (manifest excluded).
+
+    A run's rows of a table are keyed ``table/run=N``, whether the folder holds them in
+    the run's own file (in flight) or in the table's compacted file (finished).
+    """
+    found = {}
+    for path in sorted(root.rglob("*.parquet")):
+        table = pq.read_table(path)
+        if path.name == "compacted.parquet":
+            for run in sorted(set(table.column("run").to_pylist())):
+                rows = table.filter(pc.equal(table.column("run"), run)).drop_columns(["run"])
+                found[f"{path.parent.name}/run={run}"] = rows
+        elif path.parent.name.startswith("run="):
+            found[f"{path.parent.parent.name}/{path.parent.name}"] = table
+        else:
+            found[str(path.relative_to(root))] = table
+    return found
 
 
 def _written(out: Path) -> set[int]:
     """The runs whose results are complete in ``out`` (the summary is written last)."""
-    return {int(p.parent.name[4:]) for p in out.glob("summary/run=*/part-0.parquet")}
+    runs = {int(p.parent.name[4:]) for p in out.glob("summary/run=*/part-0.parquet")}
+    compacted = out / "summary" / "compacted.parquet"
+    if compacted.is_file():
+        runs.update(pq.read_table(compacted, columns=["run"]).column("run").to_pylist())
+    return runs
 
 
 def _wait_for(condition: Callable[[], Any], what: str, alive: Any = None) -> Any:
@@ -71,7 +91,7 @@ def _assert_same_data(out: Path, clean: dict[str, Any], runs: set[int] | None = 
     if runs is None:
         assert mine.keys() == clean.keys()
     else:
-        wanted = {f"{t}/run={r}/part-0.parquet" for t in ("timeseries", "summary") for r in runs}
+        wanted = {f"{t}/run={r}" for t in ("timeseries", "summary") for r in runs}
         assert {n for n in mine if "run=" in n} == wanted
     for name, table in mine.items():
         assert table.equals(clean[name]), name
@@ -89,12 +109,22 @@ def cluster() -> Iterator[Any]:
 def _resume_finishes(out: Path, cluster: Any, clean: dict[str, Any], capsys: Any) -> None:
     """The same command with --resume runs only the missing runs, to the clean data.
 
-    It runs on the test's cluster, which saves starting another.
+    It runs on the test's cluster, which saves starting another; the scheduler's record
+    of the tasks that finished shows which runs ran.
     """
-    before = {p: p.stat().st_mtime_ns for p in out.rglob("run=*/*.parquet")}
+    from distributed import Client
+
+    kept = _written(out)
     resume = [*ENSEMBLE, "--out", str(out), "--resume", "--scheduler", cluster.scheduler_address]
-    assert main(resume) == 0, capsys.readouterr().err
-    assert {p: p.stat().st_mtime_ns for p in before} == before  # not run again
+    with Client(cluster, set_as_default=False) as client:
+        client.register_plugin(_Finished(), name="resumed-keys")
+        try:
+            assert main(resume) == 0, capsys.readouterr().err
+            keys = cluster.scheduler.plugins["resumed-keys"].keys
+        finally:
+            client.unregister_scheduler_plugin("resumed-keys")
+    ran = {int(k.rsplit("-run", 1)[1].split("-")[0]) for k in keys if k.startswith("survsim-")}
+    assert ran == set(range(RUNS)) - kept  # the finished runs were not run again
     _assert_same_data(out, clean)
 
 

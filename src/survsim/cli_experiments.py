@@ -45,11 +45,26 @@ Scheduler = Annotated[
     str | None,
     typer.Option(help="address of an existing Dask scheduler (tcp://HOST:PORT) to run on"),
 ]
+SchedulerFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--scheduler-file",
+        help="the scheduler file of an existing Dask scheduler (dask scheduler "
+        "--scheduler-file PATH) to run on, instead of --scheduler",
+    ),
+]
 Resume = Annotated[
     bool, typer.Option("--resume", help="finish the experiment in --out: run what is missing")
 ]
 Retries = Annotated[int, typer.Option(help="tries after the first for a run that fails")]
 ShowProgress = Annotated[bool | None, typer.Option("--progress/--no-progress", help="progress bar")]
+
+
+def _scheduler(scheduler: str | None, scheduler_file: Path | None) -> str | None:
+    """The scheduler address from ``--scheduler`` or ``--scheduler-file`` (checked first)."""
+    from survsim.experiments.cluster import scheduler_address
+
+    return scheduler_address(scheduler, scheduler_file)
 
 
 #: The most rows of statistics printed (a sweep of many points has them all in stats.parquet).
@@ -187,11 +202,13 @@ def ensemble(
     out: Out = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
+    scheduler_file: SchedulerFile = None,
     resume: Resume = False,
     retries: Retries = 2,
     progress: ShowProgress = None,
 ) -> None:
     """Run a scenario many times with derived seeds: mean and 90% interval of every output."""
+    scheduler = _scheduler(scheduler, scheduler_file)
     from survsim.experiments import prepare_ensemble
 
     source = scenario or default_scenario()
@@ -239,11 +256,13 @@ def sweep(
     out: Out = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
+    scheduler_file: SchedulerFile = None,
     resume: Resume = False,
     retries: Retries = 2,
     progress: ShowProgress = None,
 ) -> None:
     """Run a scenario over a grid or Latin hypercube of parameter values."""
+    scheduler = _scheduler(scheduler, scheduler_file)
     from survsim.experiments import prepare_sweep
 
     source = scenario or default_scenario()
@@ -300,6 +319,7 @@ def sensitivity(
     out: Out = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
+    scheduler_file: SchedulerFile = None,
     resume: Resume = False,
     retries: Retries = 2,
     progress: ShowProgress = None,
@@ -308,6 +328,7 @@ def sensitivity(
     ] = False,
 ) -> None:
     """Morris or Sobol sensitivity indices of one output, with the cost stated first."""
+    scheduler = _scheduler(scheduler, scheduler_file)
     from survsim.experiments.analysis import (
         check_metric,
         describe_cost,
@@ -396,10 +417,12 @@ def calibrate(
     out: Out = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
+    scheduler_file: SchedulerFile = None,
     retries: Retries = 2,
     progress: ShowProgress = None,
 ) -> None:
     """Fit assumptions to target intervals: Morris screening, then history matching."""
+    scheduler = _scheduler(scheduler, scheduler_file)
     from survsim.experiments.analysis import _bounds
     from survsim.experiments.calibrate import calibrate as run_calibration
     from survsim.experiments.calibration import parse_target

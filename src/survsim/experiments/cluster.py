@@ -1,17 +1,30 @@
-"""Dask: a LocalCluster started by survsim, or an existing cluster by its address."""
+"""Dask: a LocalCluster started by survsim, or an existing cluster by its address.
+
+An existing cluster is named by its scheduler's address (``--scheduler tcp://HOST:PORT``)
+or by the scheduler file its scheduler wrote (``--scheduler-file PATH``, as
+``dask scheduler --scheduler-file PATH`` writes it on a shared file system).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from survsim.errors import SurvsimError
 
-__all__ = ["MAX_LOCAL_WORKERS", "dask_client", "local_workers"]
+__all__ = [
+    "MAX_LOCAL_WORKERS",
+    "dask_client",
+    "local_workers",
+    "scheduler_address",
+    "scheduler_from_file",
+]
 
 #: The most worker processes a LocalCluster is started with.
 MAX_LOCAL_WORKERS = 512
@@ -34,6 +47,49 @@ def local_workers(workers: int | None, runs: int) -> int:
     if not 1 <= workers <= MAX_LOCAL_WORKERS:
         raise SurvsimError(f"--workers {workers}: not allowed (1 to {MAX_LOCAL_WORKERS})")
     return workers
+
+
+def scheduler_from_file(path: str | Path) -> str:
+    """The address in a Dask scheduler file (``dask scheduler --scheduler-file PATH``).
+
+    Raises:
+        SurvsimError: the file is missing, cannot be read, or names no address (one line
+            naming the file).
+    """
+    where = f"--scheduler-file {path}"
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SurvsimError(
+            f"{where}: no such file (start the scheduler with --scheduler-file first)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise SurvsimError(f"{where}: cannot be read ({reason})") from None
+    try:
+        record = json.loads(text)
+    except ValueError:
+        record = None
+    address = record.get("address") if isinstance(record, dict) else None
+    if not isinstance(address, str) or not address:
+        raise SurvsimError(f'{where}: not a Dask scheduler file (a JSON object with an "address")')
+    return address
+
+
+def scheduler_address(scheduler: str | None, scheduler_file: str | Path | None) -> str | None:
+    """The scheduler to run on: ``--scheduler``, or the address in ``--scheduler-file``.
+
+    Raises:
+        SurvsimError: both are given, or the file does not name a scheduler.
+    """
+    if scheduler is not None and scheduler_file is not None:
+        raise SurvsimError(
+            "--scheduler and --scheduler-file: give one of them (an address, or the file "
+            "the scheduler wrote), not both"
+        )
+    if scheduler_file is not None:
+        return scheduler_from_file(scheduler_file)
+    return scheduler
 
 
 @contextmanager

@@ -6,29 +6,31 @@ and run it with :func:`run_experiment`.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any, TypedDict, Unpack
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from survsim.engine import write_json_atomic, write_parquet_atomic
 from survsim.engine.memory import check_fits
 from survsim.engine.sim import Reporter, check_reporters
 from survsim.errors import SurvsimError
+from survsim.experiments import aggregate
 from survsim.experiments.cluster import dask_client, local_workers
 from survsim.experiments.design import Design, scenario_for
 from survsim.experiments.execute import Progress, RunFailure, Runner, run_pending
 from survsim.experiments.prepare import prepare_ensemble, prepare_sweep
-from survsim.experiments.stats import daily_bands, metric_stats
+from survsim.experiments.result import ExperimentResult, StoredTable, load_experiment
 from survsim.experiments.store import ExperimentStore, check_new
 from survsim.experiments.worker import run_task
 from survsim.models import MEMORY_ESTIMATES, MODELS
 from survsim.report import experiments as figures
+from survsim.report.surveillance import MIN_PRESENT
 from survsim.scenario import Scenario
 
 __all__ = [
@@ -55,134 +57,6 @@ class ExperimentFailedError(SurvsimError):
         super().__init__(message)
         self.failures = failures
         self.path = path
-
-
-@dataclass
-class ExperimentResult:
-    """The tidy tables of a finished ensemble or sweep (pandas DataFrames).
-
-    Attributes:
-        kind: ``ensemble`` or ``sweep``.
-        design: one row per run: run, point, replicate, seed and the swept parameters.
-        timeseries: one row per run and day.
-        open_speech: one row per run, context and group size (surveillance_state).
-        summary: one row per run: its summary numbers (nested ones as ``national.x``).
-        stats: per (point and) summary number: mean, sd, p05, median, p95, runs.
-        bands: per time-series column and day: mean, sd, p05, median, p95 (ensembles).
-        path: the folder holding it all, or None when no folder was asked for.
-        seconds: wall time of the whole experiment.
-        model: the model's name (``surveillance_state``, ``civil_violence``).
-        scenario: the scenario's name.
-        keys: the swept parameters (a sweep), in the design's order.
-    """
-
-    kind: str
-    design: pd.DataFrame
-    timeseries: pd.DataFrame
-    open_speech: pd.DataFrame
-    summary: pd.DataFrame
-    stats: pd.DataFrame
-    bands: pd.DataFrame = field(default_factory=pd.DataFrame)
-    path: Path | None = None
-    seconds: float = 0.0
-    model: str = ""
-    scenario: str = ""
-    keys: tuple[str, ...] = ()
-
-    def figures(self) -> list[str]:
-        """The figures :meth:`plot` draws: ``bands``, ``open_speech`` or ``sweep``."""
-        if self.kind == "sweep":
-            return ["sweep"]
-        return ["bands", "open_speech"] if len(self.open_speech) else ["bands"]
-
-    def plot(self, figure: str | None = None, title: str = "") -> Any:
-        """A matplotlib figure of the experiment (the same functions draw its PNGs).
-
-        Args:
-            figure: one of :meth:`figures` (default: the first).
-            title: the figure's title (default: the figure's own).
-
-        Raises:
-            ValueError: ``figure`` is not one of :meth:`figures` (names those that are).
-        """
-        names = self.figures()
-        name = names[0] if figure is None else figure
-        if name not in names:
-            raise ValueError(f"figure {name!r} is not one of: {', '.join(names)}")
-        runs, keys = len(self.design), list(self.keys)
-        if name == "sweep":
-            headline = list(MODELS[self.model][0].headline) if self.model in MODELS else []
-            title = title or f"{self.scenario}: sweep of {', '.join(keys)}"
-            return figures.plot_sweep(self.summary, keys, headline, None, title)
-        if name == "open_speech":
-            title = title or f"{self.scenario}: open speech across {runs} runs"
-            return figures.plot_open_speech_bands(self.open_speech, None, title)
-        title = title or f"{self.scenario}: {runs} runs, mean and 90% band"
-        return figures.plot_bands(self.bands, self.model, None, title)
-
-    def _repr_html_(self) -> str:
-        """The experiment in a notebook: kind, scenario, runs, folder and its statistics."""
-        from html import escape
-
-        where = escape(str(self.path)) if self.path is not None else "(not written)"
-        head = (
-            f"<p><b>{escape(self.kind)}</b> of <b>{escape(self.scenario or '?')}</b>: "
-            f"{len(self.design):,} runs in {self.seconds:.1f} s; files in {where}</p>"
-        )
-        stats = self.stats.head(12).to_html(index=False, float_format=lambda x: f"{x:.4g}")
-        return head + stats
-
-    def __repr__(self) -> str:
-        where = f", path='{self.path}'" if self.path is not None else ""
-        return (
-            f"ExperimentResult(kind='{self.kind}', runs={len(self.design)}, "
-            f"rows={len(self.timeseries)}{where})"
-        )
-
-
-def load_experiment(root: str | Path) -> ExperimentResult:
-    """A finished ensemble's or sweep's folder, read back as the result its run returned.
-
-    Args:
-        root: the folder given as ``out`` (``--out``).
-
-    Raises:
-        SurvsimError: the folder holds no experiment, or one that has not finished (its
-            runs can be completed with ``--resume``), or cannot be read (one line).
-    """
-    root = Path(root)
-    record, manifest = root / "experiment.json", root / "manifest.json"
-    if not record.is_file():
-        raise SurvsimError(f"{root} holds no experiment (no experiment.json)")
-    if not manifest.is_file():
-        raise SurvsimError(
-            f"{root}: the experiment has not finished (no manifest.json); run the same "
-            "command again with --resume to complete it"
-        )
-    try:
-        design = Design.from_dict(json.loads(record.read_text(encoding="utf-8"))["design"])
-        seconds = float(json.loads(manifest.read_text(encoding="utf-8"))["seconds"])
-        if design.kind not in ("ensemble", "sweep"):
-            raise ValueError(f"a {design.kind} is not an ensemble or a sweep")
-        store = ExperimentStore(root, design)
-        bands = root / "bands.parquet"
-        return ExperimentResult(
-            design.kind,
-            pd.read_parquet(root / "design.parquet"),
-            store.read("timeseries"),
-            store.read("open_speech"),
-            store.read("summary"),
-            pd.read_parquet(root / "stats.parquet"),
-            pd.read_parquet(bands) if bands.is_file() else pd.DataFrame(),
-            root,
-            seconds,
-            model=design.scenario["model"],
-            scenario=design.scenario["name"],
-            keys=tuple(design.keys),
-        )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SurvsimError(f"{root}: the experiment cannot be read ({message})") from None
 
 
 def tiny_sim(model: str, steps: int = 1) -> Any:
@@ -230,36 +104,50 @@ def _check_local_memory(design: Design, workers: int) -> None:
 
 
 def _finish(store: ExperimentStore, seconds: float, where: str) -> ExperimentResult:
-    """Read the finished experiment back, write its aggregates and figures."""
+    """Compact the finished experiment's files, then write its aggregates and figures.
+
+    The statistics are computed by DuckDB over the compacted files
+    (:mod:`survsim.experiments.aggregate`): no run is read into memory here, and the
+    result reads its per-run tables when they are first used.
+    """
     design = store.design
     model = design.scenario["model"]
     root = store.root
-    design_table = pd.read_parquet(root / "design.parquet")
-    summary = store.read("summary")
-    timeseries = store.read("timeseries")
-    open_speech = store.read("open_speech")
     keys = list(design.keys)
-    stats = metric_stats(summary, by=keys)
-    write_parquet_atomic(_arrow(stats), root / "stats.parquet")
     name = design.scenario["name"]
+    store.compact()
+    summary_file = store.compacted("summary")
+    bands = speech = pd.DataFrame()
+    with aggregate.connect(root) as con:
+        stats = aggregate.stats_of(con, summary_file, keys)
+        write_parquet_atomic(_arrow(stats), root / "stats.parquet")
+        if design.kind == "ensemble":
+            timeseries = store.compacted("timeseries")
+            step = "day" if "day" in pq.read_schema(timeseries).names else "step"
+            bands = aggregate.bands_of(con, timeseries, step)
+            write_parquet_atomic(_arrow(bands), root / "bands.parquet")
+            open_speech = store.compacted("open_speech")
+            if open_speech is not None and store.rows("open_speech"):
+                speech = aggregate.rates_of(con, open_speech, MIN_PRESENT)
+                write_parquet_atomic(_arrow(speech), root / "open_speech_bands.parquet")
     if design.kind == "ensemble":
-        step = "day" if "day" in timeseries.columns else "step"
-        bands = daily_bands(timeseries, step=step)
-        write_parquet_atomic(_arrow(bands), root / "bands.parquet")
         title = f"{name}: {design.n_runs} runs, mean and 90% band"
         figures.plot_bands(bands, model, root / "bands.png", title)
-        if len(open_speech):
-            figures.plot_open_speech_bands(
-                open_speech,
+        if (root / "open_speech_bands.parquet").is_file():
+            figures.plot_open_speech_rates(
+                speech,
                 root / "open_speech_bands.png",
                 f"{name}: open speech across {design.n_runs} runs",
             )
     else:
-        bands = pd.DataFrame()
+        # Every run is a dot: read the swept parameters and the numbers drawn, nothing else.
+        names = pq.read_schema(summary_file).names
+        drawn = [m for m in MODELS[model][0].headline if m in names]
+        others = [c for c in names if c not in {"run", "point", "replicate", "seed", *keys}]
         figures.plot_sweep(
-            summary,
+            store.read("summary", columns=[*keys, *(drawn or others[:4])]),
             keys,
-            list(MODELS[model][0].headline),
+            drawn,
             root / "sweep.png",
             f"{name}: sweep of {', '.join(keys)}",
         )
@@ -276,10 +164,10 @@ def _finish(store: ExperimentStore, seconds: float, where: str) -> ExperimentRes
     )
     return ExperimentResult(
         design.kind,
-        design_table,
-        timeseries,
-        open_speech,
-        summary,
+        pd.read_parquet(root / "design.parquet"),
+        StoredTable(store, "timeseries"),
+        StoredTable(store, "open_speech"),
+        StoredTable(store, "summary"),
         stats,
         bands,
         root,
@@ -287,6 +175,7 @@ def _finish(store: ExperimentStore, seconds: float, where: str) -> ExperimentRes
         model=model,
         scenario=name,
         keys=tuple(keys),
+        open_speech_bands=speech,
     )
 
 
@@ -362,6 +251,7 @@ def run_experiment(
                 runner=runner,
                 reporters=reporters,
             )
+            result.read_all()  # the folder goes at the end of this block
             result.path = None
             return result
     start = time.perf_counter()

@@ -17,6 +17,7 @@ __all__ = [
     "plot_bands",
     "plot_calibration",
     "plot_open_speech_bands",
+    "plot_open_speech_rates",
     "plot_sensitivity",
     "plot_sweep",
 ]
@@ -75,7 +76,20 @@ def plot_open_speech_bands(
     open_speech: pd.DataFrame, path: str | Path | None = None, title: str = ""
 ) -> Path | Figure:
     """The "three or more" curve of an ensemble: per context, the mean rate and 90% band."""
-    rates = open_speech_rates(open_speech)
+    return plot_open_speech_rates(open_speech_rates(open_speech), path, title)
+
+
+def plot_open_speech_rates(
+    rates: pd.DataFrame, path: str | Path | None = None, title: str = ""
+) -> Path | Figure:
+    """:func:`plot_open_speech_bands` from the rates already computed.
+
+    Args:
+        rates: per context and group size: mean, p05, p95 (:func:`open_speech_rates`, or
+            the ensemble's ``open_speech_bands.parquet``).
+        path: where to write the PNG; None: return the figure instead.
+        title: the figure's title.
+    """
     fig = Figure(figsize=(8, 5), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     for context in dict.fromkeys(rates["context"]):
