@@ -76,6 +76,12 @@ def test_an_ensemble_and_a_sweep_plot_themselves():
     )
     assert grid.figures() == ["sweep"] and grid.keys == ("legitimacy",)
     assert "sweep of legitimacy" in grid.plot().get_suptitle()
+    # The HTML shows the model's headline numbers (not the run's steps), then says how
+    # many rows it left to .stats.
+    html = grid._repr_html_()
+    for key in survsim.CivilViolence.headline:
+        assert f"<td>{key}</td>" in html, key
+    assert "<td>steps</td>" not in html and "more rows in <code>.stats</code>" in html
 
 
 def test_a_finished_experiment_reads_back_as_the_result_its_run_returned(tmp_path):

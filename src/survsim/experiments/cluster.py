@@ -197,8 +197,8 @@ def dask_client(
     if scheduler is not None:
         if workers is not None:
             raise SurvsimError(
-                "--workers: applies to the LocalCluster survsim starts, not to --scheduler "
-                "(that cluster has the workers it was given)"
+                "--workers: applies to the LocalCluster survsim starts, not to --scheduler or "
+                "--scheduler-file (that cluster has the workers it was given)"
             )
         try:
             client = distributed.Client(scheduler, timeout="10s", set_as_default=False)

@@ -160,8 +160,15 @@ class ExperimentResult:
             f"<p><b>{escape(self.kind)}</b> of <b>{escape(self.scenario or '?')}</b>: "
             f"{len(self.design):,} runs in {self.seconds:.1f} s; files in {where}</p>"
         )
-        stats = self.stats.head(12).to_html(index=False, float_format=lambda x: f"{x:.4g}")
-        return head + stats
+        # The model's headline numbers first (a run's steps and size say little).
+        headline = MODELS[self.model][0].headline if self.model in MODELS else ()
+        shown = self.stats[self.stats["metric"].isin(headline)] if len(self.stats) else self.stats
+        if shown.empty:
+            shown = self.stats.head(12)
+        table = shown.to_html(index=False, float_format=lambda x: f"{x:.4g}")
+        more = len(self.stats) - len(shown)
+        rest = f"<p>{more:,} more rows in <code>.stats</code></p>" if more > 0 else ""
+        return head + table + rest
 
     def __repr__(self) -> str:
         where = f", path='{self.path}'" if self.path is not None else ""
