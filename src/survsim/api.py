@@ -131,7 +131,7 @@ def manifest(
             "plan_s": {k: round(v, 6) for k, v in sim.plan_timings().items()},
         },
         "summary": summary(sim),
-        **({"reporters": list(sim.reporters)} if sim.reporters else {}),
+        **({"reporters": list(sim.reporters)} if getattr(sim, "reporters", None) else {}),
         **({"spinup": sim.spinup} if getattr(sim, "spinup", None) else {}),
         "files": files,
         "environment": environment(),
@@ -227,7 +227,8 @@ def run_writers(
     }
     if callable(getattr(sim, "open_speech", None)):
         writers["open_speech.parquet"] = lambda path: write_parquet_atomic(sim.open_speech(), path)
-    for name, table in sim.tables().items():
+    tables = sim.tables() if callable(getattr(sim, "tables", None)) else {}
+    for name, table in tables.items():
         writers[f"{name}.parquet"] = lambda path, table=table: write_parquet_atomic(table, path)
     facts = summary(sim)
     writers["summary.json"] = lambda path: write_json_atomic(facts, path)
