@@ -8,9 +8,13 @@ parameters and seed, then :func:`restore` writes the saved arrays into the new a
 place. Arrays shared by several of the model's bundles (a named tuple of kernel
 arguments and the state that owns the same array) stay shared that way.
 
-The file is a NumPy ``.npz`` archive (a zip with a CRC per array): the arrays are named
-``a0``, ``a1``, ... and a ``meta`` member holds JSON with their paths and every plain
-value. It is read with ``allow_pickle=False``; nothing in it is executed.
+The file is a NumPy ``.npz`` archive (a zip with a CRC per member): array ``i`` is
+stored as its bytes compressed with zstd (level 1, in pieces of at most 32 MiB compressed
+on all cores), members ``a{i}.0``, ``a{i}.1``, ...; a ``meta`` member holds JSON with the
+arrays' paths, dtypes and shapes, every plain value, the file's format and the survsim
+version that wrote it. It is read with ``allow_pickle=False``; nothing in it is executed.
+A checkpoint of another format or another survsim version is refused with one line that
+names both, since the state a version saves is the state its model has.
 """
 
 from __future__ import annotations
@@ -20,10 +24,13 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 
 from survsim.engine.state import State
 
@@ -40,8 +47,10 @@ __all__ = [
     "write_checkpoint",
 ]
 
-#: The checkpoint format; a file of another format is refused.
-FORMAT = 1
+#: The checkpoint format; a file of another format is refused. (1: uncompressed arrays.)
+FORMAT = 2
+#: How each array's bytes are compressed, and the largest piece compressed at once.
+CODEC, LEVEL, PIECE = "zstd", 1, 32 << 20
 
 #: Attributes of every simulation that a checkpoint does not hold: the parameters are
 #: stored apart, the plan, the random streams and the hooks are rebuilt.
@@ -156,8 +165,19 @@ def _snapshot(sim: Sim) -> tuple[list[np.ndarray], dict[str, Any]]:
     return arrays, meta
 
 
+def survsim_version() -> str | None:
+    """The installed survsim's version (None in a source tree that is not installed)."""
+    try:
+        return version("survsim")
+    except PackageNotFoundError:
+        return None
+
+
 def checkpoint_bytes(sim: Sim) -> int:
-    """Bytes a checkpoint of ``sim`` takes on disk (its arrays; the rest is small)."""
+    """Bytes of the arrays a checkpoint of ``sim`` holds, before compression.
+
+    The file on disk is smaller (see docs/reliability.md); this bounds it from above.
+    """
     arrays, _ = _snapshot(sim)
     return sum(a.nbytes for a in arrays)
 
@@ -176,7 +196,19 @@ def write_checkpoint(sim: Sim, path: str | Path) -> Path:
     """
     path = Path(path)
     arrays, meta = _snapshot(sim)
-    payload = {f"a{i}": a for i, a in enumerate(arrays)}
+    pieces = [(i, j, piece) for i, a in enumerate(arrays) for j, piece in enumerate(_pieces(a))]
+    codec = pa.Codec(CODEC, compression_level=LEVEL)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # zstd frees the GIL
+        packed = list(pool.map(lambda item: codec.compress(item[2]), pieces))
+    payload = {
+        f"a{i}.{j}": np.frombuffer(data, dtype=np.uint8)
+        for (i, j, _), data in zip(pieces, packed, strict=True)
+    }
+    meta["survsim"] = survsim_version()
+    meta["codec"] = CODEC
+    meta["layout"] = [
+        [a.dtype.str, list(a.shape), [piece.size for piece in _pieces(a)]] for a in arrays
+    ]
     payload["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -190,6 +222,30 @@ def write_checkpoint(sim: Sim, path: str | Path) -> Path:
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def _pieces(array: np.ndarray) -> list[np.ndarray]:
+    """An array's bytes in pieces of at most ``PIECE`` bytes (one, maybe empty, at least)."""
+    raw = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+    return [raw[k : k + PIECE] for k in range(0, raw.size, PIECE)] or [raw]
+
+
+def _unpacked(
+    archive: Any, i: int, dtype: str, shape: list[int], sizes: list[int], pool: ThreadPoolExecutor
+) -> np.ndarray:
+    """Array ``i`` of an archive, decompressed from its pieces (in ``pool``'s threads)."""
+    codec = pa.Codec(CODEC)
+    pieces = [archive[f"a{i}.{j}"] for j in range(len(sizes))]
+    parts = pool.map(
+        lambda item: codec.decompress(pa.py_buffer(item[0]), decompressed_size=item[1]),
+        zip(pieces, sizes, strict=True),
+    )
+    raw = np.empty(sum(sizes), dtype=np.uint8)
+    at = 0
+    for part in parts:
+        raw[at : at + part.size] = np.frombuffer(part, dtype=np.uint8)
+        at += part.size
+    return raw.view(np.dtype(dtype)).reshape(shape)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -223,17 +279,29 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     """Read a checkpoint file (no pickle), checking every array's CRC.
 
     Raises:
-        CheckpointError: the file is missing, damaged or of another format.
+        CheckpointError: the file is missing, damaged, of another format or written by
+            another survsim version.
     """
     path = Path(path)
+    mine = survsim_version()
     try:
-        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
+        with (
+            open(path, "rb") as handle,
+            np.load(handle, allow_pickle=False) as archive,
+            ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool,
+        ):
             meta = json.loads(bytes(archive["meta"]).decode())
-            if meta.get("format") != FORMAT:
+            if meta.get("format") != FORMAT or meta.get("survsim") != mine:
+                theirs = f"survsim {meta['survsim']}" if "survsim" in meta else "an older survsim"
                 raise CheckpointError(
-                    f"{path}: checkpoint format {meta.get('format')!r}, this survsim reads {FORMAT}"
+                    f"{path}: written by {theirs} (checkpoint format {meta.get('format')!r}), "
+                    f"this is survsim {mine} (format {FORMAT}): resume it with {theirs}, "
+                    "or run it again from the start with this one"
                 )
-            arrays = [archive[f"a{i}"] for i in range(len(meta["arrays"]))]
+            arrays = [
+                _unpacked(archive, i, dtype, shape, sizes, pool)
+                for i, (dtype, shape, sizes) in enumerate(meta["layout"])
+            ]
     except CheckpointError:
         raise
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as err:
