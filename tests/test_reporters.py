@@ -16,6 +16,7 @@ from survsim.engine import ReporterError
 from survsim.engine.checkpoint import CheckpointError, read_checkpoint, restore, write_checkpoint
 from survsim.errors import SurvsimError
 from survsim.experiments import ensemble, load_experiment
+from survsim.models import CivilViolence
 from survsim.scenario import load_scenario
 from survsim.society.names import STATUSES
 
@@ -70,11 +71,17 @@ def test_reporters_only_read_the_state():
         ([("x", jailed)], "reporters: a mapping of name to function is needed, not a list"),
     ],
 )
-def test_a_bad_reporter_is_refused_before_the_run(reporters, message):
+def test_a_bad_reporter_is_refused_before_the_run(reporters, message, monkeypatch):
     with pytest.raises(ReporterError) as caught:
         build_sim(_epstein(), reporters=reporters)
     assert str(caught.value).startswith(message)
     assert "\n" not in str(caught.value)
+    if "already has a column" not in message:  # known before the build: none is made
+        built = []
+        monkeypatch.setattr(CivilViolence, "build", lambda self: built.append(1))
+        with pytest.raises(ReporterError):
+            build_sim(_epstein(), reporters=reporters)
+        assert built == []
 
 
 @pytest.mark.parametrize(

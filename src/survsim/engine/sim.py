@@ -163,6 +163,9 @@ class Sim:
         self.t = 0
         self.streams = Streams(self.seed)
         self._hooks: list[Hook] = []
+        # Names and callables before the build (which may take a minute); the model's
+        # columns, which the build makes known, after it.
+        check_reporters(reporters, {self.step_name})
         start = time.perf_counter()
         if compile:  # first, so that the build's own kernels are not timed as build
             refresh_stale_cache()
