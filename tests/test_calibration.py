@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -170,3 +177,89 @@ def test_cli_calibrate_screens_then_fits_and_refuses_bad_input(tmp_path, capsys)
     err = capsys.readouterr().err
     assert "--target 'citizens': expected name=lo:hi" in err and err.count("\n") == 1
     assert not (tmp_path / "x").exists()
+
+
+# -- resume -------------------------------------------------------------------------------
+
+RESULT_FILES = (
+    "calibration.json",
+    "calibration.parquet",
+    "identification.csv",
+    "calibration.md",
+    "cv_small_calibrated.yaml",
+)
+
+
+def _calibrate_argv(path, out) -> list[str]:
+    return [
+        sys.executable, "-m", "survsim", "calibrate", str(path),
+        "--target", "citizens=270:290",
+        "--free", "citizen_density=0.3:0.9", "--free", "cop_density=0.01:0.1",
+        "--fit", "1", "--screen-size", "3", "--waves", "2", "--points", "8",
+        "--runs", "1", "--workers", "2", "--no-progress", "--out", str(out),
+    ]  # fmt: skip
+
+
+def _killed_when(argv, out, stage: str, runs: int) -> None:
+    """Start ``argv`` and SIGKILL its process group once ``stage`` holds ``runs`` runs."""
+    process = subprocess.Popen(
+        argv, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            if len(list((out / stage / "summary").glob("run=*"))) >= runs:
+                break
+            time.sleep(0.02)
+        assert process.poll() is None, f"the calibration ended before {stage} had {runs} runs"
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@pytest.mark.slow
+def test_a_calibration_killed_in_its_screening_and_its_second_wave_resumes_identically(
+    tmp_path,
+):
+    """SIGKILL at seeded moments (in the Morris screening, then in wave 1), --resume each time."""
+    path = tmp_path / "cv_small.yaml"
+    path.write_text(
+        SMALL_CV.replace(
+            '  citizen_density: "', '  cop_density: "assumption"\n  citizen_density: "'
+        )
+    )
+    whole, stopped = tmp_path / "whole", tmp_path / "stopped"
+    done = subprocess.run(_calibrate_argv(path, whole), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rng = random.Random(20261202)
+    # The screening has 3 x (2 + 1) = 9 runs, a wave 8: kill after a seeded number of each.
+    _killed_when(_calibrate_argv(path, stopped), stopped, "screening", rng.randint(1, 8))
+    assert not (stopped / "calibration.json").exists()
+    resumed = [*_calibrate_argv(path, stopped), "--resume"]
+    _killed_when(resumed, stopped, "wave-1", rng.randint(1, 7))
+    done = subprocess.run(resumed, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    for name in RESULT_FILES:
+        assert (stopped / name).read_bytes() == (whole / name).read_bytes(), name
+
+
+def test_resume_refuses_another_calibration_or_a_folder_without_one(tmp_path, capsys):
+    from survsim.cli import main
+
+    path = tmp_path / "cv_small.yaml"
+    path.write_text(SMALL_CV)
+    out = tmp_path / "cal"
+    out.mkdir()
+    (out / "calibrate.json").write_text(
+        '{"calibration": {"scenario": {}, "targets": ["citizens=1:2"]}}'
+    )
+    argv = ["calibrate", str(path), "--target", "citizens=270:290",
+            "--free", "citizen_density=0.3:0.9", "--out", str(out), "--resume"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--resume: " in err and "holds a different calibration (" in err
+    assert err.count("\n") == 1
+    assert main([*argv[:-3], "--out", str(tmp_path / "empty"), "--resume"]) == 2
+    assert "holds no calibration (no calibrate.json)" in capsys.readouterr().err
+    assert main([*argv[:-3], "--resume"]) == 2
+    assert "--resume needs --out" in capsys.readouterr().err

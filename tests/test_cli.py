@@ -309,3 +309,40 @@ def test_scenario_show_prints_nested_parameters_and_dotted_sources(capsys):
     assert main(["scenario", "show", "dprk", "--set", "agencies.ssd.rank=1"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "(allowed: personnel, political_share)" in err
+
+
+def _flags_mentioned(text: str) -> set[str]:
+    """Every ``--flag`` a text mentions."""
+    import re
+
+    return set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", text))
+
+
+def test_no_message_suggests_a_flag_that_does_not_exist():
+    """Every --flag written anywhere in survsim's sources is an option of some command."""
+    from pathlib import Path
+
+    import typer.main
+
+    from survsim.cli import app
+
+    flags = {"--help"}  # every command has it
+
+    def walk(command) -> None:
+        for param in command.params:
+            flags.update(o for o in [*param.opts, *param.secondary_opts] if o.startswith("--"))
+        for sub in getattr(command, "commands", {}).values():
+            walk(sub)
+
+    walk(typer.main.get_command(app))
+    assert {"--resume", "--scheduler-file", "--checkpoint-every", "--agents"} <= flags
+    sources = Path(__file__).resolve().parents[1] / "src" / "survsim"
+    unknown = {
+        flag: path.name
+        for path in sources.rglob("*.py")
+        for flag in _flags_mentioned(path.read_text(encoding="utf-8"))
+        if flag not in flags
+    }
+    assert not unknown, unknown
+    # Negative control: a suggestion of a flag no command has is caught.
+    assert _flags_mentioned("run it again with --resume-all to finish") - flags == {"--resume-all"}

@@ -418,6 +418,7 @@ def calibrate(
     workers: Workers = None,
     scheduler: Scheduler = None,
     scheduler_file: SchedulerFile = None,
+    resume: Resume = False,
     retries: Retries = 2,
     progress: ShowProgress = None,
 ) -> None:
@@ -425,6 +426,7 @@ def calibrate(
     scheduler = _scheduler(scheduler, scheduler_file)
     from survsim.experiments.analysis import _bounds
     from survsim.experiments.calibrate import calibrate as run_calibration
+    from survsim.experiments.calibrate import check_resumable
     from survsim.experiments.calibration import parse_target
     from survsim.experiments.store import check_new
 
@@ -433,8 +435,17 @@ def calibrate(
     for text in target or []:  # checked before anything is announced or written
         parse_target(text)
     _bounds(free or [])
+    if resume and out is None:
+        raise SurvsimError("--resume needs --out, the folder of the calibration to finish")
     folder = out if out is not None else default_out(name, seed or 0, "calibration")
-    check_new(folder)
+    if resume:  # checked before anything is announced
+        check_resumable(
+            folder, source, target or [], free or [], fit=fit, runs=runs, waves=waves,
+            points=points, screen_size=screen_size, overrides=set_ or [], agents=agents,
+            steps=steps, seed=seed,
+        )  # fmt: skip
+    else:
+        check_new(folder)
     check_writable(folder)
     err = Console(stderr=True)
     err.print(f"calibration of {name}; results in {folder}", highlight=False, soft_wrap=True)
@@ -456,6 +467,7 @@ def calibrate(
             out=folder,
             workers=workers,
             scheduler=scheduler,
+            resume=resume,
             retries=retries,
             progress=bar,
         )

@@ -25,6 +25,7 @@ many runs lacked each target.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ from survsim.experiments.design import sampled_design
 from survsim.experiments.prepare import _scenario
 from survsim.experiments.run import RunOptions, _arrow, run_experiment
 from survsim.experiments.sensitivity import analyse, sample
+from survsim.experiments.store import as_stored, first_difference
 from survsim.scenario import Scenario
 
 __all__ = ["Calibration", "calibrate"]
@@ -88,8 +90,26 @@ def _runs_of(
 ) -> pd.DataFrame:
     """Run ``points`` (in the ranges of ``params``) ``runs`` times each; the summaries."""
     design = sampled_design(base, params, runs, "calibration", lambda bounds, seed: points)
-    result = run_experiment(design, out, **options)
+    started = out is not None and (out / "experiment.json").is_file()
+    if out is not None and not started:
+        _clear_unstarted(out)
+    result = run_experiment(design, out, resume=started, **options)
     return result.summary
+
+
+def _clear_unstarted(folder: Path) -> None:
+    """Remove what a stage killed before it recorded its design left behind.
+
+    A stage writes ``design.parquet`` and then ``experiment.json``; a kill between the two
+    leaves the first (and maybe a hidden temporary file) and no run. Anything else is left
+    alone (and the stage refuses a folder that is not empty).
+    """
+    if not folder.is_dir():
+        return
+    entries = list(folder.iterdir())
+    if all(e.is_file() and (e.name == "design.parquet" or e.name.startswith(".")) for e in entries):
+        for entry in entries:
+            entry.unlink()
 
 
 def _per_point(
@@ -170,8 +190,12 @@ def calibrate(
         agents: simulated people, as ``--agents`` (surveillance_state).
         steps: steps of each run (default: the scenario's).
         seed: the base seed.
-        **options: ``out``, ``workers``, ``scheduler``, ``retries``, ``progress``, as for
-            :func:`~survsim.experiments.run_experiment` (``resume`` is not supported).
+        **options: ``out``, ``workers``, ``scheduler``, ``resume``, ``retries``,
+            ``progress``, as for :func:`~survsim.experiments.run_experiment`. With
+            ``resume``, a calibration stopped in ``out`` is finished: the same call
+            (``calibrate.json`` in ``out`` records it; another is refused with the first
+            difference) runs only the runs that are missing, stage by stage (screening,
+            then each wave), and gives the results an uninterrupted calibration gives.
     """
     base = _scenario(scenario, overrides, agents, steps, seed)
     wanted = [parse_target(t) for t in targets]
@@ -183,14 +207,23 @@ def calibrate(
     _assumptions_only(base, names)
     if not fit >= 1:
         raise SurvsimError(f"--fit {fit}: must be at least 1")
-    if options.pop("resume", False):
-        raise SurvsimError("calibrate: --resume is not supported; start again")
+    resume = bool(options.pop("resume", False))
     out = options.pop("out", None)
     root = Path(out) if out is not None else None
-    if root is not None:
+    call = _call(base, targets, free, fit=fit, runs=runs, waves=waves, points=points,
+                 screen_size=screen_size)  # fmt: skip
+    if root is None:
+        if resume:
+            raise SurvsimError("--resume needs --out, the folder of the calibration to finish")
+    elif resume:
+        _check_same_call(root, call)
+    else:
+        from survsim.engine import write_json_atomic
         from survsim.experiments.store import check_new
 
         check_new(root)
+        root.mkdir(parents=True, exist_ok=True)
+        write_json_atomic({"calibration": as_stored(call)}, root / CALL)
     screening = pd.DataFrame()
     screening_missing: dict[str, int] = {}
     chosen = list(free)
@@ -234,6 +267,59 @@ def calibrate(
     if root is not None:
         _write(found, root, base.name)
     return found
+
+
+#: The file in a calibration's folder that records the call (for ``--resume``).
+CALL = "calibrate.json"
+
+
+def _call(base: Scenario, targets: Sequence[str], free: Sequence[str], **sizes: int) -> dict:
+    """What a calibration's results depend on: its scenario, targets, ranges and sizes."""
+    return {"scenario": base.resolved(), "targets": list(targets), "free": list(free), **sizes}
+
+
+def check_resumable(
+    root: str | Path,
+    scenario: str | Scenario,
+    targets: Sequence[str],
+    free: Sequence[str],
+    *,
+    fit: int = 3,
+    runs: int = 2,
+    waves: int = 2,
+    points: int = 40,
+    screen_size: int = 6,
+    overrides: Sequence[str] = (),
+    agents: int | None = None,
+    steps: int | None = None,
+    seed: int | None = None,
+) -> None:
+    """Refuse, before anything runs, to resume ``root`` with another call of :func:`calibrate`.
+
+    Raises:
+        SurvsimError: ``root`` holds no calibration, or one made by another call (the
+            first difference is named).
+    """
+    base = _scenario(scenario, overrides, agents, steps, seed)
+    call = _call(base, targets, free, fit=fit, runs=runs, waves=waves, points=points,
+                 screen_size=screen_size)  # fmt: skip
+    _check_same_call(Path(root), call)
+
+
+def _check_same_call(root: Path, call: dict[str, Any]) -> None:
+    """Refuse to resume a folder that holds no calibration, or another one."""
+    record = root / CALL
+    if not record.is_file():
+        raise SurvsimError(f"--resume: {root} holds no calibration (no {CALL})")
+    try:
+        stored = json.loads(record.read_text(encoding="utf-8"))["calibration"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SurvsimError(f"--resume: {record} cannot be read ({exc})") from None
+    wanted = as_stored(call)
+    if stored != wanted:
+        raise SurvsimError(
+            f"--resume: {root} holds a different calibration ({first_difference(stored, wanted)})"
+        )
 
 
 def _set(params: dict[str, Any], key: str, value: Any) -> None:

@@ -47,7 +47,14 @@ from survsim.errors import SurvsimError
 from survsim.experiments.design import Design, RunSpec
 from survsim.experiments.worker import RunOutput
 
-__all__ = ["COMPACTED", "RUN_TABLES", "ExperimentStore", "summary_table"]
+__all__ = [
+    "COMPACTED",
+    "RUN_TABLES",
+    "ExperimentStore",
+    "as_stored",
+    "first_difference",
+    "summary_table",
+]
 
 #: The per-run datasets, in the order they are written (summary last: the completion mark).
 RUN_TABLES = ("timeseries", "open_speech", "summary")
@@ -65,19 +72,19 @@ ORDER = ("day", "step", "context", "group_size")
 READ_THREADS, READ_AHEAD = 4, 16
 
 
-def _plain(data: Any) -> Any:
+def as_stored(data: Any) -> Any:
     """JSON round trip: tuples become lists, so designs compare as stored."""
     return json.loads(json.dumps(data, default=str))
 
 
-def _difference(stored: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> str:
+def first_difference(stored: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> str:
     """The first key where two designs differ, as ``key: stored vs wanted``."""
     for key in sorted(set(stored) | set(wanted)):
         a, b = stored.get(key), wanted.get(key)
         if a == b:
             continue
         if isinstance(a, dict) and isinstance(b, dict):
-            return _difference(a, b, f"{prefix}{key}.")
+            return first_difference(a, b, f"{prefix}{key}.")
         return f"{prefix}{key}: {json.dumps(a)[:60]} there, {json.dumps(b)[:60]} asked"
     return ""
 
@@ -118,11 +125,10 @@ class ExperimentStore:
                 stored = json.loads(record.read_text(encoding="utf-8"))["design"]
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise SurvsimError(f"--resume: {record} cannot be read ({exc})") from None
-            wanted = _plain(design.to_dict())
+            wanted = as_stored(design.to_dict())
             if stored != wanted:
-                raise SurvsimError(
-                    f"--resume: {root} holds a different experiment ({_difference(stored, wanted)})"
-                )
+                difference = first_difference(stored, wanted)
+                raise SurvsimError(f"--resume: {root} holds a different experiment ({difference})")
             return cls(root, design)
         check_new(root)
         root.mkdir(parents=True, exist_ok=True)
@@ -130,7 +136,7 @@ class ExperimentStore:
         from survsim.engine import environment
 
         write_json_atomic(
-            {"design": _plain(design.to_dict()), "environment": environment()}, record
+            {"design": as_stored(design.to_dict()), "environment": environment()}, record
         )
         return cls(root, design)
 
