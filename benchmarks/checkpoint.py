@@ -9,6 +9,10 @@ arrays (the peer: what the run holds in memory anyway) and to a rebuild from the
     python benchmarks/checkpoint.py                        # 100k and 1M people
     python benchmarks/checkpoint.py --sizes 25700000       # the whole country (~4 GB RAM)
     python benchmarks/checkpoint.py --folder /big/disk     # where to write the files
+
+At national scale a four-year spin-up to the stationary start takes longer than the rest
+together; a shorter one still fills every belief count with varied values (what a
+compressor sees), e.g. ``--sizes 25700000 --set beliefs.spinup_days=90``.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from survsim.engine.checkpoint import read_checkpoint, restore, write_checkpoint
 from survsim.scenario import load_scenario
 
 
-def measure(agents: int, folder: Path, days: int) -> dict[str, float]:
+def measure(
+    agents: int, folder: Path, days: int, overrides: list[str] | None = None
+) -> dict[str, float]:
     """Build, run ``days``, checkpoint, then rebuild and restore; the numbers of each."""
-    scenario = load_scenario("dprk", [f"agents={agents}"], steps=days + 10)
+    scenario = load_scenario("dprk", [f"agents={agents}", *(overrides or [])], steps=days + 10)
     start = time.perf_counter()
     sim = build_sim(scenario)
     build_s = time.perf_counter() - start
@@ -59,6 +65,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated agents")
     parser.add_argument("--days", type=int, default=5, help="days run before the checkpoint")
     parser.add_argument("--folder", type=Path, default=None, help="where to write (default: tmp)")
+    parser.add_argument("--set", action="append", default=[], help="key=value (repeatable)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:
@@ -67,7 +74,7 @@ def main() -> None:
             f"{'write s':>8} {'restore s':>9} {'rebuild s':>9}"
         )
         for agents in sizes:
-            m = measure(agents, Path(folder), args.days)
+            m = measure(agents, Path(folder), args.days, args.set)
             print(
                 f"{agents:>12,} {m['bytes'] / 1e9:>8.3f}GB {m['bytes_per_agent']:>8.1f} "
                 f"{m['vs_state']:>8.2f} {m['write_s']:>8.2f} {m['restore_s']:>9.2f} "

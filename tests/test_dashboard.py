@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from survsim.dashboard import controls, jobs
+from survsim.dashboard import admission, controls, jobs
 from survsim.dashboard.controls import CONTROLS, defaults, prepare
 
 CHROMIUM = "/usr/bin/chromium"
@@ -32,6 +33,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 # -- the checks behind the page (in-process) -------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _own_budget(monkeypatch):
+    """Each test's jobs share a memory budget of their own (1 TB: every run fits)."""
+    monkeypatch.setattr(admission, "_ADMISSION", [admission.Admission(10**12)])
 
 
 def test_controls_start_at_the_scenarios_values():
@@ -82,7 +89,7 @@ def test_a_job_runs_in_its_own_process_and_none_outlives_the_server():
 
     ready = prepare("dprk", {**defaults("dprk"), "agents": 200_000})
     job = jobs.Job(ready.scenario, "long")
-    job.start()
+    assert job.start(ready.needed)
     deadline = time.monotonic() + 120  # a new parameter set: its spin-up runs first
     notes = set()
     while (snap := job.snapshot()).day < 1:
@@ -225,8 +232,12 @@ def test_a_cold_cache_is_compiled_before_the_server_says_it_is_ready(monkeypatch
     monkeypatch.setattr(WARM, "is_warm", lambda model: said.append(("is_warm", model)))
     monkeypatch.setattr(WARM, "warm", warm)
     monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **k: said.append("serving"))
-    server.serve("127.0.0.1", 9000, say=said.append)
+    server.serve("127.0.0.1", 9000, say=said.append, memory_budget=2.5)
     ready = "survsim dashboard on http://127.0.0.1:9000/ (Ctrl-C stops it)"
+    budget = (
+        "memory budget: 2.5 GB for all runs together (--memory-budget); a run that does not "
+        "fit what is left waits its turn"
+    )
     assert said == [
         ("is_warm", "surveillance_state"),
         "preparing the simulator (first start only): compiling its kernels",
@@ -234,17 +245,24 @@ def test_a_cold_cache_is_compiled_before_the_server_says_it_is_ready(monkeypatch
         "compiling kernels 1/2",
         "compiling kernels 2/2",
         ready,
+        budget,
         "serving",
     ]
+    assert admission.admission().budget == 2_500_000_000
     said.clear()  # a warm cache: nothing to say, nothing to compile
     monkeypatch.setattr(WARM, "is_warm", lambda model: True)
-    server.serve("127.0.0.1", 9000, say=said.append)
-    assert said == [ready, "serving"]
+    monkeypatch.setattr("survsim.dashboard.admission.available_bytes", lambda: 10 * 10**9)
+    server.serve("127.0.0.1", 9000, say=said.append)  # the default: 80% of what is free
+    assert said == [ready, budget.replace("2.5 GB", "8.0 GB"), "serving"]
+    for bad in (0.0, float("nan"), -1.0):
+        with pytest.raises(admission.SurvsimError, match=r"^--memory-budget .*: not allowed"):
+            server.serve("127.0.0.1", 9000, say=said.append, memory_budget=bad)
 
 
 def test_a_worker_killed_by_a_signal_is_a_failed_run_said_in_words():
-    job = jobs.Job(prepare("dprk", {**defaults("dprk"), "agents": 2000}).scenario, "killed")
-    job.start()
+    ready = prepare("dprk", {**defaults("dprk"), "agents": 2000})
+    job = jobs.Job(ready.scenario, "killed")
+    assert job.start(ready.needed)
     job.process.send_signal(signal.SIGKILL)
     job.process.wait(timeout=20)
     snap = job.snapshot()
@@ -271,6 +289,104 @@ def test_a_worker_that_raises_is_a_failed_run_with_its_one_line_reason():
     assert "ScenarioError: dashboard run: " in snap.error and "Traceback" not in snap.error
 
 
+# -- one memory budget for all the runs of the server -----------------------------------
+
+
+class _Run:
+    """Stands for a job in the admission's queue: it ends when told."""
+
+    def __init__(self) -> None:
+        self.launched = self.over = False
+
+    def launch(self) -> None:
+        self.launched = True
+
+    def ended(self) -> bool:
+        return self.over
+
+
+def test_the_budget_starts_what_fits_queues_the_rest_in_order_and_refuses_the_impossible():
+    gb = 10**9
+    budget = admission.Admission(10 * gb)
+    a, b, c, d = (_Run() for _ in range(4))
+    assert budget.submit(a, 6 * gb, "a") and a.launched
+    assert not budget.submit(b, 6 * gb, "b") and not b.launched  # 6 + 6 > 10: it waits
+    assert not budget.submit(c, 1 * gb, "c") and not c.launched  # it fits, but b came first
+    assert budget.waiting(c) == admission.Waiting(
+        place=2, queued=2, held=6 * gb, running=1, budget=10 * gb
+    )
+    with pytest.raises(admission.SurvsimError) as refused:
+        budget.submit(d, 11 * gb, "scenario 'x'")
+    assert str(refused.value) == (
+        "scenario 'x' needs about 11.0 GB, more than the dashboard's memory budget of 10.0 GB "
+        "for all its runs: choose fewer people or fewer days (or start the server with a "
+        "larger --memory-budget)"
+    )
+    assert budget.waiting(d) is None and not d.launched
+    budget.pump()
+    assert not b.launched  # nothing ended: nothing moves
+    a.over = True
+    budget.pump()
+    assert b.launched and c.launched and budget.held == 7 * gb  # in order, both now fit
+    assert budget.withdraw(c) is False  # started: no longer in the queue
+
+
+def test_two_runs_started_at_the_same_instant_cannot_both_pass_the_budget(monkeypatch):
+    """Two sessions press Run at once (threads released together by a barrier), with a
+    budget that holds one run: one starts its process, the other waits, visibly, and
+    starts when the first ends."""
+    from survsim.dashboard import app
+
+    values = {**defaults("dprk"), "agents": 2000, "steps": 20}
+    needed = prepare("dprk", values).needed
+    monkeypatch.setattr(admission, "_ADMISSION", [admission.Admission(int(1.5 * needed))])
+
+    class Said:
+        value = None
+
+        def set(self, value):
+            self.value = value
+
+    barrier = threading.Barrier(2)
+    found, said = [None, None], [Said(), Said()]
+
+    def press(i: int) -> None:
+        barrier.wait()
+        found[i] = app._start(None, "dprk", values, 1, said[i])
+
+    presses = [threading.Thread(target=press, args=(i,)) for i in range(2)]
+    for thread in presses:
+        thread.start()
+    for thread in presses:
+        thread.join()
+    try:
+        assert said[0].value is None and said[1].value is None
+        assert sorted(job.process is None for job in found) == [False, True]
+        first, second = sorted(found, key=lambda job: job.process is None)
+        assert second.state == "queued"
+        budget = f"{int(1.5 * needed) / 1e9:.1f}"
+        assert second.snapshot().note == (
+            f"waiting for memory: place 1 of 1 in the queue; 1 run holds "
+            f"{needed / 1e9:.1f} GB of the server's {budget} GB budget"
+        )
+        first.stop()  # its memory goes to the one waiting
+        assert second.process is not None and second.state in ("running", "done")
+        second.stop()
+        stopped = jobs.Job(prepare("dprk", values).scenario, "stopped while waiting")
+        holder = _Run()
+        assert admission.admission().submit(holder, int(1.5 * needed), "x")  # holds it all
+        assert not stopped.start(needed) and stopped.state == "queued"
+        stopped.stop()
+        assert stopped.state == "stopped" and stopped.process is None
+        holder.over = True
+        admission.admission().pump()
+        assert admission.admission().held == 0 and stopped.process is None  # not started
+    finally:
+        for job in found:
+            if job is not None:
+                job.stop()
+
+
 # -- the page in a browser -------------------------------------------------------------
 
 
@@ -290,6 +406,10 @@ class Server:
     log: Path
 
 
+#: The memory budget of the test server (GB).
+BUDGET_GB = 0.5
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """``survsim dashboard`` on a free port, as a user starts it; its log must stay clean.
@@ -302,7 +422,10 @@ def server(tmp_path_factory):
     log = tmp_path_factory.mktemp("dashboard") / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "survsim.cli", "dashboard", "--port", str(port)],
+            # A budget that holds one of the small runs below (about 0.30 GB each, 0.34 GB
+            # for 200,000 people), not two: two sessions at once must take turns.
+            [sys.executable, "-m", "survsim.cli", "dashboard", "--port", str(port),
+             "--memory-budget", str(BUDGET_GB)],
             stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path_factory.mktemp("cwd"),
         )  # fmt: skip
     try:
@@ -442,13 +565,22 @@ def test_bad_input_is_one_line_on_the_page_and_stop_ends_a_run(server, browser):
 
 
 @pytest.mark.browser
-def test_two_sessions_run_at_once_and_see_only_their_own_runs(server, browser):
+def test_two_sessions_share_the_memory_budget_and_see_only_their_own_runs(server, browser):
+    """The server's budget holds one of these runs, not both: the run pressed second waits,
+    visibly, and starts when the first ends; each page sees only its own run."""
     pages = [_open(browser, server.url) for _ in range(2)]
     for (page, _), (agents, days) in zip(pages, ((3000, 30), (4000, 50)), strict=True):
         _type(page, "agents", agents)
         _type(page, "steps", days)
     for page, _ in pages:
         page.locator(".ss-run").click()
+    waiting = pages[1][0].locator(".ss-status").filter(has_text="waiting for memory")
+    waiting.wait_for(timeout=30_000)
+    assert re.search(
+        r": queued, waiting for memory: place 1 of 1 in the queue; 1 run holds 0\.3 GB of "
+        rf"the server's {BUDGET_GB} GB budget$",
+        waiting.inner_text(),
+    ), waiting.inner_text()
     texts = [
         _run_and_wait(page, days, click=False)
         for (page, _), days in zip(pages, (30, 50), strict=True)

@@ -262,8 +262,10 @@ def processes() -> Iterator[list[subprocess.Popen]]:
         proc.wait()
 
 
-def _scheduler_and_worker(tmp_path: Path, processes: list) -> tuple[subprocess.Popen, str]:
-    """A ``dask scheduler`` and one ``dask worker`` in processes of their own."""
+def _scheduler_and_worker(
+    tmp_path: Path, processes: list, workers: int = 1
+) -> tuple[subprocess.Popen, str]:
+    """A ``dask scheduler`` and ``workers`` ``dask worker`` processes of their own."""
     record = tmp_path / "scheduler.json"
     scheduler = _start(
         ["-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
@@ -276,13 +278,14 @@ def _scheduler_and_worker(tmp_path: Path, processes: list) -> tuple[subprocess.P
         "scheduler address",
         alive=scheduler,
     )
-    worker = _start(
-        ["-m", "distributed.cli.dask_worker", address, "--no-nanny", "--nthreads", "1",
-         "--no-dashboard"],
-        tmp_path / "worker.log",
-        NUMBA_NUM_THREADS="1",
-    )  # fmt: skip
-    processes.append(worker)
+    for n in range(workers):
+        worker = _start(
+            ["-m", "distributed.cli.dask_worker", address, "--no-nanny", "--nthreads", "1",
+             "--no-dashboard"],
+            tmp_path / f"worker-{n}.log",
+            NUMBA_NUM_THREADS="1",
+        )  # fmt: skip
+        processes.append(worker)
     return scheduler, address
 
 
@@ -334,6 +337,99 @@ def test_a_lost_scheduler_is_one_line_and_resume_finishes(
     _assert_same_data(out, clean, runs=kept)
     _resume_finishes(out, cluster, clean, capsys)
     assert not (out / "failures.json").exists()
+
+
+# -- a hung scheduler or worker (SIGSTOP) ------------------------------------------------
+
+#: The heartbeat of these tests (seconds): short, so that a test waits little.
+BEAT = 3
+
+
+def test_a_stopped_scheduler_ends_the_command_within_the_heartbeat_and_resume_finishes(
+    tmp_path, cluster, clean, processes, capsys
+):
+    """The scheduler stopped with SIGSTOP keeps its connection open, and answers nothing:
+    within the heartbeat the command ends with exit code 1 and one line naming the address
+    and --resume, the finished runs kept; --resume on another cluster finishes."""
+    scheduler, address = _scheduler_and_worker(tmp_path, processes)
+    out = tmp_path / "ens"
+    argv = [*ENSEMBLE, "--scheduler", address, "--out", str(out), "--heartbeat", str(BEAT)]
+    command = _survsim(argv, tmp_path)
+    processes.append(command)
+    _wait_for(lambda: len(_written(out)) >= 2, "two finished runs", alive=command)
+    os.kill(scheduler.pid, signal.SIGSTOP)
+    stopped = time.monotonic()
+    try:
+        _, err = command.communicate(timeout=PATIENCE)  # a hang fails here
+    finally:
+        os.kill(scheduler.pid, signal.SIGCONT)
+    waited = time.monotonic() - stopped
+    lines = err.splitlines()
+    assert command.returncode == 1, err
+    assert len(lines) == 2 and lines[0].startswith("ensemble of epstein_outbursts:"), err
+    kept = _written(out)
+    assert lines[1] == (
+        f"survsim: error: the Dask scheduler at {address} has not answered for {BEAT} s "
+        f"(stopped or frozen?): {len(kept)} of {RUNS} runs finished and kept in {out}; rerun "
+        "the same command with --resume to finish, once it answers again or on another "
+        "scheduler"
+    )
+    # Noticed within the heartbeat (its last answer came up to BEAT / 5 s before the stop),
+    # not before; the rest is the process closing (slow on a loaded machine).
+    assert BEAT - 1 < waited < BEAT + 10, waited
+    assert 2 <= len(kept) < RUNS
+    assert not (out / "stats.parquet").exists() and not (out / "manifest.json").exists()
+    _assert_same_data(out, clean, runs=kept)
+    _resume_finishes(out, cluster, clean, capsys)
+
+
+def test_a_stopped_worker_is_removed_and_its_runs_finish_on_the_other(tmp_path, clean, processes):
+    """A worker stopped with SIGSTOP while it holds a run: the heartbeat has the scheduler
+    remove it (Dask's own limit, worker-ttl, is 5 minutes), its runs finish on the other
+    worker, and the data equal the clean ensemble's."""
+    from distributed import Client
+
+    _, address = _scheduler_and_worker(tmp_path, processes, workers=2)
+    out = tmp_path / "ens"
+    found: dict[str, Any] = {}
+    with Client(address, set_as_default=False) as client:
+        client.wait_for_workers(2, timeout=PATIENCE)
+
+        def stop_a_busy_worker() -> None:
+            try:
+                busy = _wait_for(
+                    lambda: [w for w, keys in client.processing().items() if keys],
+                    "busy worker",
+                )
+                pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+                os.kill(pid, signal.SIGSTOP)
+                found["worker"], found["pid"] = busy[0], pid
+            except BaseException as exc:  # reported by the test, in its own thread
+                found["error"] = exc
+
+        stopper = threading.Thread(target=stop_a_busy_worker)
+        stopper.start()
+        try:
+            result = run_experiment(_design(), out, scheduler=address, heartbeat=BEAT)
+        finally:
+            stopper.join()
+            if "pid" in found:
+                os.kill(found["pid"], signal.SIGCONT)
+        assert "error" not in found, found.get("error")
+        event = _removal(client, found["worker"])
+    assert event is not None and event["stimulus_id"].startswith("survsim-heartbeat-")
+    assert len(result.summary) == RUNS and not (out / "failures.json").exists()
+    _assert_same_data(out, clean)
+
+
+def test_the_heartbeat_is_checked_before_anything_starts(tmp_path, capsys):
+    for bad in ("0.5", "nan", "4000"):
+        out = tmp_path / f"ens-{bad}"
+        assert main([*ENSEMBLE, "--heartbeat", bad, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert f"--heartbeat {bad}: not allowed (seconds, 1 to 3600)" in err
+        assert not out.exists()
 
 
 # -- Ctrl-C -----------------------------------------------------------------------------

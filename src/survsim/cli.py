@@ -324,6 +324,13 @@ def dashboard(
     prepare: Annotated[
         bool, typer.Option("--prepare", help="only fetch the web assets (once), then exit")
     ] = False,
+    memory_budget: Annotated[
+        float | None,
+        typer.Option(
+            help="GB that all runs together may hold; a run that does not fit what is left "
+            "waits its turn (default: 80% of the memory available at start)"
+        ),
+    ] = None,
 ) -> None:
     """Explore a scenario in the browser: sliders, live charts, compare, download."""
     if prepare:
@@ -333,7 +340,7 @@ def dashboard(
         return
     from survsim.dashboard.server import serve
 
-    serve(host, port, say=typer.echo)
+    serve(host, port, say=typer.echo, memory_budget=memory_budget)
 
 
 @app.command("warm")

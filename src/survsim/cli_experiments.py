@@ -57,6 +57,14 @@ Resume = Annotated[
     bool, typer.Option("--resume", help="finish the experiment in --out: run what is missing")
 ]
 Retries = Annotated[int, typer.Option(help="tries after the first for a run that fails")]
+Heartbeat = Annotated[
+    float,
+    typer.Option(
+        help="seconds the Dask scheduler, or a worker holding a run, may stay silent before "
+        "it counts as hung: a hung scheduler ends the command (--resume finishes it), a hung "
+        "worker's runs go to the others"
+    ),
+]
 ShowProgress = Annotated[bool | None, typer.Option("--progress/--no-progress", help="progress bar")]
 
 
@@ -81,11 +89,14 @@ def _execute(
     scheduler: str | None,
     resume: bool,
     retries: int,
+    heartbeat: float,
     progress: bool | None,
 ) -> ExperimentResult:
     from survsim.experiments import run_experiment
+    from survsim.experiments.execute import check_heartbeat
     from survsim.experiments.store import check_new
 
+    check_heartbeat(heartbeat)
     run = run or run_experiment
     name = design.scenario["name"]
     if resume and out is None:
@@ -123,6 +134,7 @@ def _execute(
                 scheduler=scheduler,
                 resume=resume,
                 retries=retries,
+                heartbeat=heartbeat,
                 progress=report,
             )
     except KeyboardInterrupt:
@@ -205,6 +217,7 @@ def ensemble(
     scheduler_file: SchedulerFile = None,
     resume: Resume = False,
     retries: Retries = 2,
+    heartbeat: Heartbeat = 30.0,
     progress: ShowProgress = None,
 ) -> None:
     """Run a scenario many times with derived seeds: mean and 90% interval of every output."""
@@ -224,6 +237,7 @@ def ensemble(
         scheduler=scheduler,
         resume=resume,
         retries=retries,
+        heartbeat=heartbeat,
         progress=progress,
     )
     result.seconds = time.perf_counter() - start
@@ -259,6 +273,7 @@ def sweep(
     scheduler_file: SchedulerFile = None,
     resume: Resume = False,
     retries: Retries = 2,
+    heartbeat: Heartbeat = 30.0,
     progress: ShowProgress = None,
 ) -> None:
     """Run a scenario over a grid or Latin hypercube of parameter values."""
@@ -285,6 +300,7 @@ def sweep(
         scheduler=scheduler,
         resume=resume,
         retries=retries,
+        heartbeat=heartbeat,
         progress=progress,
     )
     result.seconds = time.perf_counter() - start
@@ -322,6 +338,7 @@ def sensitivity(
     scheduler_file: SchedulerFile = None,
     resume: Resume = False,
     retries: Retries = 2,
+    heartbeat: Heartbeat = 30.0,
     progress: ShowProgress = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="state the cost (runs) and stop")
@@ -365,6 +382,7 @@ def sensitivity(
         scheduler=scheduler,
         resume=resume,
         retries=retries,
+        heartbeat=heartbeat,
         progress=progress,
         run=lambda design, out, **kw: run_sensitivity(design, params, metric, size, out=out, **kw),
     )
@@ -420,10 +438,14 @@ def calibrate(
     scheduler_file: SchedulerFile = None,
     resume: Resume = False,
     retries: Retries = 2,
+    heartbeat: Heartbeat = 30.0,
     progress: ShowProgress = None,
 ) -> None:
     """Fit assumptions to target intervals: Morris screening, then history matching."""
     scheduler = _scheduler(scheduler, scheduler_file)
+    from survsim.experiments.execute import check_heartbeat
+
+    check_heartbeat(heartbeat)
     from survsim.experiments.analysis import _bounds
     from survsim.experiments.calibrate import calibrate as run_calibration
     from survsim.experiments.calibrate import check_resumable
@@ -469,6 +491,7 @@ def calibrate(
             scheduler=scheduler,
             resume=resume,
             retries=retries,
+            heartbeat=heartbeat,
             progress=bar,
         )
     console = Console()

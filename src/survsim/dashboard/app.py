@@ -24,6 +24,7 @@ import solara
 
 from survsim.dashboard.controls import CONTROLS, defaults, describe, prepare, scenario_names
 from survsim.dashboard.jobs import Job, Snapshot
+from survsim.errors import SurvsimError
 from survsim.report.surveillance import plot_daily_story, plot_open_speech
 
 __all__ = ["Page"]
@@ -121,7 +122,7 @@ def RunView(job: Job | None, snap: Snapshot | None):
     if snap.state == "running":
         solara.ProgressLinear(value=100 * snap.fraction, classes=["ss-progress"])
     where = f"day {snap.day:,} of {snap.steps:,}"
-    if snap.state == "running" and snap.day == 0 and snap.note:
+    if snap.state in ("running", "queued") and snap.day == 0 and snap.note:
         where = snap.note
     solara.Text(f"{title}: {snap.state}, {where}", classes=["ss-status"])
     if snap.error:
@@ -171,9 +172,10 @@ def _start(
 
     The page's limits are only a convenience: a request can carry any value, so every
     value is checked here again (:func:`.prepare`), and nothing starts while the session's
-    run goes on.
+    run goes on or waits. The run then asks the server's memory budget for its estimate:
+    it starts, or waits in the queue, or (larger than the whole budget) is refused.
     """
-    if busy is not None and busy.state == "running":
+    if busy is not None and busy.state in ("running", "queued"):
         error.set("a run is going on: wait for its end or stop it first")
         return None
     prepared = prepare(name, values)
@@ -182,7 +184,10 @@ def _start(
         return None
     try:
         job = Job(prepared.scenario, f"run {number}: {describe(name, values)}")
-        job.start()
+        job.start(prepared.needed)
+    except SurvsimError as err:
+        error.set(str(err))
+        return None
     except OSError as err:
         error.set(f"the simulation could not start ({err.strerror or err}); try again")
         return None
@@ -205,7 +210,7 @@ def Page():
         while job is not None and not cancel.is_set():
             now = job.snapshot()
             snap.set(now)
-            if now.state != "running":
+            if now.state not in ("running", "queued"):
                 break
             cancel.wait(POLL)
 
@@ -229,7 +234,7 @@ def Page():
         if current.value is not None:
             current.value.stop()
 
-    running = snap.value is not None and snap.value.state == "running"
+    running = snap.value is not None and snap.value.state in ("running", "queued")
     solara.Title("survsim dashboard")
     with solara.Sidebar():
         solara.Text("survsim: a mass-surveillance state, simulated. Every person in it is "

@@ -102,6 +102,8 @@ class Prepared:
     scenario: Scenario | None
     error: str | None
     overrides: tuple[str, ...] = ()
+    #: The run's estimated peak memory (bytes), as the CLI estimates it.
+    needed: int = 0
 
 
 def _number(control: Control, value: Any) -> float | int:
@@ -152,10 +154,10 @@ def prepare(name: str, values: Mapping[str, Any]) -> Prepared:
         scenario = load_scenario(
             name, overrides, steps=checked.get("steps"), seed=checked.get("seed")
         )
-        check_memory(scenario)
+        needed = check_memory(scenario)
     except SurvsimError as err:
         return Prepared(None, str(err))
-    return Prepared(scenario, None, tuple(overrides))
+    return Prepared(scenario, None, tuple(overrides), needed)
 
 
 def control(name: str) -> Control:

@@ -3,7 +3,9 @@
 A :class:`Job` starts ``python -m survsim.dashboard.worker FOLDER``, reads what the worker
 writes (progress, live tables, the finished run folder, or its one-line error) and can stop
 it. A worker that dies without a word (killed by a signal) is a failed run said in words
-too. Jobs of different browser sessions share nothing but the parent folder.
+too. Jobs of different browser sessions share nothing but the parent folder and the
+server's memory budget (:mod:`.admission`): a job starts when its estimate fits what the
+running jobs leave of it, and waits in a visible queue until then.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from survsim.dashboard.admission import admission
 from survsim.engine import write_json_atomic
 from survsim.scenario import Scenario
 
@@ -55,13 +59,13 @@ def jobs_root() -> Path:
 class Snapshot:
     """What a job shows now."""
 
-    state: str  # "running", "done", "failed" or "stopped"
+    state: str  # "queued", "running", "done", "failed" or "stopped"
     day: int
     steps: int
     timeseries: pa.Table | None
     open_speech: pa.Table | None
     error: str | None
-    note: str = ""  # what happens before day 1 (a spin-up to the stationary start)
+    note: str = ""  # what happens before day 1 (a spin-up, or the wait for memory)
 
     @property
     def fraction(self) -> float:
@@ -78,27 +82,63 @@ class Job:
     folder: Path = field(init=False)
     process: subprocess.Popen | None = field(init=False, default=None)
     stopped: bool = field(init=False, default=False)
+    #: Why the worker process could not start (None: it started, or waits to).
+    launch_error: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.folder = jobs_root() / f"job-{next(_COUNTER)}"
         self.folder.mkdir()
 
-    def start(self) -> None:
-        """Write the job's scenario and start its worker process."""
+    def start(self, needed: int) -> bool:
+        """Ask the server's memory budget for ``needed`` bytes (the run's estimate).
+
+        The worker starts now if they fit what the running jobs leave, else the job waits.
+
+        Returns:
+            True if the worker started, False if the job waits in the queue.
+
+        Raises:
+            SurvsimError: ``needed`` is more than the whole budget (nothing starts).
+        """
         write_json_atomic({"scenario": self.scenario.resolved()}, self.folder / "job.json")
-        with (self.folder / "stderr.txt").open("wb") as stderr:  # the child keeps its copy
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "survsim.dashboard.worker", str(self.folder)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-            )
         _LIVE.add(self)
+        try:
+            return admission().submit(self, needed, f"scenario '{self.scenario.name}'")
+        except BaseException:
+            _LIVE.discard(self)
+            raise
+
+    def launch(self) -> None:
+        """Start the worker process (the admission calls this when the job's turn comes)."""
+        try:
+            with (self.folder / "stderr.txt").open("wb") as stderr:  # the child has a copy
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "survsim.dashboard.worker", str(self.folder)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=stderr,
+                )
+        except OSError as err:
+            self.launch_error = f"the simulation could not start ({err.strerror or err})"
+
+    def ended(self) -> bool:
+        """Whether the worker has ended, or could not start (its memory is free again)."""
+        if self.launch_error is not None:
+            return True
+        return self.process is not None and self.process.poll() is not None
 
     def stop(self) -> None:
-        """Stop the worker; what it computed so far stays visible."""
+        """Stop the worker, or take the job out of the queue.
+
+        What it computed so far stays visible.
+        """
         _LIVE.discard(self)
-        if self.process is not None and self.process.poll() is None:
+        if self.process is None and admission().withdraw(self):
+            self.stopped = True
+            return
+        if self.process is None:  # it could not start
+            return
+        if self.process.poll() is None:
             self.stopped = True
             self.process.terminate()
             try:
@@ -106,6 +146,7 @@ class Job:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        admission().pump()  # its memory goes to the next in the queue
 
     @property
     def run_folder(self) -> Path:
@@ -113,7 +154,11 @@ class Job:
         return self.folder / "run"
 
     def _state(self) -> tuple[str, str | None]:
-        code = None if self.process is None else self.process.poll()
+        if self.process is None:
+            if self.launch_error is not None:
+                return "failed", f"{self.launch_error}; {_STILL_SERVING}"
+            return ("stopped" if self.stopped else "queued"), None
+        code = self.process.poll()
         if code is None:
             return "running", None
         if self.stopped:
@@ -128,14 +173,21 @@ class Job:
 
     @property
     def state(self) -> str:
-        """``running``, ``done``, ``failed`` or ``stopped``, without reading any table."""
+        """``queued``, ``running``, ``done``, ``failed`` or ``stopped`` (reads no table)."""
         return self._state()[0]
 
     def snapshot(self) -> Snapshot:
-        """The job's state, progress and tables now (the finished ones once done)."""
+        """The job's state, progress and tables now (the finished ones once done).
+
+        Looking also frees the memory of the jobs that ended and starts the waiting jobs
+        that now fit (:meth:`.Admission.pump`).
+        """
+        admission().pump()
         state, error = self._state()
         steps = self.scenario.steps
         day, note = 0, ""
+        if state == "queued" and (waiting := admission().waiting(self)) is not None:
+            note = _waiting_note(waiting)
         try:
             progress = json.loads((self.folder / "progress.json").read_text(encoding="utf-8"))
             day, steps = int(progress["day"]), int(progress["steps"])
@@ -145,6 +197,16 @@ class Job:
         where = self.run_folder if state == "done" else self.folder / "live"
         tables = [_read(where / f"{name}.parquet") for name in ("timeseries", "open_speech")]
         return Snapshot(state, day, steps, tables[0], tables[1], error, note)
+
+
+def _waiting_note(waiting: Any) -> str:
+    """What a queued job shows: its place, and what holds the memory budget."""
+    runs = "run holds" if waiting.running == 1 else "runs hold"
+    return (
+        f"waiting for memory: place {waiting.place} of {waiting.queued} in the queue; "
+        f"{waiting.running} {runs} {waiting.held / 1e9:.1f} GB of the server's "
+        f"{waiting.budget / 1e9:.1f} GB budget"
+    )
 
 
 def _ended(code: int) -> str:

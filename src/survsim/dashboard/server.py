@@ -11,6 +11,7 @@ import ipaddress
 import os
 import socket
 
+from survsim.dashboard.admission import set_budget
 from survsim.errors import SurvsimError
 
 __all__ = ["MODEL", "is_local", "prepare_simulator", "serve"]
@@ -57,7 +58,9 @@ def prepare_simulator(say=print) -> None:
     warm.warm([MODEL], say=say)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765, say=print) -> None:
+def serve(
+    host: str = "127.0.0.1", port: int = 8765, say=print, memory_budget: float | None = None
+) -> None:
     """Run the dashboard until interrupted (first compiling the simulator if need be).
 
     Args:
@@ -65,6 +68,9 @@ def serve(host: str = "127.0.0.1", port: int = 8765, say=print) -> None:
             machines start simulations here (a warning says so).
         port: the port to listen on.
         say: prints a line for the user.
+        memory_budget: GB that all runs together may hold (each its estimate, from start
+            to end); a run that does not fit what is left waits its turn. Default: 80% of
+            the memory available when the server starts.
 
     Raises:
         SurvsimError: Solara is not installed, the port is taken, the web assets are
@@ -79,6 +85,10 @@ def serve(host: str = "127.0.0.1", port: int = 8765, say=print) -> None:
 
     if not 0 < port < 65536:
         raise SurvsimError(f"--port {port}: not allowed (allowed: 1 to 65535)")
+    if memory_budget is not None and not 0.01 <= memory_budget <= 1e6:  # NaN fails too
+        raise SurvsimError(
+            f"--memory-budget {memory_budget:g}: not allowed (GB, 0.01 to 1,000,000)"
+        )
     _check_port(host, port)
     root = ensure(say=say)
     # Read when solara.server is first imported: set them before.
@@ -89,7 +99,12 @@ def serve(host: str = "127.0.0.1", port: int = 8765, say=print) -> None:
     prepare_simulator(say)
     import uvicorn
 
+    budget = set_budget(None if memory_budget is None else int(memory_budget * 1e9)).budget
     say(f"survsim dashboard on http://{host}:{port}/ (Ctrl-C stops it)")
+    say(
+        f"memory budget: {budget / 1e9:.1f} GB for all runs together (--memory-budget); a run "
+        "that does not fit what is left waits its turn"
+    )
     if not is_local(host):
         say(
             f"warning: listening on {host}: anyone who can reach this machine on port {port} "

@@ -7,6 +7,7 @@ or by the scheduler file its scheduler wrote (``--scheduler-file PATH``, as
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -105,18 +106,25 @@ def _quiet(*loggers: str) -> Iterator[None]:
             logging.getLogger(name).setLevel(level)
 
 
-def _close(client: Any) -> None:
+def _close(client: Any, hung: bool = False) -> None:
     """Close a client of an existing scheduler, quietly if the connection is gone.
 
     A client that lost its scheduler is trying to reconnect; closing it cancels that, and
     distributed would log the cancelled attempt with a traceback. survsim has already said
-    what happened, in one line.
+    what happened, in one line. A hung scheduler (``hung``) would never answer the goodbye:
+    the client is given a second, then left.
     """
-    if client.status == "running":
+    if client.status == "running" and not hung:
         client.close()
         return
-    with _quiet("distributed.client", "distributed.utils", "distributed.core"):
-        client.close()
+    with (
+        _quiet("distributed.client", "distributed.utils", "distributed.core"),
+        contextlib.suppress(Exception),
+    ):
+        if hung:
+            client.close(timeout=1)
+        else:
+            client.close()
 
 
 @contextmanager
@@ -210,7 +218,10 @@ def dask_client(
         try:
             _prepare_workers(client, warm)
             yield client
-        finally:
+        except BaseException as exc:
+            _close(client, hung=getattr(exc, "silent", None) is not None)
+            raise
+        else:
             _close(client)
         return
     n = local_workers(workers, runs)

@@ -23,7 +23,14 @@ from survsim.errors import SurvsimError
 from survsim.experiments import aggregate
 from survsim.experiments.cluster import dask_client, local_workers
 from survsim.experiments.design import Design, scenario_for
-from survsim.experiments.execute import Progress, RunFailure, Runner, run_pending
+from survsim.experiments.execute import (
+    HEARTBEAT,
+    Progress,
+    RunFailure,
+    Runner,
+    check_heartbeat,
+    run_pending,
+)
 from survsim.experiments.prepare import prepare_ensemble, prepare_sweep
 from survsim.experiments.result import ExperimentResult, StoredTable, load_experiment
 from survsim.experiments.store import ExperimentStore, check_new
@@ -196,6 +203,7 @@ def run_experiment(
     progress: Progress | bool | None = None,
     runner: Runner = run_task,
     reporters: Mapping[str, Reporter] | None = None,
+    heartbeat: float = HEARTBEAT,
 ) -> ExperimentResult:
     """Run every run of ``design`` on Dask and return the tidy tables.
 
@@ -213,16 +221,22 @@ def run_experiment(
             column ``fn(sim)`` per step, with its daily band (see
             :class:`~survsim.engine.sim.Sim`); the functions travel to the workers. The
             names are part of the design: ``resume`` needs the same ones.
+        heartbeat: seconds the scheduler, or a worker holding a run, may stay silent
+            before it counts as hung (a hung scheduler raises
+            :class:`~survsim.experiments.execute.SchedulerLostError`; a hung worker is
+            removed and its runs go to the others). 1 to 3600; default 30.
 
     Raises:
         ReporterError: a reporter's name is taken by the model's columns or is not an
             identifier, or a reporter is not callable.
         ExperimentFailedError: some runs failed on every try (the others are kept).
-        SchedulerLostError: the connection to ``scheduler`` broke (the finished runs are
-            kept; ``resume`` runs the rest).
+        SchedulerLostError: the connection to ``scheduler`` broke, or the scheduler did
+            not answer for ``heartbeat`` seconds (the finished runs are kept; ``resume``
+            runs the rest).
     """
     if retries < 0:
         raise SurvsimError(f"--retries {retries}: must be 0 or more")
+    heartbeat = check_heartbeat(heartbeat)
     if reporters:
         reporters = _checked_reporters(design.scenario["model"], reporters)
         design = replace(design, reporters=tuple(reporters))
@@ -235,6 +249,7 @@ def run_experiment(
             return run_experiment(
                 design, out, workers=workers, scheduler=scheduler, resume=resume,
                 retries=retries, progress=bar, runner=runner, reporters=reporters,
+                heartbeat=heartbeat,
             )  # fmt: skip
     progress = progress or None
     if out is None:
@@ -250,6 +265,7 @@ def run_experiment(
                 progress=progress,
                 runner=runner,
                 reporters=reporters,
+                heartbeat=heartbeat,
             )
             result.read_all()  # the folder goes at the end of this block
             result.path = None
@@ -277,7 +293,7 @@ def run_experiment(
                 store = ExperimentStore.open(out, design, resume=False)
             failures = run_pending(
                 client, design, store, retries=retries, progress=progress, runner=runner,
-                reporters=reporters,
+                reporters=reporters, heartbeat=heartbeat,
             )  # fmt: skip
         store.write_failures([f.as_dict() for f in failures])
         if failures:
@@ -303,6 +319,7 @@ class RunOptions(TypedDict, total=False):
     retries: int
     progress: Progress | bool | None
     reporters: Mapping[str, Reporter] | None
+    heartbeat: float
 
 
 def ensemble(
@@ -325,7 +342,7 @@ def ensemble(
         steps: steps of each run (default: the scenario's).
         seed: the base seed (default: the scenario's); each run's seed derives from it.
         **options: ``out``, ``workers``, ``scheduler``, ``resume``, ``retries``,
-            ``progress`` and ``reporters``, as for :func:`run_experiment` (without
+            ``heartbeat``, ``progress`` and ``reporters``, as for :func:`run_experiment` (without
             ``out``, nothing is kept on disk).
 
     Returns:
@@ -363,7 +380,7 @@ def sweep(
         steps: steps of each run (default: the scenario's).
         seed: the base seed (default: the scenario's); replicate r's seed derives from it.
         **options: ``out``, ``workers``, ``scheduler``, ``resume``, ``retries``,
-            ``progress`` and ``reporters``, as for :func:`run_experiment`.
+            ``heartbeat``, ``progress`` and ``reporters``, as for :func:`run_experiment`.
 
     Returns:
         The tidy tables, with one column per swept parameter; ``stats`` per point.
