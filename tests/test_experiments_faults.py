@@ -379,6 +379,9 @@ def test_a_stopped_scheduler_ends_the_command_within_the_heartbeat_and_resume_fi
     assert BEAT - 1 < waited < BEAT + 10, waited
     assert 2 <= len(kept) < RUNS
     assert not (out / "stats.parquet").exists() and not (out / "manifest.json").exists()
+    # The heartbeat asked only for the scheduler's identity: nothing ran on it, so its
+    # log gained no line (the next test, where a worker hangs, shows the line it would be).
+    assert "out-of-band function" not in (tmp_path / "scheduler.log").read_text()
     _assert_same_data(out, clean, runs=kept)
     _resume_finishes(out, cluster, clean, capsys)
 
@@ -418,6 +421,7 @@ def test_a_stopped_worker_is_removed_and_its_runs_finish_on_the_other(tmp_path, 
         assert "error" not in found, found.get("error")
         event = _removal(client, found["worker"])
     assert event is not None and event["stimulus_id"].startswith("survsim-heartbeat-")
+    assert "Run out-of-band function 'sweep'" in (tmp_path / "scheduler.log").read_text()
     assert len(result.summary) == RUNS and not (out / "failures.json").exists()
     _assert_same_data(out, clean)
 

@@ -143,8 +143,12 @@ def _sweeper(prefix: str, timeout: float) -> Callable[..., Any]:
 class _Heartbeat:
     """A thread that asks the scheduler to answer every few seconds.
 
-    Each call also removes this experiment's silent workers; :meth:`silent` says how long
-    the scheduler has gone unanswered.
+    Each call is a plain request for the scheduler's identity, which lists every worker
+    with the time the scheduler last heard from it. A worker whose time has not moved for
+    ``timeout`` seconds (by this machine's clock: no two clocks are compared) looks hung;
+    only then does a small function run on the scheduler to remove it, if it holds a run
+    of this experiment, so the scheduler's log gains a line only when a worker hangs.
+    :meth:`silent` says how long the scheduler itself has gone unanswered.
 
     A call that never returns (the scheduler stopped) leaves the thread waiting; it is a
     daemon thread, so it never keeps the process alive.
@@ -169,13 +173,27 @@ class _Heartbeat:
         self._stop.set()
 
     def _beat(self) -> None:
+        # worker address -> (the scheduler's last_seen of it, when that value first came)
+        heard: dict[str, tuple[Any, float]] = {}
         while not self._stop.is_set():
             try:
-                removed = self.client.run_on_scheduler(self._sweep)
+                workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
             except Exception:  # an answer too; a broken connection is seen by the futures
-                removed = []
-            self.answered = time.monotonic()
-            self.removed.extend(removed or [])
+                workers = {}
+            now = time.monotonic()
+            self.answered = now
+            quiet = []
+            for address, worker in workers.items():
+                seen = worker.get("last_seen")
+                if address not in heard or heard[address][0] != seen:
+                    heard[address] = (seen, now)
+                elif now - heard[address][1] > self.timeout:
+                    quiet.append(address)
+            if quiet:
+                with contextlib.suppress(Exception):
+                    self.removed.extend(self.client.run_on_scheduler(self._sweep) or [])
+                for address in quiet:  # looked at: not again before another timeout
+                    heard[address] = (heard[address][0], now)
             self._stop.wait(self.interval)
 
     def silent(self) -> float | None:
