@@ -90,7 +90,7 @@ class SchedulerLostError(SurvsimError):
             )
         else:
             text = (
-                f"the Dask scheduler at {address} has not answered for {silent:.0f} s "
+                f"the Dask scheduler at {address} has not answered for {silent:g} s "
                 f"(stopped or frozen?): {kept}; rerun the same command with --resume to "
                 "finish, once it answers again or on another scheduler"
             )
@@ -99,7 +99,7 @@ class SchedulerLostError(SurvsimError):
         self.finished = finished
         self.total = total
         self.path = path
-        #: Seconds the scheduler had been silent, when it hung (None: the connection broke).
+        #: The heartbeat (seconds) the scheduler did not answer in (None: the connection broke).
         self.silent = silent
 
 
@@ -244,8 +244,8 @@ def _result(client: Any, future: Any, store: ExperimentStore, beat: _Heartbeat) 
     except Exception:
         if not _connected(client):
             raise _lost(client, store) from None
-        if (silent := beat.silent()) is not None:
-            raise _lost(client, store, silent) from None
+        if beat.silent() is not None:
+            raise _lost(client, store, beat.timeout) from None
         raise
 
 
@@ -330,9 +330,9 @@ def run_pending(
             while not queue.is_empty():
                 batch = queue.next_batch(block=False)
                 if not batch:
-                    if (silent := beat.silent()) is not None:
+                    if beat.silent() is not None:
                         hung = True
-                        raise _lost(client, store, silent)
+                        raise _lost(client, store, beat.timeout)
                     time.sleep(0.02)
                     continue
                 for future in batch:
