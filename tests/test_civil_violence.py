@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 
+import numba
 import numpy as np
 import pytest
 from scipy import stats
@@ -57,7 +58,9 @@ def test_random_order_is_a_uniform_permutation():
 def test_padded_grid_tables_are_consistent():
     pw, torus_of, grid = k.padded_grid(17, 15, 3)
     padded_of = grid[0]
-    assert pw == 23 and torus_of.size == 23 * 21
+    # 17 + 2 * 3 = 23 columns of cells and their halo, one more to align rows to 8 cells.
+    assert pw == 24 and torus_of.size == 24 * 21
+    assert (torus_of.reshape(21, 24)[:, 23] == -1).all()
     np.testing.assert_array_equal(torus_of[padded_of], np.arange(17 * 15))
     every = []
     for cell in range(17 * 15):
@@ -65,8 +68,54 @@ def test_padded_grid_tables_are_consistent():
         assert mine[0] == padded_of[cell]
         assert (torus_of[mine] == cell).all()
         every.extend(mine)
-    # Every padded cell is a copy of exactly one torus cell.
-    assert sorted(every) == list(range(torus_of.size))
+    # Every padded cell but the alignment's is a copy of exactly one torus cell.
+    assert sorted(every) == np.flatnonzero(torus_of >= 0).tolist()
+
+
+@pytest.mark.parametrize("radius", [1, 7, 10, 11])
+def test_word_wise_diamond_counts_equal_cell_by_cell_counts(radius):
+    """Counts added eight (or four) cells at a time equal a diamond added cell by cell.
+
+    Every cell of a full torus adds its diamond, so each count reaches its largest value,
+    ``2 r (r + 1)``: 220 in one byte at radius 10, 264 in two bytes at radius 11. Then a
+    random half take theirs away again.
+    """
+    width, height = 2 * radius + 3, 2 * radius + 1
+    lanes = k.lane_dtype(radius)
+    assert lanes.itemsize == (1 if radius <= 10 else 2)
+    pw, torus_of, grid = k.padded_grid(width, height, radius)
+    padded_of = grid[0]
+    padded = torus_of.size
+    masks, corner = k.diamond_masks(radius, pw, lanes.itemsize)
+    row_words = pw * lanes.itemsize // 8
+    dy, dx = k.diamond_offsets(radius)
+    offsets = dy * pw + dx
+    field = np.zeros(k.field_size(padded, radius, lanes.itemsize), dtype=lanes)
+    everyone = np.arange(width * height, dtype=np.int32)
+    k.count_to_field(field, everyone, padded_of, masks, corner, row_words)
+    expected = np.zeros(field.size, dtype=np.int64)
+    for cell in everyone:
+        expected[padded_of[cell] + offsets] += 1
+    np.testing.assert_array_equal(field, expected)
+    out = np.empty(width * height, dtype=np.int64)
+    k.fold_field(field, grid, out)
+    assert (out == 2 * radius * (radius + 1)).all()
+    leaving = np.random.default_rng(radius).permutation(everyone)[: everyone.size // 2]
+    _take_away(field, leaving.astype(np.int64), padded_of, masks, corner, row_words)
+    for cell in leaving:
+        expected[padded_of[cell] + offsets] -= 1
+    np.testing.assert_array_equal(field, expected)
+    k.fold_field(field, grid, out)
+    np.testing.assert_array_equal(
+        out, diamond_counts(np.setdiff1d(everyone, leaving), width, height, radius)
+    )
+
+
+@numba.njit
+def _take_away(field, cells, padded_of, masks, corner, row_words):
+    words = field.view(np.uint64)
+    for cell in cells:
+        k.add_diamond(words, padded_of[cell], masks, corner, row_words, -1)
 
 
 def test_empty_cell_choice_is_uniform_and_never_occupied():
@@ -125,8 +174,10 @@ def _check_invariants(sim) -> None:
     assert np.unique(s.pos).size == n
     np.testing.assert_array_equal(cell_agent[s.pos], np.arange(n))
     assert (cell_agent >= 0).sum() == n
-    # Every padded copy of a cell shows the same occupant.
-    np.testing.assert_array_equal(s.occupant, cell_agent[sim._torus_of])
+    # Every padded copy of a cell shows the same occupant; the alignment's columns none.
+    live = sim._torus_of >= 0
+    np.testing.assert_array_equal(s.occupant[: live.size][live], cell_agent[sim._torus_of[live]])
+    assert (s.occupant[: live.size][~live] == -1).all()
     # Conservation: every citizen is quiet, active or jailed.
     row = sim.timeseries().slice(sim.t, 1).to_pylist()[0]
     assert row["quiet"] + row["active"] + row["jailed"] == sim.n_citizens
@@ -153,6 +204,8 @@ def _check_invariants(sim) -> None:
         {**OUTBURSTS, "width": 23, "height": 17, "cop_vision": 5, "citizen_vision": 3},
         {"width": 16, "height": 16, "citizen_density": 0.9, "cop_density": 0.1},  # full grid
         {**OUTBURSTS, "width": 20, "height": 20, "movement": False},
+        # Vision 11: up to 264 in a count, two bytes per count, five words per mask row.
+        {**OUTBURSTS, "width": 25, "height": 23, "citizen_vision": 11, "cop_vision": 9},
     ],
 )
 def test_one_agent_per_cell_counts_conserved_and_fields_exact_every_step(params):

@@ -100,7 +100,7 @@ def estimate_bytes(p: CivilViolenceParams, steps: int) -> int:
     three int32 counts; plus the interpreter and its libraries.
     """
     vision = max(p.citizen_vision, p.cop_vision)
-    padded = (p.width + 2 * vision) * (p.height + 2 * vision)
+    padded = -(-(p.width + 2 * vision) // 8) * 8 * (p.height + 2 * vision)
     cells = p.width * p.height
     agents = cells * (p.citizen_density + p.cop_density)
     return int(8 * cells + 28 * padded + 20 * cells + 60 * agents + 12 * (steps + 1) + BASE_BYTES)
@@ -161,6 +161,9 @@ class CivilViolence(Sim):
         self.n_cops = int(cop_cells.size)
         n = self.n_citizens + self.n_cops
         vision = max(p.citizen_vision, p.cop_vision)
+        lanes = k.lane_dtype(vision)
+        padded_width, self._torus_of, self._grid = k.padded_grid(p.width, p.height, vision)
+        padded = padded_width * (p.height + 2 * vision)
         self.state = State.allocate(
             [
                 Attribute("pos", np.int32, -1, "agents", "cell of the agent"),
@@ -169,18 +172,18 @@ class CivilViolence(Sim):
                 Attribute("grievance", np.float64, 0.0, "agents", "G = H (1 - L)"),
                 Attribute("risk_aversion", np.float64, 0.0, "agents", "R ~ U(0,1)"),
                 Attribute("occupant", np.int32, -1, "padded", "agent on the padded cell, or -1"),
-                Attribute("cops_seen", np.int16, 0, "padded", "cops in citizen vision*"),
-                Attribute("actives_seen", np.int16, 0, "padded", "actives in citizen vision*"),
+                Attribute("cops_seen", lanes, 0, "field", "cops in citizen vision*"),
+                Attribute("actives_seen", lanes, 0, "field", "actives in citizen vision*"),
                 Attribute("order", np.int32, 0, "agents", "activation order of the step"),
             ],
             agents=n,
             cells=cells,
-            padded=(p.width + 2 * vision) * (p.height + 2 * vision),
+            padded=padded,
+            field=k.field_size(padded, vision, lanes.itemsize),
         )
         s = self.state
         s.pos[: self.n_citizens] = citizen_cells
         s.pos[self.n_citizens :] = cop_cells
-        padded_width, self._torus_of, self._grid = k.padded_grid(p.width, p.height, vision)
         self._padded_of = self._grid[0]
         k.place_all(s.occupant, self._grid, s.pos)
         hardship = self.streams.uniform("hardship", step=0, n=self.n_citizens)
@@ -195,14 +198,20 @@ class CivilViolence(Sim):
         self._kv = k.diamond_offsets(p.cop_vision)
         self._cv_offsets = (self._cv[0] * padded_width + self._cv[1]).astype(np.int32)
         self._kv_offsets = (self._kv[0] * padded_width + self._kv[1]).astype(np.int32)
-        k.count_to_field(s.cops_seen, cop_cells, self._padded_of, self._cv_offsets)
+        self._cv_masks, cv_corner = k.diamond_masks(p.citizen_vision, padded_width, lanes.itemsize)
+        self._kv_masks, kv_corner = k.diamond_masks(p.cop_vision, padded_width, lanes.itemsize)
+        row_words = padded_width * lanes.itemsize // 8
+        k.count_to_field(
+            s.cops_seen, cop_cells, self._padded_of, self._cv_masks, cv_corner, row_words
+        )
         # P for every (cops, actives) a citizen can see, itself counted as active.
         most = 2 * p.citizen_vision * (p.citizen_vision + 1)
         self._arrest_probability = k.arrest_probability_table(
             most, most + 1, p.arrest_prob_constant, p.estimate_rounding == "floor"
         )
         self._geometry = np.array(
-            [p.width, p.height, p.citizen_vision, p.cop_vision], dtype=np.int64
+            [p.width, p.height, p.citizen_vision, p.cop_vision, cv_corner, kv_corner, row_words],
+            dtype=np.int64,
         )
         self._stream_ids = np.array(
             [self.streams.id("move"), self.streams.id("arrest")], dtype=np.uint64
@@ -261,7 +270,8 @@ class CivilViolence(Sim):
             self._stream_ids, s.order, self.n_citizens, s.pos, s.occupant, self._torus_of,
             self._grid, s.status, s.jail, s.grievance, s.risk_aversion,
             s.cops_seen, s.actives_seen, self.actives_seen_cop, self._geometry,
-            self._cv_offsets, self._kv_offsets, self._arrest_probability, p.active_threshold,
+            self._cv_offsets, self._kv_offsets, self._cv_masks, self._kv_masks,
+            self._arrest_probability, p.active_threshold,
             p.max_jail_term, p.movement, self._buffer, self._move_words,
         )  # fmt: skip
 

@@ -10,7 +10,8 @@ What makes it fast (Mesa recounts every neighbourhood for every agent every step
   the number of cops and of active citizens in the von Neumann diamond of radius
   ``citizen_vision`` around cell ``c`` (its own cell excluded). They change only when a cop
   moves or a citizen turns active, turns quiet, is jailed or moves while active, and each
-  change updates one diamond in row segments. A citizen's decision reads two numbers.
+  change updates one diamond, a row at a time as a few 64-bit words that each add to eight
+  one-byte counts at once (:func:`add_diamond`). A citizen's decision reads two numbers.
 - **Rejection sampling of empty cells.** A mover draws random cells of its diamond until
   one is empty (exactly uniform over the empty cells); after 32 misses it counts them.
 - **A padded grid for occupancy.** The torus is stored with a halo as wide as the largest
@@ -61,18 +62,85 @@ def _wrap(v, n):
     return v
 
 
-@nb.njit(cache=True)
-def add_diamond(field, ppos, offsets, delta):
-    """Add ``delta`` to the padded ``field`` on the diamond around padded cell ``ppos``.
+def lane_dtype(radius: int):
+    """The count type of a field whose diamonds have ``radius``.
 
-    ``offsets`` are the diamond's flat offsets on the padded grid (centre excluded): one
-    branch-free loop over rows that are contiguous in memory. Each torus cell of the
-    diamond is reached exactly once, on one of its copies (``width, height >= 2 r + 1``
-    is checked by the parameters); :func:`read_field` sums the copies.
+    One byte while it holds the largest count, ``2 r (r + 1)`` (radius 10 and below),
+    else two.
     """
-    d = field.dtype.type(delta)
-    for j in range(offsets.shape[0]):
-        field[ppos + offsets[j]] += d
+    return np.dtype(np.uint8) if 2 * radius * (radius + 1) <= 255 else np.dtype(np.uint16)
+
+
+def diamond_masks(radius: int, padded_width: int, itemsize: int) -> tuple[np.ndarray, int]:
+    """The diamond of ``radius`` as 64-bit words of counts, for :func:`add_diamond`.
+
+    A field of one- or two-byte counts is updated eight or four cells at a time: each row
+    of the diamond (at most ``2 r + 1`` cells) is added as a few 64-bit words whose lanes
+    hold 1 inside the diamond and 0 elsewhere. ``masks[s, row, w]`` is word ``w`` of row
+    ``row`` when the row's first cell sits in lane ``s`` of its word; ``padded_width``
+    must be a multiple of the lanes per word, so every row of a diamond starts in the
+    same lane. No lane carries into the next: a lane counts the agents whose diamond
+    lands on that copy of its cell, between 0 and ``2 r (r + 1)``, which the lane holds
+    (:func:`lane_dtype`).
+
+    Returns:
+        ``(masks, corner)``: the words, and the padded offset from a diamond's centre back
+        to its top-left corner (``r`` rows up, ``r`` cells left).
+    """
+    lanes = 8 // itemsize
+    if padded_width % lanes:
+        raise ValueError(f"padded width {padded_width} is not a multiple of {lanes}")
+    words = (2 * radius + 1 + lanes - 1 + lanes - 1) // lanes
+    dtype = np.uint8 if itemsize == 1 else np.uint16
+    cells = np.zeros((lanes, 2 * radius + 1, words * lanes), dtype=dtype)
+    dy, dx = diamond_offsets(radius)
+    for shift in range(lanes):
+        cells[shift, dy + radius, shift + dx + radius] = 1
+    masks = np.ascontiguousarray(cells).view(np.uint64).reshape(lanes, 2 * radius + 1, words)
+    return masks, radius * padded_width + radius
+
+
+def field_size(padded_cells: int, radius: int, itemsize: int) -> int:
+    """Cells of a count field: the padded grid and the words a bottom row's mask reaches."""
+    lanes = 8 // itemsize
+    words = (2 * radius + 1 + 2 * (lanes - 1)) // lanes
+    return (padded_cells + lanes - 1) // lanes * lanes + words * lanes
+
+
+@nb.njit(cache=True, inline="always")
+def add_diamond(words, ppos, masks, corner, row_words, delta):
+    """Add ``delta`` (1 or -1) to every count of the diamond around padded cell ``ppos``.
+
+    ``words`` is the count field viewed as 64-bit words, ``masks`` and ``corner`` come
+    from :func:`diamond_masks`, ``row_words`` is the padded width in words. Each torus
+    cell of the diamond is reached exactly once, on one of its copies
+    (``width, height >= 2 r + 1`` is checked by the parameters); :func:`read_field` sums
+    the copies. Three words per row (radius 8 and below, one-byte counts) are written
+    without a loop.
+    """
+    start = ppos - corner
+    lanes = masks.shape[0]
+    rows = masks[start & (lanes - 1)]
+    w = start >> ((lanes >> 2) + 1)  # lanes is 8 or 4: divide by it
+    if rows.shape[1] == 3:
+        if delta > 0:
+            for i in range(rows.shape[0]):
+                for j in range(3):
+                    words[w + j] += rows[i, j]
+                w += row_words
+        else:
+            for i in range(rows.shape[0]):
+                for j in range(3):
+                    words[w + j] -= rows[i, j]
+                w += row_words
+    else:
+        for i in range(rows.shape[0]):
+            for j in range(rows.shape[1]):
+                if delta > 0:
+                    words[w + j] += rows[i, j]
+                else:
+                    words[w + j] -= rows[i, j]
+            w += row_words
 
 
 @nb.njit(cache=True, inline="always")
@@ -116,11 +184,12 @@ def fold_field(field, grid, out):
 
 
 @nb.njit(cache=True)
-def count_to_field(field, positions, padded_of, offsets):
+def count_to_field(field, positions, padded_of, masks, corner, row_words):
     """Set the padded ``field`` to the number of ``positions`` in each cell's diamond."""
     field[:] = 0
+    words = field.view(np.uint64)
     for i in range(positions.shape[0]):
-        add_diamond(field, padded_of[positions[i]], offsets, 1)
+        add_diamond(words, padded_of[positions[i]], masks, corner, row_words, 1)
 
 
 @nb.njit(cache=True)
@@ -167,10 +236,12 @@ def first_blocks(seed, stream, step, order, out):
         out[3, i] = np.uint32(w3)
 
 
-def padded_grid(width: int, height: int, radius: int):
+def padded_grid(width: int, height: int, radius: int, align: int = 8):
     """Tables of the torus drawn with a halo of ``radius`` cells on every side.
 
-    The padded grid is ``(height + 2 r) x (width + 2 r)``; torus cell ``(y, x)`` sits at
+    The padded grid is ``(height + 2 r) x pw`` with ``pw`` the first multiple of
+    ``align`` from ``width + 2 r`` (the columns beyond the halo are never read; the
+    alignment lets :func:`add_diamond` update counts by whole words); torus cell ``(y, x)`` sits at
     padded ``(y + r, x + r)`` (its canonical copy) and halo cells repeat the cells across
     the edge. With the occupancy kept on every copy of a cell, a diamond of radius at most
     ``r`` around any agent is a fixed set of flat offsets: no wrap-around arithmetic in
@@ -179,13 +250,15 @@ def padded_grid(width: int, height: int, radius: int):
     8 left), so a cell's copies cost no table of their own.
 
     Returns:
-        ``(padded_width, torus_of, grid)``: the torus cell of each padded cell, and
+        ``(padded_width, torus_of, grid)``: the torus cell of each padded cell (-1 in
+        the alignment's columns), and
         ``grid = (padded_of, edge, row_shift, col_shift)`` for :func:`read_field` and
         :func:`place`.
     """
-    pw, ph = width + 2 * radius, height + 2 * radius
+    pw, ph = -(-(width + 2 * radius) // align) * align, height + 2 * radius
     py, px = np.divmod(np.arange(pw * ph), pw)
     torus_of = (((py - radius) % height) * width + (px - radius) % width).astype(np.int32)
+    torus_of[px >= width + 2 * radius] = -1  # the alignment's columns: no cell
     ty, tx = np.divmod(np.arange(width * height), width)
     padded_of = ((ty + radius) * pw + tx + radius).astype(np.int32)
     edge = (
@@ -318,8 +391,8 @@ def arrest_probability_table(
 def activate(
     seed, step, streams, order, n_citizens, pos, occupant, torus_of, grid,
     state, jail, grievance, risk_aversion, cops_seen, actives_seen, actives_seen_cop,
-    geometry, cv_offsets, kv_offsets, arrest_probability, threshold, max_jail_term,
-    movement, buffer, move_words,
+    geometry, cv_offsets, kv_offsets, cv_masks, kv_masks, arrest_probability, threshold,
+    max_jail_term, movement, buffer, move_words,
 ):  # fmt: skip
     """Every agent acts once, in ``order`` (Mesa's random sequential activation).
 
@@ -331,12 +404,17 @@ def activate(
 
     ``pos`` holds torus cells; ``occupant`` the agent on each padded cell; ``grid`` the
     padded grid's tables (see :func:`padded_grid`). ``geometry`` is
-    ``(width, height, citizen_vision, cop_vision)``;
-    ``streams`` the ids of the move and arrest streams. ``actives_seen_cop`` is
-    ``actives_seen`` when both visions are equal. ``move_words[:, i]`` is block 0 of the
-    move draws of the agent acting ``i``-th.
+    ``(width, height, citizen_vision, cop_vision, citizen corner, cop corner, row words)``
+    with the corners and the masks from :func:`diamond_masks`; ``streams`` the ids of the
+    move and arrest streams. ``actives_seen_cop`` is ``actives_seen`` when both visions
+    are equal. ``move_words[:, i]`` is block 0 of the move draws of the agent acting
+    ``i``-th.
     """
     cvision, kvision = geometry[2], geometry[3]
+    cv_corner, kv_corner, row_words = geometry[4], geometry[5], geometry[6]
+    cops_w = cops_seen.view(np.uint64)
+    act_w = actives_seen.view(np.uint64)
+    actc_w = actives_seen_cop.view(np.uint64)
     s_move, s_arrest = streams[0], streams[1]
     padded_of = grid[0]
     separate_cop_field = kvision != cvision
@@ -355,9 +433,9 @@ def activate(
             state[a] = ACTIVE if now_active else QUIET
             if now_active != was_active:
                 delta = 1 if now_active else -1
-                add_diamond(actives_seen, padded_of[here], cv_offsets, delta)
+                add_diamond(act_w, padded_of[here], cv_masks, cv_corner, row_words, delta)
                 if separate_cop_field:
-                    add_diamond(actives_seen_cop, padded_of[here], kv_offsets, delta)
+                    add_diamond(actc_w, padded_of[here], kv_masks, kv_corner, row_words, delta)
             if movement:
                 cell = _empty_cell_in_vision(
                     seed, s_move, step, a, padded_of[here], occupant, cv_offsets, move_words, i
@@ -368,11 +446,11 @@ def activate(
                     place(occupant, grid, dest, a)
                     pos[a] = dest
                     if now_active:
-                        add_diamond(actives_seen, padded_of[here], cv_offsets, -1)
-                        add_diamond(actives_seen, padded_of[dest], cv_offsets, 1)
+                        add_diamond(act_w, padded_of[here], cv_masks, cv_corner, row_words, -1)
+                        add_diamond(act_w, padded_of[dest], cv_masks, cv_corner, row_words, 1)
                         if separate_cop_field:
-                            add_diamond(actives_seen_cop, padded_of[here], kv_offsets, -1)
-                            add_diamond(actives_seen_cop, padded_of[dest], kv_offsets, 1)
+                            add_diamond(actc_w, padded_of[here], kv_masks, kv_corner, row_words, -1)
+                            add_diamond(actc_w, padded_of[dest], kv_masks, kv_corner, row_words, 1)
         else:
             ppos = padded_of[here]
             if read_field(actives_seen_cop, grid, here) > 0:  # someone to arrest: find them
@@ -389,9 +467,9 @@ def activate(
                 state[arrestee] = JAILED
                 jail[arrestee] = u32_below(w1, max_jail_term + 1)
                 where = pos[arrestee]
-                add_diamond(actives_seen, padded_of[where], cv_offsets, -1)
+                add_diamond(act_w, padded_of[where], cv_masks, cv_corner, row_words, -1)
                 if separate_cop_field:
-                    add_diamond(actives_seen_cop, padded_of[where], kv_offsets, -1)
+                    add_diamond(actc_w, padded_of[where], kv_masks, kv_corner, row_words, -1)
             if movement:
                 cell = _empty_cell_in_vision(
                     seed, s_move, step, a, ppos, occupant, kv_offsets, move_words, i
@@ -401,8 +479,8 @@ def activate(
                     place(occupant, grid, here, -1)
                     place(occupant, grid, dest, a)
                     pos[a] = dest
-                    add_diamond(cops_seen, ppos, cv_offsets, -1)
-                    add_diamond(cops_seen, padded_of[dest], cv_offsets, 1)
+                    add_diamond(cops_w, ppos, cv_masks, cv_corner, row_words, -1)
+                    add_diamond(cops_w, padded_of[dest], cv_masks, cv_corner, row_words, 1)
 
 
 @nb.njit(cache=True)
