@@ -140,8 +140,9 @@ def test_empty_cell_choice_is_uniform_and_never_occupied():
     def choose(step):
         first = np.zeros((4, 1), np.uint32)
         first[:, 0] = random_block(np.uint64(3), np.uint64(4), step, 5, 0)
+        t = np.uint64(65536 % offsets.size)
         cell = k._empty_cell_in_vision(
-            np.uint64(3), np.uint64(4), step, 5, padded_of[centre], occupant, offsets, first, 0
+            np.uint64(3), np.uint64(4), step, 5, padded_of[centre], occupant, offsets, t, first, 0
         )
         return -1 if cell < 0 else int(torus_of[cell])
 
@@ -163,6 +164,52 @@ def test_empty_cell_choice_is_uniform_and_never_occupied():
     assert choose(0) == only
     place(only, 1)
     assert choose(0) == -1
+
+
+@numba.njit
+def _probe_all_halves(n, t, out):
+    """The cell each 16-bit value probes among ``n`` empty cells, or -1 when dropped."""
+    occupant = np.full(n, -1, dtype=np.int32)
+    offsets = np.arange(n, dtype=np.int32)
+    for h in range(65536):
+        v = np.uint64(h)
+        out[h] = k._four_probes(0, occupant, offsets, np.uint64(n), t, v, v, v, v)
+
+
+@pytest.mark.parametrize("n", [4, 7, 112, 1984, 20200])
+def test_probes_are_exactly_uniform(n):
+    """Over all 65,536 values of a 16-bit half, every cell of the diamond is probed equally
+    often: the multiply-shift map with the dropped values left out is exact (2**16 is not
+    a multiple of 7, 112, 1984 or 20,200). Negative control: keeping every value (``t = 0``)
+    is not uniform, except where ``n`` divides 2**16."""
+    out = np.empty(65536, dtype=np.int64)
+    _probe_all_halves(n, np.uint64(65536 % n), out)
+    kept = out[out >= 0]
+    assert kept.size == 65536 - 65536 % n
+    counts = np.bincount(kept, minlength=n)
+    assert counts.min() == counts.max() == 65536 // n
+    _probe_all_halves(n, np.uint64(0), out)
+    counts = np.bincount(out, minlength=n)
+    assert (counts.min() == counts.max()) == (65536 % n == 0)
+
+
+def test_a_dropped_probe_passes_to_the_next_empty_one():
+    """The first empty probe dropped (``h n`` mod 2**16 below ``t``), the next empty kept."""
+    occupant = np.array([-1, 0, -1, -1], dtype=np.int32)
+    offsets = np.arange(4, dtype=np.int32)
+    n = np.uint64(112)  # cells 0..3 of a diamond of 112 need h < 4 * 2**16 / 112
+    t = np.uint64(65536 % 112)  # 16
+    h_cell = [np.uint64(-(-c * 65536 // 112) + 1) for c in range(4)]  # probes cell c, kept
+    assert [int(h * n) >> 16 for h in h_cell] == [0, 1, 2, 3]
+    assert all((int(h * n) & 0xFFFF) >= 16 for h in h_cell)
+    dropped = np.uint64(0)  # probes cell 0, with h n mod 2**16 = 0 < t
+    probe = k._four_probes.py_func
+    assert probe(0, occupant, offsets, n, t, h_cell[0], h_cell[1], h_cell[2], h_cell[3]) == 0
+    assert probe(0, occupant, offsets, n, t, dropped, h_cell[1], h_cell[2], h_cell[3]) == 2
+    assert probe(0, occupant, offsets, n, t, dropped, h_cell[1], h_cell[1], h_cell[3]) == 3
+    assert probe(0, occupant, offsets, n, t, dropped, h_cell[1], h_cell[1], h_cell[1]) == -1
+    assert probe(0, occupant, offsets, n, np.uint64(0), dropped, h_cell[1], h_cell[2],
+                 h_cell[3]) == 0  # fmt: skip
 
 
 def _check_invariants(sim) -> None:

@@ -70,9 +70,9 @@ def test_step_api_hooks_progress_and_stop():
         sim.step()
     assert [t for _, t in seen] == list(range(1, 11))
     assert sim.timeseries().num_rows == 11
-    assert set(sim.plan_timings()) == {"order", "activate", "record"}
+    assert set(sim.plan_timings()) == {"activate", "record"}
     assert sim.timings["build_s"] > 0 and sim.timings["run_s"] > 0
-    assert sim.describe_plan().startswith("1. order:")
+    assert sim.describe_plan().startswith("1. activate:")
 
 
 def test_stepwise_and_whole_runs_agree():

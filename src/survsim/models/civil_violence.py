@@ -95,15 +95,17 @@ BASE_BYTES = 300_000_000
 def estimate_bytes(p: CivilViolenceParams, steps: int) -> int:
     """Peak memory of a run, from the sizes of its arrays (within about 20%).
 
-    Per cell: the placement draw (8 B) and the cell tables (padded occupancy, two counts,
-    maps, edge codes: about 30 B); per agent: traits, status and draws (about 60 B); per step:
-    three int32 counts; plus the interpreter and its libraries.
+    Per cell: the placement draw (8 B) and the maps to the padded grid (5 B); per padded
+    cell: the occupant and the map back (8 B) and two counts (one or two bytes each); per
+    agent: traits, status and draws (about 60 B); per step: three int32 counts; plus the
+    interpreter and its libraries.
     """
     vision = max(p.citizen_vision, p.cop_vision)
     padded = -(-(p.width + 2 * vision) // 8) * 8 * (p.height + 2 * vision)
     cells = p.width * p.height
     agents = cells * (p.citizen_density + p.cop_density)
-    return int(8 * cells + 28 * padded + 20 * cells + 60 * agents + 12 * (steps + 1) + BASE_BYTES)
+    per_padded = 8 + 2 * k.lane_dtype(vision).itemsize
+    return int(13 * cells + per_padded * padded + 60 * agents + 12 * (steps + 1) + BASE_BYTES)
 
 
 class CivilViolence(Sim):
@@ -214,7 +216,8 @@ class CivilViolence(Sim):
             dtype=np.int64,
         )
         self._stream_ids = np.array(
-            [self.streams.id("move"), self.streams.id("arrest")], dtype=np.uint64
+            [self.streams.id("move"), self.streams.id("arrest"), self.streams.id("order")],
+            dtype=np.uint64,
         )
         self._buffer = np.empty(self._kv[0].size, dtype=np.int32)
         self._move_words = np.empty((4, n), dtype=np.uint32)
@@ -227,7 +230,7 @@ class CivilViolence(Sim):
         """Compile (or load from numba's cache) every kernel with one tiny run (one group)."""
         if group not in (None, *cls.compile_groups()):
             raise ValueError(f"unknown compile group {group!r}: {cls.compile_groups()}")
-        if k.activate.signatures and k.first_blocks.signatures:
+        if k.activate.signatures:
             return
         tiny = CivilViolenceParams(
             width=5, height=5, citizen_vision=1, cop_vision=1, legitimacy=0.0, cop_density=0.2
@@ -239,33 +242,28 @@ class CivilViolence(Sim):
         return {"active": np.int32, "quiet": np.int32, "jailed": np.int32}
 
     def make_plan(self) -> Plan:
-        """Three steps: the activation order, every agent acting, the census."""
+        """Two steps: every agent acting in a new random order, the census."""
         return Plan.of(
             [
                 (
-                    "order",
-                    self._draw_order,
-                    "draw this step's random activation order and first move draws",
-                ),
-                (
                     "activate",
                     self._activate,
-                    "each agent acts in that order: jailed citizens serve a step; others "
-                    "decide active or quiet and move; cops arrest one active in vision, move",
+                    "draw this step's random activation order; each agent acts in it: "
+                    "jailed citizens serve a step; others decide active or quiet and move; "
+                    "cops arrest one active in vision, move",
                 ),
                 ("record", self.record, "count quiet, active and jailed citizens"),
             ]
         )
 
     def _bind_kernels(self) -> None:
-        """Gather each kernel's arguments once: only the step number changes per call.
+        """Gather the activation's arguments once: only the step number changes per call.
 
-        Building 26 arguments from attributes every step cost more than the numba call.
+        Building its 27 arguments from attributes every step cost more than the numba
+        call; the order is drawn in the same call, which saves two calls a step.
         """
         p: CivilViolenceParams = self.params
         s = self.state
-        self._order_args = (self._seed, np.uint64(self.streams.id("order")))
-        self._blocks_args = (self._seed, self._stream_ids[0])
         self._activate_args = (
             self._stream_ids, s.order, self.n_citizens, s.pos, s.occupant, self._torus_of,
             self._grid, s.status, s.jail, s.grievance, s.risk_aversion,
@@ -274,12 +272,6 @@ class CivilViolence(Sim):
             self._arrest_probability, p.active_threshold,
             p.max_jail_term, p.movement, self._buffer, self._move_words,
         )  # fmt: skip
-
-    def _draw_order(self) -> None:
-        order = self.state.order
-        k.draw_order(*self._order_args, self.t, order, self._move_words)
-        if self.params.movement:
-            k.first_blocks(*self._blocks_args, self.t, order, self._move_words)
 
     def _activate(self) -> None:
         k.activate(self._seed, self.t, *self._activate_args)

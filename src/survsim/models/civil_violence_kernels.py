@@ -33,7 +33,9 @@ from survsim.engine.rng import random_block_inline, u32_below
 QUIET = np.uint8(0)
 ACTIVE = np.uint8(1)
 JAILED = np.uint8(2)
-_REJECTION_TRIES = 8  # blocks of four tries each: 32 tries before counting
+_REJECTION_TRIES = 4  # blocks of eight probes each: 32 probes before counting
+_S16 = np.uint64(16)
+_LOW16 = np.uint64(0xFFFF)
 
 
 def diamond_offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
@@ -307,46 +309,106 @@ def place_all(occupant, grid, positions):
 
 
 @nb.njit(cache=True, inline="always")
-def _empty_cell_in_vision(seed, stream, step, agent, ppos, occupant, offsets, first, col):
+def _four_probes(ppos, occupant, offsets, n, t, h0, h1, h2, h3):
+    """The first empty cell among four probes, or -1: one branch for the four.
+
+    Probe ``k`` is cell ``h_k n >> 16`` of the diamond's ``n`` for a 16-bit random
+    ``h_k``, kept only when the low half of ``h_k n`` is at least ``t = 2**16 mod n``
+    (Lemire's rejection: the kept probes are exactly uniform; at Mesa's ``n = 112`` one
+    in 4,096 is dropped). A dropped probe counts as a miss, which draws the next one.
+    The four are loaded together and the first empty one chosen by selects: the same
+    cell as probing one at a time.
+    """
+    m0 = h0 * n
+    m1 = h1 * n
+    m2 = h2 * n
+    m3 = h3 * n
+    c0 = ppos + offsets[m0 >> _S16]  # unsigned: no check for negative indices
+    c1 = ppos + offsets[m1 >> _S16]
+    c2 = ppos + offsets[m2 >> _S16]
+    c3 = ppos + offsets[m3 >> _S16]
+    empty = (
+        (occupant[c0] < 0)
+        | ((occupant[c1] < 0) << 1)
+        | ((occupant[c2] < 0) << 2)
+        | ((occupant[c3] < 0) << 3)
+    )
+    if empty == 0:
+        return -1
+    cell, m = c3, m3
+    cell, m = (c2, m2) if empty & 4 else (cell, m)
+    cell, m = (c1, m1) if empty & 2 else (cell, m)
+    cell, m = (c0, m0) if empty & 1 else (cell, m)
+    if (m & _LOW16) >= t:  # kept: all but one in 4,096 at n = 112
+        return cell
+    # The first empty probe was dropped: the first empty one among those kept.
+    for c, mk in ((c0, m0), (c1, m1), (c2, m2), (c3, m3)):
+        if occupant[c] < 0 and (mk & _LOW16) >= t:
+            return c
+    return -1
+
+
+@nb.njit(cache=True, inline="always")
+def _eight_probes(ppos, occupant, offsets, t, w0, w1, w2, w3):
+    """The first empty cell among the eight probes of one Philox block, or -1.
+
+    The high halves of the four 32-bit words are probed first, then the low halves;
+    ``t`` is ``2**16 mod n`` (:func:`_four_probes`).
+    """
+    n = np.uint64(offsets.shape[0])
+    w0 = np.uint64(w0)
+    w1 = np.uint64(w1)
+    w2 = np.uint64(w2)
+    w3 = np.uint64(w3)
+    cell = _four_probes(
+        ppos, occupant, offsets, n, t, w0 >> _S16, w1 >> _S16, w2 >> _S16, w3 >> _S16
+    )
+    if cell >= 0:
+        return cell
+    return _four_probes(
+        ppos, occupant, offsets, n, t, w0 & _LOW16, w1 & _LOW16, w2 & _LOW16, w3 & _LOW16
+    )
+
+
+@nb.njit(cache=True, inline="always")
+def _empty_cell_in_vision(seed, stream, step, agent, ppos, occupant, offsets, t, first, col):
     """A uniformly random empty padded cell of the diamond around ``ppos``, or -1 if none.
 
     ``offsets`` are the diamond's flat offsets on the padded grid; ``first[:, col]`` holds
-    block 0 of the agent's move draws (see :func:`first_blocks`).
+    block 0 of the agent's move draws (see :func:`first_blocks`); ``t`` is
+    ``2**16 mod len(offsets)``, computed once by the caller. Block 0 makes eight probes, which
+    find an empty cell for seven movers in eight at Mesa's densities (77% of cells
+    taken). The others go on in :func:`_later_blocks`.
     """
-    n = offsets.shape[0]
-    for block in range(_REJECTION_TRIES):
-        if block == 0:
-            w0 = np.uint64(first[0, col])
-            w1 = np.uint64(first[1, col])
-            w2 = np.uint64(first[2, col])
-            w3 = np.uint64(first[3, col])
-        else:
-            w0, w1, w2, w3 = random_block_inline(seed, stream, step, agent, block)
-        # The four probes of a block are loaded together and the first empty one taken
-        # (the same cell as probing one at a time): one branch per block, not per probe.
-        c0 = ppos + offsets[u32_below(w0, n)]
-        c1 = ppos + offsets[u32_below(w1, n)]
-        c2 = ppos + offsets[u32_below(w2, n)]
-        c3 = ppos + offsets[u32_below(w3, n)]
-        empty = (
-            (occupant[c0] < 0)
-            | ((occupant[c1] < 0) << 1)
-            | ((occupant[c2] < 0) << 2)
-            | ((occupant[c3] < 0) << 3)
-        )
-        if empty:  # the first empty probe, chosen by selects (no unpredictable branch)
-            cell = c3
-            cell = c2 if empty & 4 else cell
-            cell = c1 if empty & 2 else cell
-            return c0 if empty & 1 else cell
+    cell = _eight_probes(ppos, occupant, offsets, t, first[0, col], first[1, col],
+                         first[2, col], first[3, col])  # fmt: skip
+    if cell >= 0:
+        return cell
+    return _later_blocks(seed, stream, step, agent, ppos, occupant, offsets, t)
+
+
+@nb.njit(cache=True)
+def _later_blocks(seed, stream, step, agent, ppos, occupant, offsets, t):
+    """The search for an empty cell once block 0 has missed.
+
+    Three more blocks of eight probes, then, after 32 probes, a count of the empty cells
+    and a uniform pick among them. A function of its own, called: copied into the
+    activation loop like the rest, it made every move slower, not only the few that
+    need it.
+    """
+    for block in range(1, _REJECTION_TRIES):
+        w0, w1, w2, w3 = random_block_inline(seed, stream, step, agent, block)
+        cell = _eight_probes(ppos, occupant, offsets, t, w0, w1, w2, w3)
+        if cell >= 0:
+            return cell
     empties = 0
-    for j in range(n):
+    for j in range(offsets.shape[0]):
         if occupant[ppos + offsets[j]] < 0:
             empties += 1
     if empties == 0:
         return -1
     pick = u32_below(random_block_inline(seed, stream, step, agent, _REJECTION_TRIES)[0], empties)
-    for j in range(n):
+    for j in range(offsets.shape[0]):
         cell = ppos + offsets[j]
         if occupant[cell] < 0:
             if pick == 0:
@@ -394,7 +456,10 @@ def activate(
     geometry, cv_offsets, kv_offsets, cv_masks, kv_masks, arrest_probability, threshold,
     max_jail_term, movement, buffer, move_words,
 ):  # fmt: skip
-    """Every agent acts once, in ``order`` (Mesa's random sequential activation).
+    """Every agent acts once, in a new random order (Mesa's random sequential activation).
+
+    The order is drawn first (:func:`draw_order`, into ``order``), then each mover's first
+    block of move draws (:func:`first_blocks`, into ``move_words``): one call a step.
 
     A citizen in jail serves one step of its sentence and does nothing else. Others
     estimate their arrest probability from the cops and actives in vision (themselves
@@ -406,16 +471,21 @@ def activate(
     padded grid's tables (see :func:`padded_grid`). ``geometry`` is
     ``(width, height, citizen_vision, cop_vision, citizen corner, cop corner, row words)``
     with the corners and the masks from :func:`diamond_masks`; ``streams`` the ids of the
-    move and arrest streams. ``actives_seen_cop`` is ``actives_seen`` when both visions
+    move, arrest and order streams. ``actives_seen_cop`` is ``actives_seen`` when both visions
     are equal. ``move_words[:, i]`` is block 0 of the move draws of the agent acting
     ``i``-th.
     """
+    s_move, s_arrest, s_order = streams[0], streams[1], streams[2]
+    draw_order(seed, s_order, step, order, move_words)  # move_words: scratch here
+    if movement:
+        first_blocks(seed, s_move, step, order, move_words)
     cvision, kvision = geometry[2], geometry[3]
     cv_corner, kv_corner, row_words = geometry[4], geometry[5], geometry[6]
+    cv_t = np.uint64(65536 % cv_offsets.shape[0])  # for the probes' rejection (_four_probes)
+    kv_t = np.uint64(65536 % kv_offsets.shape[0])
     cops_w = cops_seen.view(np.uint64)
     act_w = actives_seen.view(np.uint64)
     actc_w = actives_seen_cop.view(np.uint64)
-    s_move, s_arrest = streams[0], streams[1]
     padded_of = grid[0]
     separate_cop_field = kvision != cvision
     for i in range(order.shape[0]):
@@ -438,7 +508,16 @@ def activate(
                     add_diamond(actc_w, padded_of[here], kv_masks, kv_corner, row_words, delta)
             if movement:
                 cell = _empty_cell_in_vision(
-                    seed, s_move, step, a, padded_of[here], occupant, cv_offsets, move_words, i
+                    seed,
+                    s_move,
+                    step,
+                    a,
+                    padded_of[here],
+                    occupant,
+                    cv_offsets,
+                    cv_t,
+                    move_words,
+                    i,
                 )
                 if cell >= 0:
                     dest = torus_of[cell]
@@ -472,7 +551,7 @@ def activate(
                     add_diamond(actc_w, padded_of[where], kv_masks, kv_corner, row_words, -1)
             if movement:
                 cell = _empty_cell_in_vision(
-                    seed, s_move, step, a, ppos, occupant, kv_offsets, move_words, i
+                    seed, s_move, step, a, ppos, occupant, kv_offsets, kv_t, move_words, i
                 )
                 if cell >= 0:
                     dest = torus_of[cell]
