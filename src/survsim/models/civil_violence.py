@@ -101,7 +101,7 @@ def estimate_bytes(p: CivilViolenceParams, steps: int) -> int:
     interpreter and its libraries.
     """
     vision = max(p.citizen_vision, p.cop_vision)
-    padded = -(-(p.width + 2 * vision) // 8) * 8 * (p.height + 2 * vision)
+    padded = k.padded_width(p.width, vision) * (p.height + 2 * vision)
     cells = p.width * p.height
     agents = cells * (p.citizen_density + p.cop_density)
     per_padded = 8 + 2 * k.lane_dtype(vision).itemsize

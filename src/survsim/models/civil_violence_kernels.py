@@ -55,15 +55,6 @@ def diamond_offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(dy, dtype=np.int32), np.array(dx, dtype=np.int32)
 
 
-@nb.njit(cache=True, inline="always")
-def _wrap(v, n):
-    if v < 0:
-        return v + n
-    if v >= n:
-        return v - n
-    return v
-
-
 def lane_dtype(radius: int):
     """The count type of a field whose diamonds have ``radius``.
 
@@ -71,6 +62,11 @@ def lane_dtype(radius: int):
     else two.
     """
     return np.dtype(np.uint8) if 2 * radius * (radius + 1) <= 255 else np.dtype(np.uint16)
+
+
+def _row_words(radius: int, lanes: int) -> int:
+    """64-bit words a diamond row of ``2 r + 1`` cells spans, starting in any lane."""
+    return (2 * radius + 1 + 2 * (lanes - 1)) // lanes
 
 
 def diamond_masks(radius: int, padded_width: int, itemsize: int) -> tuple[np.ndarray, int]:
@@ -92,7 +88,7 @@ def diamond_masks(radius: int, padded_width: int, itemsize: int) -> tuple[np.nda
     lanes = 8 // itemsize
     if padded_width % lanes:
         raise ValueError(f"padded width {padded_width} is not a multiple of {lanes}")
-    words = (2 * radius + 1 + lanes - 1 + lanes - 1) // lanes
+    words = _row_words(radius, lanes)
     dtype = np.uint8 if itemsize == 1 else np.uint16
     cells = np.zeros((lanes, 2 * radius + 1, words * lanes), dtype=dtype)
     dy, dx = diamond_offsets(radius)
@@ -105,8 +101,7 @@ def diamond_masks(radius: int, padded_width: int, itemsize: int) -> tuple[np.nda
 def field_size(padded_cells: int, radius: int, itemsize: int) -> int:
     """Cells of a count field: the padded grid and the words a bottom row's mask reaches."""
     lanes = 8 // itemsize
-    words = (2 * radius + 1 + 2 * (lanes - 1)) // lanes
-    return (padded_cells + lanes - 1) // lanes * lanes + words * lanes
+    return (padded_cells + lanes - 1) // lanes * lanes + _row_words(radius, lanes) * lanes
 
 
 @nb.njit(cache=True, inline="always")
@@ -238,18 +233,24 @@ def first_blocks(seed, stream, step, order, out):
         out[3, i] = np.uint32(w3)
 
 
+def padded_width(width: int, radius: int, align: int = 8) -> int:
+    """The padded grid's row length: ``width + 2 r``, rounded up to a multiple of ``align``."""
+    return -(-(width + 2 * radius) // align) * align
+
+
 def padded_grid(width: int, height: int, radius: int, align: int = 8):
     """Tables of the torus drawn with a halo of ``radius`` cells on every side.
 
     The padded grid is ``(height + 2 r) x pw`` with ``pw`` the first multiple of
-    ``align`` from ``width + 2 r`` (the columns beyond the halo are never read; the
-    alignment lets :func:`add_diamond` update counts by whole words); torus cell ``(y, x)`` sits at
-    padded ``(y + r, x + r)`` (its canonical copy) and halo cells repeat the cells across
-    the edge. With the occupancy kept on every copy of a cell, a diamond of radius at most
-    ``r`` around any agent is a fixed set of flat offsets: no wrap-around arithmetic in
-    the hot loops. A cell within ``r`` of an edge has halo copies one torus height or
-    width away; a one-byte edge code per cell says which (bits: 1 below, 2 above, 4 right,
-    8 left), so a cell's copies cost no table of their own.
+    ``align`` from ``width + 2 r`` (:func:`padded_width`; the columns beyond the halo are
+    never read, and the alignment lets :func:`add_diamond` update counts by whole words);
+    torus cell ``(y, x)`` sits at padded ``(y + r, x + r)`` (its canonical copy) and halo
+    cells repeat the cells across the edge. With the occupancy kept on every copy of a
+    cell, a diamond of radius at most ``r`` around any agent is a fixed set of flat
+    offsets: no wrap-around arithmetic in the hot loops. A cell within ``r`` of an edge
+    has halo copies one torus height or width away; a one-byte edge code per cell says
+    which (bits: 1 below, 2 above, 4 right, 8 left), so a cell's copies cost no table of
+    their own.
 
     Returns:
         ``(padded_width, torus_of, grid)``: the torus cell of each padded cell (-1 in
@@ -257,7 +258,7 @@ def padded_grid(width: int, height: int, radius: int, align: int = 8):
         ``grid = (padded_of, edge, row_shift, col_shift)`` for :func:`read_field` and
         :func:`place`.
     """
-    pw, ph = -(-(width + 2 * radius) // align) * align, height + 2 * radius
+    pw, ph = padded_width(width, radius, align), height + 2 * radius
     py, px = np.divmod(np.arange(pw * ph), pw)
     torus_of = (((py - radius) % height) * width + (px - radius) % width).astype(np.int32)
     torus_of[px >= width + 2 * radius] = -1  # the alignment's columns: no cell
@@ -376,8 +377,8 @@ def _empty_cell_in_vision(seed, stream, step, agent, ppos, occupant, offsets, t,
 
     ``offsets`` are the diamond's flat offsets on the padded grid; ``first[:, col]`` holds
     block 0 of the agent's move draws (see :func:`first_blocks`); ``t`` is
-    ``2**16 mod len(offsets)``, computed once by the caller. Block 0 makes eight probes, which
-    find an empty cell for seven movers in eight at Mesa's densities (77% of cells
+    ``2**16 mod len(offsets)``, computed once by the caller. Block 0 makes eight probes,
+    which find an empty cell for seven movers in eight at Mesa's densities (77% of cells
     taken). The others go on in :func:`_later_blocks`.
     """
     cell = _eight_probes(ppos, occupant, offsets, t, first[0, col], first[1, col],
@@ -471,8 +472,8 @@ def activate(
     padded grid's tables (see :func:`padded_grid`). ``geometry`` is
     ``(width, height, citizen_vision, cop_vision, citizen corner, cop corner, row words)``
     with the corners and the masks from :func:`diamond_masks`; ``streams`` the ids of the
-    move, arrest and order streams. ``actives_seen_cop`` is ``actives_seen`` when both visions
-    are equal. ``move_words[:, i]`` is block 0 of the move draws of the agent acting
+    move, arrest and order streams. ``actives_seen_cop`` is ``actives_seen`` when both
+    visions are equal. ``move_words[:, i]`` is block 0 of the move draws of the agent acting
     ``i``-th.
     """
     s_move, s_arrest, s_order = streams[0], streams[1], streams[2]
